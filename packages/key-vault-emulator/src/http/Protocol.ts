@@ -1,0 +1,47 @@
+/**
+ * The emulator's transport-neutral HTTP model. The Key Vault app is one function from `EmulatorRequest` to
+ * `EmulatorResponse`; the HTTPS server, the in-process `HttpClient` Layer and the Azure SDK transport are thin
+ * adapters around it. That keeps one implementation of the REST API, whatever carries the bytes.
+ *
+ * @since 0.1.0
+ */
+import type * as Effect from "effect/Effect"
+
+/**
+ * A request as the app sees it: method upper-case, absolute URL (its origin is the vault origin the client used),
+ * header names lower-case, the whole body as bytes (empty when there is none).
+ *
+ * @since 0.1.0
+ */
+export interface EmulatorRequest {
+  readonly method: string
+  readonly url: URL
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: Uint8Array
+}
+
+/**
+ * A response: status, headers (lower-case names), and the body bytes (empty for 204).
+ *
+ * @since 0.1.0
+ */
+export interface EmulatorResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: Uint8Array
+}
+
+/**
+ * The app: never fails, never dies on bad input (every problem is a Key Vault error response).
+ *
+ * @since 0.1.0
+ */
+export type EmulatorHandler = (request: EmulatorRequest) => Effect.Effect<EmulatorResponse>
+
+/**
+ * Bodies larger than this are refused with a 400 before they are parsed (the service's own limit is in this range;
+ * a 25 KB secret fits many times over).
+ *
+ * @since 0.1.0
+ */
+export const MAX_REQUEST_BODY_BYTES = 1024 * 1024

@@ -1,0 +1,1 @@
+export * as Protocol from "./http/Protocol.js"

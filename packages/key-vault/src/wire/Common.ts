@@ -1,0 +1,100 @@
+/**
+ * Wire primitives shared by every Key Vault object type: Unix-seconds timestamps, base64url bytes, tags,
+ * recovery levels. The emulator encodes its responses with these same schemas, so client and emulator
+ * cannot drift apart.
+ *
+ * @since 0.1.0
+ */
+import * as Encoding from "effect/Encoding"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+
+/**
+ * A Key Vault timestamp: an integer count of Unix *seconds* on the wire, a `Date` in code.
+ * ISO strings break the official SDKs, so the encoder always floors to whole seconds.
+ *
+ * @since 0.1.0
+ */
+export const UnixSeconds: Schema.Schema<Date, number> = Schema.transform(
+  Schema.Number.pipe(Schema.finite()),
+  Schema.DateFromSelf,
+  {
+    strict: true,
+    decode: (seconds) => new Date(Math.trunc(seconds) * 1000),
+    encode: (date) => Math.floor(date.getTime() / 1000)
+  }
+).annotations({ identifier: "UnixSeconds" })
+
+/**
+ * Binary data as base64url without padding on the wire (backup blobs, JWK members, crypto values).
+ * Decoding accepts padded input too, because some clients pad.
+ *
+ * @since 0.1.0
+ */
+export const Base64UrlBytes: Schema.Schema<Uint8Array, string> = Schema.transformOrFail(
+  Schema.String,
+  Schema.Uint8ArrayFromSelf,
+  {
+    strict: true,
+    decode: (s, _, ast) =>
+      /^[A-Za-z0-9_-]*={0,2}$/.test(s)
+        ? Either.mapLeft(
+          Encoding.decodeBase64Url(s.replace(/=+$/, "")),
+          () => new ParseResult.Type(ast, s, "not base64url")
+        )
+        : ParseResult.fail(new ParseResult.Type(ast, s, "not base64url")),
+    encode: (bytes) => ParseResult.succeed(Encoding.encodeBase64Url(bytes))
+  }
+).annotations({ identifier: "Base64UrlBytes" })
+
+/**
+ * Application metadata attached to an object: string keys to string values.
+ *
+ * @since 0.1.0
+ */
+export const Tags: Schema.Record$<typeof Schema.String, typeof Schema.String> = Schema.Record({
+  key: Schema.String,
+  value: Schema.String
+})
+
+/**
+ * The deletion recovery level reported by the vault. Kept open (any string) so a new level never breaks decoding.
+ *
+ * @since 0.1.0
+ */
+export const DeletionRecoveryLevel: Schema.Schema<string> = Schema.String.annotations({
+  identifier: "DeletionRecoveryLevel",
+  examples: ["Recoverable+Purgeable", "CustomizedRecoverable+Purgeable", "Purgeable"]
+})
+
+/**
+ * Fields every object's attributes share (secrets, keys, certificates). `created` / `updated` are read-only.
+ *
+ * @since 0.1.0
+ */
+export const BaseAttributesFields = {
+  enabled: Schema.optional(Schema.Boolean),
+  nbf: Schema.optional(UnixSeconds),
+  exp: Schema.optional(UnixSeconds),
+  created: Schema.optional(UnixSeconds),
+  updated: Schema.optional(UnixSeconds),
+  recoverableDays: Schema.optional(Schema.Number),
+  recoveryLevel: Schema.optional(DeletionRecoveryLevel)
+}
+
+/**
+ * A paged list envelope: `{ value: [...], nextLink: absolute URL | null }`.
+ *
+ * @since 0.1.0
+ */
+export const ListResult = <A, I, R>(
+  item: Schema.Schema<A, I, R>
+): Schema.Struct<{
+  value: Schema.optionalWith<Schema.Array$<Schema.Schema<A, I, R>>, { default: () => ReadonlyArray<A> }>
+  nextLink: Schema.optional<Schema.NullOr<typeof Schema.String>>
+}> =>
+  Schema.Struct({
+    value: Schema.optionalWith(Schema.Array(item), { default: (): ReadonlyArray<A> => [] }),
+    nextLink: Schema.optional(Schema.NullOr(Schema.String))
+  })

@@ -1,0 +1,80 @@
+/**
+ * Key Vault object identifiers: `https://{vault}[:port]/{collection}/{name}[/{version}]`.
+ *
+ * @since 0.1.0
+ */
+import * as Option from "effect/Option"
+import { NAME_PATTERN } from "./Rules.js"
+
+/**
+ * The collections an identifier can point into.
+ *
+ * @since 0.1.0
+ */
+export type Collection =
+  | "secrets"
+  | "keys"
+  | "certificates"
+  | "deletedsecrets"
+  | "deletedkeys"
+  | "deletedcertificates"
+
+const collections: ReadonlySet<string> = new Set<Collection>([
+  "secrets",
+  "keys",
+  "certificates",
+  "deletedsecrets",
+  "deletedkeys",
+  "deletedcertificates"
+])
+
+/**
+ * A parsed identifier.
+ *
+ * @since 0.1.0
+ */
+export interface KeyVaultIdentifier {
+  /** The identifier as given. */
+  readonly sourceId: string
+  /** The vault origin, `https://myvault.vault.azure.net` (with a port when one was given). */
+  readonly vaultUrl: string
+  readonly collection: Collection
+  readonly name: string
+  /** Absent for version-less identifiers (list items, deleted objects). */
+  readonly version: string | undefined
+}
+
+/**
+ * Parses an identifier; `None` when it is not one.
+ *
+ * @since 0.1.0
+ */
+export const parse = (id: string): Option.Option<KeyVaultIdentifier> => {
+  let url: URL
+  try {
+    url = new URL(id)
+  } catch {
+    return Option.none()
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return Option.none()
+  const segments = url.pathname.split("/").filter((s, i, all) => s.length > 0 || i < all.length - 1).slice(1)
+  const [collection, name, version, ...rest] = segments
+  if (collection === undefined || name === undefined || rest.length > 0) return Option.none()
+  const lower = collection.toLowerCase()
+  if (!collections.has(lower) || !NAME_PATTERN.test(name)) return Option.none()
+  return Option.some({
+    sourceId: id,
+    vaultUrl: url.origin,
+    collection: lower as Collection,
+    name,
+    version: version === undefined || version === "" ? undefined : version
+  })
+}
+
+/**
+ * Builds the identifier of an object (the inverse of `parse`).
+ *
+ * @since 0.1.0
+ */
+export const format = (vaultUrl: string, collection: Collection, name: string, version?: string): string =>
+  `${vaultUrl.replace(/\/+$/, "")}/${collection}/${name}${version === undefined ? "" : `/${version}`}`

@@ -1,0 +1,79 @@
+/**
+ * The service's limits on names, values and metadata. The client validates against them before any request;
+ * the emulator enforces the same numbers, so a test that passes here fails there for the same reason.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * Object names: 1 to 127 characters, ASCII letters, digits and dashes.
+ *
+ * @since 0.1.0
+ */
+export const NAME_PATTERN: RegExp = /^[0-9a-zA-Z-]{1,127}$/
+
+/**
+ * Object versions: 32 lowercase hex characters.
+ *
+ * @since 0.1.0
+ */
+export const VERSION_PATTERN: RegExp = /^[0-9a-f]{32}$/
+
+/**
+ * A secret value may be at most 25 KB (25,600 bytes of UTF-8).
+ *
+ * @since 0.1.0
+ */
+export const MAX_SECRET_VALUE_BYTES = 25 * 1024
+
+/**
+ * A content type may be at most 255 characters.
+ *
+ * @since 0.1.0
+ */
+export const MAX_CONTENT_TYPE_LENGTH = 255
+
+/**
+ * At most 15 tags per object; tag names up to 512 characters, tag values up to 256.
+ *
+ * @since 0.1.0
+ */
+export const MAX_TAGS = 15
+
+/**
+ * @since 0.1.0
+ */
+export const MAX_TAG_NAME_LENGTH = 512
+
+/**
+ * @since 0.1.0
+ */
+export const MAX_TAG_VALUE_LENGTH = 256
+
+/**
+ * `maxresults` on list operations: 1..25, default 25.
+ *
+ * @since 0.1.0
+ */
+export const MAX_PAGE_SIZE = 25
+
+/**
+ * The latest stable data-plane api-version.
+ *
+ * @since 0.1.0
+ */
+export const DEFAULT_API_VERSION = "2025-07-01"
+
+/**
+ * A well-formed api-version: `7.4`, `7.6-preview.2`, `2025-07-01`, `2026-04-01-preview`.
+ *
+ * @since 0.1.0
+ */
+export const API_VERSION_PATTERN: RegExp = /^(\d+\.\d+|\d{4}-\d{2}-\d{2})(-preview(\.\d+)?)?$/
+
+/**
+ * Dates outside this range cannot be represented as Key Vault timestamps (years 1970..9999).
+ *
+ * @since 0.1.0
+ */
+export const MAX_TIMESTAMP_SECONDS = 253402300799
