@@ -1,6 +1,71 @@
 /**
+ * `@effect-azure/key-vault`: an Effect-native Azure Key Vault client.
+ *
  * @since 0.1.0
  */
+
+/**
+ * The client assembled in one Layer (`KeyVault.layer`, `KeyVault.layerConfig`).
+ *
+ * @since 0.1.0
+ */
+export * as KeyVault from "./KeyVault.js"
+
+/**
+ * Vault URL, api-version and challenge options, from options or `Config`.
+ *
+ * @since 0.1.0
+ */
+export * as KeyVaultConfig from "./config/KeyVaultConfig.js"
+
+/**
+ * The error taxonomy and the mapping of Key Vault error responses.
+ *
+ * @since 0.1.0
+ */
+export * as KeyVaultError from "./errors/KeyVaultError.js"
+
+/**
+ * Bearer tokens for the vault.
+ *
+ * @since 0.1.0
+ */
+export * as TokenProvider from "./auth/TokenProvider.js"
+
+/**
+ * The authentication challenge.
+ *
+ * @since 0.1.0
+ */
+export * as Challenge from "./auth/Challenge.js"
+
+/**
+ * The request pipeline.
+ *
+ * @since 0.1.0
+ */
+export * as Transport from "./transport/Transport.js"
+
+/**
+ * Input checks that run before any request.
+ *
+ * @since 0.1.0
+ */
+export * as Validation from "./validation/Validation.js"
+
+/**
+ * The secrets service.
+ *
+ * @since 0.1.0
+ */
+export * as Secrets from "./secrets/Secrets.js"
+
+/**
+ * The secret model.
+ *
+ * @since 0.1.0
+ */
+export * as Secret from "./secrets/Secret.js"
 
 /**
  * Wire primitives: Unix-seconds timestamps, base64url bytes, tags, list envelopes.

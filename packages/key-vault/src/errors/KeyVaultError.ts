@@ -1,0 +1,264 @@
+/**
+ * The error taxonomy of the client, and the one place where Key Vault error responses are mapped to it.
+ *
+ * Every operation names, in its type, the subset of these errors it can really raise. No error carries a secret
+ * value: service messages never contain one, and client-side messages only describe sizes and positions.
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import { ErrorBody } from "../wire/ErrorBody.js"
+
+/**
+ * What every error answered by the service carries.
+ *
+ * @since 0.1.0
+ */
+export interface ServiceErrorFields {
+  /** HTTP status. */
+  readonly status: number
+  /** Key Vault error code (`SecretNotFound`, `Forbidden`, `BadParameter`, ...). */
+  readonly code: string
+  /** The inner error code when the service gives one (`SecretDisabled`, `ObjectIsDeletedButRecoverable`, ...). */
+  readonly innerCode: string | undefined
+  /** The service's message. */
+  readonly message: string
+  /** `x-ms-request-id`, for support cases. */
+  readonly requestId: string | undefined
+}
+
+/**
+ * Input rejected by the client before any request was sent.
+ *
+ * @since 0.1.0
+ */
+export class ValidationError extends Data.TaggedError("ValidationError")<{
+  /** The operation that refused the input, e.g. `Secrets.set`. */
+  readonly operation: string
+  /** The offending field, e.g. `name`, `value`, `tags`. */
+  readonly field: string
+  readonly message: string
+}> {}
+
+/**
+ * 404: the object (or version) does not exist, or is not in the deleted bin.
+ *
+ * @since 0.1.0
+ */
+export class NotFoundError extends Data.TaggedError("NotFoundError")<ServiceErrorFields> {}
+
+/**
+ * 403: the caller may not do this, or the object forbids it (`SecretDisabled`, `SecretExpired`, ...).
+ *
+ * @since 0.1.0
+ */
+export class ForbiddenError extends Data.TaggedError("ForbiddenError")<ServiceErrorFields> {
+  /** True when the object is disabled (inner code `SecretDisabled` / `KeyDisabled` / `CertificateDisabled`). */
+  get isDisabled(): boolean {
+    return this.innerCode !== undefined && /Disabled$/.test(this.innerCode)
+  }
+}
+
+/**
+ * 409: e.g. the name is deleted but recoverable (`ObjectIsDeletedButRecoverable`), or a restore would overwrite.
+ *
+ * @since 0.1.0
+ */
+export class ConflictError extends Data.TaggedError("ConflictError")<ServiceErrorFields> {
+  /** True when the name is in the deleted bin: recover or purge it first. */
+  get isDeletedButRecoverable(): boolean {
+    return this.innerCode === "ObjectIsDeletedButRecoverable"
+  }
+}
+
+/**
+ * 400 (or another 4xx the service uses for a malformed request): the service refused the request's content.
+ *
+ * @since 0.1.0
+ */
+export class BadRequestError extends Data.TaggedError("BadRequestError")<ServiceErrorFields> {}
+
+/**
+ * 401 that survived the challenge flow, a refused token, or a challenge that failed verification.
+ *
+ * @since 0.1.0
+ */
+export class AuthenticationError extends Data.TaggedError("AuthenticationError")<{
+  readonly message: string
+  readonly status: number | undefined
+  readonly cause?: unknown
+}> {}
+
+/**
+ * 429: the vault throttled the request. `retryAfter` is what the service asked for, when it said.
+ *
+ * @since 0.1.0
+ */
+export class ThrottledError extends Data.TaggedError("ThrottledError")<
+  ServiceErrorFields & { readonly retryAfter: Option.Option<Duration.Duration> }
+> {}
+
+/**
+ * 5xx, or any status the operation does not expect. `transient` says whether a retry may succeed.
+ *
+ * @since 0.1.0
+ */
+export class ServiceError extends Data.TaggedError("ServiceError")<ServiceErrorFields & { readonly transient: boolean }> {}
+
+/**
+ * The request did not complete: connection refused or reset, DNS, TLS, timeout, a body that could not be read.
+ *
+ * @since 0.1.0
+ */
+export class TransportError extends Data.TaggedError("TransportError")<{
+  readonly reason: "Network" | "Timeout" | "Body"
+  readonly message: string
+  readonly cause?: unknown
+}> {}
+
+/**
+ * A response that does not match the wire schema. Carries the path only, never the offending value (which could be
+ * a secret).
+ *
+ * @since 0.1.0
+ */
+export class DecodeError extends Data.TaggedError("DecodeError")<{
+  readonly operation: string
+  readonly message: string
+}> {}
+
+/**
+ * Every error the client raises.
+ *
+ * @since 0.1.0
+ */
+export type KeyVaultError =
+  | ValidationError
+  | NotFoundError
+  | ForbiddenError
+  | ConflictError
+  | BadRequestError
+  | AuthenticationError
+  | ThrottledError
+  | ServiceError
+  | TransportError
+  | DecodeError
+
+/**
+ * The errors any request to the vault can raise, whatever the operation.
+ *
+ * @since 0.1.0
+ */
+export type RequestError =
+  | ForbiddenError
+  | BadRequestError
+  | AuthenticationError
+  | ThrottledError
+  | ServiceError
+  | TransportError
+  | DecodeError
+
+/**
+ * True for errors a retry may cure: 429, 408, 5xx except 501/505, network failures and timeouts.
+ * 401, 403, 404, 409 and disabled objects are never transient.
+ *
+ * @since 0.1.0
+ */
+export const isTransient = (error: unknown): boolean => {
+  if (!Predicate.isTagged(error, "ThrottledError") && !Predicate.isTagged(error, "ServiceError") &&
+    !Predicate.isTagged(error, "TransportError")) return false
+  if (error instanceof ServiceError) return error.transient
+  return true
+}
+
+/**
+ * Whether a status is worth retrying: 408, 429, 5xx except 501 and 505.
+ *
+ * @since 0.1.0
+ */
+export const isTransientStatus = (status: number): boolean =>
+  status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505)
+
+/**
+ * Which error statuses an operation treats as meaningful answers. Others become a `ServiceError`, so an operation's
+ * type never lies about what it raises.
+ *
+ * @since 0.1.0
+ */
+export interface Expected {
+  readonly notFound?: boolean
+  readonly conflict?: boolean
+}
+
+const decodeBody = Schema.decodeUnknownOption(Schema.parseJson(ErrorBody))
+
+/**
+ * Reads the retry delay a throttled or unavailable response asks for: `retry-after-ms`, `x-ms-retry-after-ms`,
+ * then `Retry-After` in seconds or as an HTTP date (relative to `nowMillis`).
+ *
+ * @since 0.1.0
+ */
+export const parseRetryAfter = (
+  headers: Readonly<Record<string, string | undefined>>,
+  nowMillis: number
+): Option.Option<Duration.Duration> => {
+  for (const name of ["retry-after-ms", "x-ms-retry-after-ms"]) {
+    const raw = headers[name]
+    if (raw !== undefined && /^\s*\d+(\.\d+)?\s*$/.test(raw)) return Option.some(Duration.millis(Number(raw)))
+  }
+  const raw = headers["retry-after"]
+  if (raw === undefined) return Option.none()
+  if (/^\s*\d+\s*$/.test(raw)) return Option.some(Duration.seconds(Number(raw)))
+  const date = Date.parse(raw)
+  return Number.isNaN(date) ? Option.none() : Option.some(Duration.millis(Math.max(0, date - nowMillis)))
+}
+
+/**
+ * Maps a non-2xx Key Vault response to the taxonomy. The one place that knows status codes and error codes.
+ *
+ * @since 0.1.0
+ */
+export const fromResponse = (
+  response: {
+    readonly status: number
+    readonly headers: Readonly<Record<string, string | undefined>>
+    readonly bodyText: string
+  },
+  expected: Expected,
+  nowMillis: number
+): NotFoundError | ConflictError | RequestError => {
+  const body = Option.flatMap(decodeBody(response.bodyText), (b) => Option.fromNullable(b.error))
+  const status = response.status
+  const fields: ServiceErrorFields = {
+    status,
+    code: Option.match(body, { onNone: () => `Http${status}`, onSome: (e) => e.code ?? `Http${status}` }),
+    innerCode: Option.getOrUndefined(Option.flatMap(body, (e) => Option.fromNullable(e.innererror?.code))),
+    message: Option.match(body, {
+      onNone: () => `The vault answered HTTP ${status}.`,
+      onSome: (e) => e.message ?? `The vault answered HTTP ${status}.`
+    }),
+    requestId: response.headers["x-ms-request-id"]
+  }
+  switch (status) {
+    case 400:
+      return new BadRequestError(fields)
+    case 401:
+      return new AuthenticationError({ message: fields.message, status })
+    case 403:
+      return new ForbiddenError(fields)
+    case 404:
+      return expected.notFound === true ? new NotFoundError(fields) : new ServiceError({ ...fields, transient: false })
+    case 409:
+      return expected.conflict === true ? new ConflictError(fields) : new ServiceError({ ...fields, transient: false })
+    case 429:
+      return new ThrottledError({ ...fields, retryAfter: parseRetryAfter(response.headers, nowMillis) })
+    default:
+      return status >= 400 && status < 500 && status !== 408
+        ? new BadRequestError(fields)
+        : new ServiceError({ ...fields, transient: isTransientStatus(status) })
+  }
+}

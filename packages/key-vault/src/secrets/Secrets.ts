@@ -1,0 +1,362 @@
+/**
+ * The `Secrets` service: every data-plane secret operation as an `Effect` (or a `Stream` for lists), with input
+ * validated before any request and the errors each operation can raise named in its type.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type {
+  ConflictError,
+  Expected,
+  NotFoundError,
+  RequestError,
+  ValidationError
+} from "../errors/KeyVaultError.js"
+import { decode, KeyVaultTransport, paginate, type TransportRequest } from "../transport/Transport.js"
+import * as Validation from "../validation/Validation.js"
+import * as SecretWire from "../wire/SecretWire.js"
+import { type DeletedSecret, deletedFromWire, propertiesFromWire, type Secret, type SecretProperties } from "./Secret.js"
+
+/**
+ * Options of `set`.
+ *
+ * @since 0.1.0
+ */
+export interface SetSecretOptions {
+  readonly contentType?: string | undefined
+  readonly tags?: Readonly<Record<string, string>> | undefined
+  readonly enabled?: boolean | undefined
+  readonly notBefore?: Date | undefined
+  readonly expiresOn?: Date | undefined
+}
+
+/**
+ * Options of `updateProperties`. Fields left out stay as they are; `tags` replaces all tags when given.
+ *
+ * @since 0.1.0
+ */
+export interface UpdateSecretPropertiesOptions extends SetSecretOptions {
+  /** The version to update; the latest when omitted. */
+  readonly version?: string | undefined
+}
+
+/**
+ * Options of the list operations.
+ *
+ * @since 0.1.0
+ */
+export interface ListOptions {
+  /** Items per page the vault should send (1..25, default 25). Pages are fetched lazily. */
+  readonly maxPageSize?: number | undefined
+}
+
+/**
+ * The secrets service.
+ *
+ * @since 0.1.0
+ */
+export interface SecretsService {
+  /** Reads a secret's value: the latest version, or `version`. */
+  readonly get: (
+    name: string,
+    options?: { readonly version?: string | undefined }
+  ) => Effect.Effect<Secret, ValidationError | NotFoundError | RequestError>
+  /** Stores a value as a new version (creating the secret if needed). */
+  readonly set: (
+    name: string,
+    value: string | Redacted.Redacted<string>,
+    options?: SetSecretOptions
+  ) => Effect.Effect<Secret, ValidationError | ConflictError | RequestError>
+  /** Changes the metadata of a version (the value never changes). */
+  readonly updateProperties: (
+    name: string,
+    options: UpdateSecretPropertiesOptions
+  ) => Effect.Effect<SecretProperties, ValidationError | NotFoundError | RequestError>
+  /** Every secret of the vault (latest metadata, no values), page by page. */
+  readonly listProperties: (options?: ListOptions) => Stream.Stream<SecretProperties, ValidationError | RequestError>
+  /** Every version of one secret (metadata, no values). */
+  readonly listVersions: (
+    name: string,
+    options?: ListOptions
+  ) => Stream.Stream<SecretProperties, ValidationError | NotFoundError | RequestError>
+  /** Moves a secret with all its versions to the deleted bin. */
+  readonly delete: (name: string) => Effect.Effect<DeletedSecret, ValidationError | NotFoundError | RequestError>
+  /** Reads a secret from the deleted bin. */
+  readonly getDeleted: (name: string) => Effect.Effect<DeletedSecret, ValidationError | NotFoundError | RequestError>
+  /** Every secret in the deleted bin. */
+  readonly listDeleted: (options?: ListOptions) => Stream.Stream<DeletedSecret, ValidationError | RequestError>
+  /** Brings a deleted secret back, all versions. */
+  readonly recover: (
+    name: string
+  ) => Effect.Effect<SecretProperties, ValidationError | NotFoundError | ConflictError | RequestError>
+  /** Removes a deleted secret for good. */
+  readonly purge: (name: string) => Effect.Effect<void, ValidationError | NotFoundError | RequestError>
+  /** A protected blob of the secret with all its versions, for `restore`. */
+  readonly backup: (name: string) => Effect.Effect<Uint8Array, ValidationError | NotFoundError | RequestError>
+  /** Restores a backup into this vault; fails with a conflict when the name exists. */
+  readonly restore: (backup: Uint8Array) => Effect.Effect<SecretProperties, ValidationError | ConflictError | RequestError>
+}
+
+/**
+ * The secrets service tag.
+ *
+ * @since 0.1.0
+ */
+export class Secrets extends Context.Tag("@effect-azure/key-vault/Secrets")<Secrets, SecretsService>() {}
+
+const encodeSet = Schema.encodeSync(SecretWire.SecretSetParameters)
+const encodeUpdate = Schema.encodeSync(SecretWire.SecretUpdateParameters)
+const encodeRestore = Schema.encodeSync(SecretWire.SecretRestoreParameters)
+
+const attributesOf = (
+  enabled: boolean | undefined,
+  window: { readonly notBefore: Date | undefined; readonly expiresOn: Date | undefined }
+): SecretWire.SecretSetParameters["attributes"] => {
+  const attributes = {
+    ...(enabled === undefined ? {} : { enabled }),
+    ...(window.notBefore === undefined ? {} : { nbf: window.notBefore }),
+    ...(window.expiresOn === undefined ? {} : { exp: window.expiresOn })
+  }
+  return Object.keys(attributes).length === 0 ? undefined : attributes
+}
+
+const withoutUndefined = <A extends Record<string, unknown>>(record: A): A =>
+  Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as A
+
+/**
+ * Builds the service on a transport.
+ *
+ * @since 0.1.0
+ */
+export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Effect.gen(function*() {
+  const transport = yield* KeyVaultTransport
+  const { vaultHost, vaultUrl } = transport.config
+
+  const span = (operation: string, name?: string) =>
+    ({
+      kind: "client" as const,
+      attributes: {
+        "keyvault.vault_host": vaultHost,
+        "keyvault.object_type": "secret",
+        "keyvault.operation": operation,
+        ...(name === undefined ? {} : { "keyvault.name": name })
+      }
+    })
+
+  const call = <A, I, const E extends Expected = Expected>(request: TransportRequest<E>, schema: Schema.Schema<A, I>) =>
+    Effect.flatMap(transport.send(request), decode(request.operation, schema))
+
+  const get: SecretsService["get"] = (name, options) =>
+    Effect.gen(function*() {
+      const operation = "Secrets.get"
+      const n = yield* Validation.name(operation, name)
+      const v = yield* Validation.version(operation, options?.version)
+      const bundle = yield* call({
+        operation,
+        method: "GET",
+        path: `/secrets/${n}/${v ?? ""}`,
+        expected: { notFound: true }
+      }, SecretWire.SecretBundle)
+      return toSecret(bundle, n)
+    }).pipe(Effect.withSpan("Secrets.get", span("get", name)))
+
+  const toSecret = (bundle: SecretWire.SecretBundle, name: string): Secret => {
+    const properties = propertiesFromWire(bundle, { vaultUrl, name })
+    return { name: properties.name, value: bundle.value ?? Redacted.make(""), properties }
+  }
+
+  const set: SecretsService["set"] = (name, value, options = {}) =>
+    Effect.gen(function*() {
+      const operation = "Secrets.set"
+      const n = yield* Validation.name(operation, name)
+      const plain = Redacted.isRedacted(value) ? Redacted.value(value) : value
+      yield* Validation.secretValue(operation, plain)
+      const contentType = yield* Validation.contentType(operation, options.contentType)
+      const tags = yield* Validation.tags(operation, options.tags)
+      const enabled = yield* Validation.flag(operation, "enabled", options.enabled)
+      const window = yield* Validation.validity(operation, options.notBefore, options.expiresOn)
+      const body = encodeSet(withoutUndefined({
+        value: Redacted.isRedacted(value) ? value : Redacted.make(value),
+        contentType,
+        tags,
+        attributes: attributesOf(enabled, window)
+      }))
+      const bundle = yield* call({
+        operation,
+        method: "PUT",
+        path: `/secrets/${n}`,
+        body,
+        expected: { conflict: true }
+      }, SecretWire.SecretBundle)
+      // The vault echoes the value; if it did not, the caller still holds the value it just stored.
+      return toSecret(bundle.value === undefined ? { ...bundle, value: Redacted.make(plain) } : bundle, n)
+    }).pipe(Effect.withSpan("Secrets.set", span("set", name)))
+
+  const updateProperties: SecretsService["updateProperties"] = (name, options) =>
+    Effect.gen(function*() {
+      const operation = "Secrets.updateProperties"
+      const n = yield* Validation.name(operation, name)
+      const v = yield* Validation.version(operation, options.version)
+      const contentType = yield* Validation.contentType(operation, options.contentType)
+      const tags = yield* Validation.tags(operation, options.tags)
+      const enabled = yield* Validation.flag(operation, "enabled", options.enabled)
+      const window = yield* Validation.validity(operation, options.notBefore, options.expiresOn)
+      const body = encodeUpdate(withoutUndefined({ contentType, tags, attributes: attributesOf(enabled, window) }))
+      const bundle = yield* call({
+        operation,
+        method: "PATCH",
+        path: `/secrets/${n}/${v ?? ""}`,
+        body,
+        expected: { notFound: true }
+      }, SecretWire.SecretBundle)
+      return propertiesFromWire(bundle, { vaultUrl, name: n })
+    }).pipe(Effect.withSpan("Secrets.updateProperties", span("updateProperties", name)))
+
+  const list = <A, I, B, const E extends Expected = Expected>(
+    operation: string,
+    path: string,
+    options: ListOptions | undefined,
+    schema: Schema.Schema<{ readonly value: ReadonlyArray<A>; readonly nextLink?: string | null | undefined }, I>,
+    expected: E | undefined,
+    map: (item: A) => B
+  ) =>
+    Stream.unwrap(Effect.map(Validation.pageSize(operation, options?.maxPageSize), (size) =>
+      paginate(transport, {
+        operation,
+        method: "GET",
+        path,
+        query: size === undefined ? undefined : { maxresults: String(size) },
+        expected
+      }, schema).pipe(Stream.map(map))))
+
+  const listProperties: SecretsService["listProperties"] = (options) =>
+    list(
+      "Secrets.listProperties",
+      "/secrets",
+      options,
+      SecretWire.SecretListResult,
+      undefined,
+      (item) => propertiesFromWire(item, { vaultUrl, name: "" })
+    ).pipe(Stream.withSpan("Secrets.listProperties", span("listProperties")))
+
+  const listVersions: SecretsService["listVersions"] = (name, options) =>
+    Stream.unwrap(Effect.map(Validation.name("Secrets.listVersions", name), (n) =>
+      list(
+        "Secrets.listVersions",
+        `/secrets/${n}/versions`,
+        options,
+        SecretWire.SecretListResult,
+        { notFound: true },
+        (item) => propertiesFromWire(item, { vaultUrl, name: n })
+      ))).pipe(Stream.withSpan("Secrets.listVersions", span("listVersions", name)))
+
+  const deleteSecret: SecretsService["delete"] = (name) =>
+    Effect.gen(function*() {
+      const operation = "Secrets.delete"
+      const n = yield* Validation.name(operation, name)
+      const deleted = yield* call({
+        operation,
+        method: "DELETE",
+        path: `/secrets/${n}`,
+        expected: { notFound: true }
+      }, SecretWire.DeletedSecretBundle)
+      return deletedFromWire(deleted, { vaultUrl, name: n })
+    }).pipe(Effect.withSpan("Secrets.delete", span("delete", name)))
+
+  const getDeleted: SecretsService["getDeleted"] = (name) =>
+    Effect.gen(function*() {
+      const operation = "Secrets.getDeleted"
+      const n = yield* Validation.name(operation, name)
+      const deleted = yield* call({
+        operation,
+        method: "GET",
+        path: `/deletedsecrets/${n}`,
+        expected: { notFound: true }
+      }, SecretWire.DeletedSecretBundle)
+      return deletedFromWire(deleted, { vaultUrl, name: n })
+    }).pipe(Effect.withSpan("Secrets.getDeleted", span("getDeleted", name)))
+
+  const listDeleted: SecretsService["listDeleted"] = (options) =>
+    list(
+      "Secrets.listDeleted",
+      "/deletedsecrets",
+      options,
+      SecretWire.DeletedSecretListResult,
+      undefined,
+      (item) => deletedFromWire(item, { vaultUrl, name: "" })
+    ).pipe(Stream.withSpan("Secrets.listDeleted", span("listDeleted")))
+
+  const recover: SecretsService["recover"] = (name) =>
+    Effect.gen(function*() {
+      const operation = "Secrets.recover"
+      const n = yield* Validation.name(operation, name)
+      const bundle = yield* call({
+        operation,
+        method: "POST",
+        path: `/deletedsecrets/${n}/recover`,
+        expected: { notFound: true, conflict: true }
+      }, SecretWire.SecretBundle)
+      return propertiesFromWire(bundle, { vaultUrl, name: n })
+    }).pipe(Effect.withSpan("Secrets.recover", span("recover", name)))
+
+  const purge: SecretsService["purge"] = (name) =>
+    Effect.gen(function*() {
+      const operation = "Secrets.purge"
+      const n = yield* Validation.name(operation, name)
+      yield* transport.send({ operation, method: "DELETE", path: `/deletedsecrets/${n}`, expected: { notFound: true } })
+    }).pipe(Effect.withSpan("Secrets.purge", span("purge", name)))
+
+  const backup: SecretsService["backup"] = (name) =>
+    Effect.gen(function*() {
+      const operation = "Secrets.backup"
+      const n = yield* Validation.name(operation, name)
+      const result = yield* call({
+        operation,
+        method: "POST",
+        path: `/secrets/${n}/backup`,
+        expected: { notFound: true }
+      }, SecretWire.BackupSecretResult)
+      return result.value
+    }).pipe(Effect.withSpan("Secrets.backup", span("backup", name)))
+
+  const restore: SecretsService["restore"] = (blob) =>
+    Effect.gen(function*() {
+      const operation = "Secrets.restore"
+      const bytes = yield* Validation.backup(operation, blob)
+      const bundle = yield* call({
+        operation,
+        method: "POST",
+        path: "/secrets/restore",
+        body: encodeRestore({ value: bytes }),
+        expected: { conflict: true }
+      }, SecretWire.SecretBundle)
+      return propertiesFromWire(bundle, { vaultUrl, name: "" })
+    }).pipe(Effect.withSpan("Secrets.restore", span("restore")))
+
+  return {
+    get,
+    set,
+    updateProperties,
+    listProperties,
+    listVersions,
+    delete: deleteSecret,
+    getDeleted,
+    listDeleted,
+    recover,
+    purge,
+    backup,
+    restore
+  }
+})
+
+/**
+ * The secrets layer, on a transport.
+ *
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<Secrets, never, KeyVaultTransport> = Layer.effect(Secrets, make)

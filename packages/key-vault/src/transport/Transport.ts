@@ -1,0 +1,315 @@
+/**
+ * The one request pipeline every service uses: vault URL + api-version, challenge authentication with a
+ * `TokenProvider`, the `HttpClient`, status mapping (through `KeyVaultError.fromResponse`), and Schema decoding.
+ *
+ * @since 0.1.0
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as Challenge from "../auth/Challenge.js"
+import { TokenProvider } from "../auth/TokenProvider.js"
+import { KeyVaultConfig, type ResolvedKeyVaultConfig } from "../config/KeyVaultConfig.js"
+import {
+  AuthenticationError,
+  type ConflictError,
+  DecodeError,
+  type Expected,
+  fromResponse,
+  type NotFoundError,
+  type RequestError,
+  TransportError
+} from "../errors/KeyVaultError.js"
+
+/**
+ * The HTTP methods the data plane uses.
+ *
+ * @since 0.1.0
+ */
+export type Method = "GET" | "PUT" | "POST" | "PATCH" | "DELETE"
+
+/**
+ * One request, described independently of HTTP plumbing.
+ *
+ * @since 0.1.0
+ */
+export interface TransportRequest<E extends Expected = Expected> {
+  /** The public operation, e.g. `Secrets.get`: named in decode errors. */
+  readonly operation: string
+  readonly method: Method
+  /** Path under the vault, each segment already URI-encoded: `/secrets/name/version`. */
+  readonly path: string
+  readonly query?: Readonly<Record<string, string>> | undefined
+  /** The JSON body, already encoded with a wire schema. */
+  readonly body?: unknown
+  /** Which error statuses this operation treats as answers (404, 409). */
+  readonly expected?: E | undefined
+}
+
+/**
+ * A successful (2xx) response.
+ *
+ * @since 0.1.0
+ */
+export interface TransportResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string | undefined>>
+  readonly text: string
+}
+
+/**
+ * Errors of a request whose operation expects 404 and / or 409.
+ *
+ * @since 0.1.0
+ */
+export type SendError = RequestError | NotFoundError | ConflictError
+
+/**
+ * The errors a request raises, given what its operation expects: 404 is a `NotFoundError` only where the operation
+ * expects it, likewise 409 and `ConflictError`; elsewhere they are `ServiceError`s.
+ *
+ * @since 0.1.0
+ */
+export type ErrorsOf<E extends Expected> =
+  | RequestError
+  | (E["notFound"] extends true ? NotFoundError : never)
+  | (E["conflict"] extends true ? ConflictError : never)
+
+/**
+ * The transport service.
+ *
+ * @since 0.1.0
+ */
+export class KeyVaultTransport extends Context.Tag("@effect-azure/key-vault/KeyVaultTransport")<
+  KeyVaultTransport,
+  {
+    readonly config: ResolvedKeyVaultConfig
+    /** Sends a request to a path of the vault (or to an absolute URL on the vault's origin, for `nextLink`). */
+    readonly send: <const E extends Expected = Expected>(
+      request: TransportRequest<E>,
+      absoluteUrl?: string
+    ) => Effect.Effect<TransportResponse, ErrorsOf<E>>
+  }
+>() {}
+
+interface Attempt {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string | undefined>>
+  readonly text: string
+}
+
+const toTransportError = (error: HttpClientError.HttpClientError): TransportError =>
+  error._tag === "RequestError"
+    ? new TransportError({
+      reason: "Network",
+      message: `request to the vault failed: ${error.reason}${error.description === undefined ? "" : `: ${error.description}`}`,
+      cause: error.cause
+    })
+    : new TransportError({ reason: "Body", message: `reading the vault's response failed: ${error.reason}`, cause: error.cause })
+
+/**
+ * Builds the transport from its requirements.
+ *
+ * @since 0.1.0
+ */
+export const make: Effect.Effect<
+  Context.Tag.Service<KeyVaultTransport>,
+  never,
+  KeyVaultConfig | TokenProvider | HttpClient.HttpClient
+> = Effect.gen(function*() {
+  const config = yield* KeyVaultConfig
+  const tokens = yield* TokenProvider
+  const client = yield* HttpClient.HttpClient
+  // The challenge is learned once per transport (one per vault per layer) and shared by every service built on it.
+  const challengeRef = yield* Ref.make(Option.none<Challenge.Challenge>())
+
+  const buildRequest = (
+    request: TransportRequest,
+    url: string,
+    withBody: boolean,
+    token: Option.Option<Redacted.Redacted<string>>
+  ): HttpClientRequest.HttpClientRequest => {
+    let req = HttpClientRequest.make(request.method)(url).pipe(HttpClientRequest.acceptJson)
+    if (Option.isSome(token)) req = HttpClientRequest.bearerToken(req, Redacted.value(token.value))
+    if (withBody && request.body !== undefined) {
+      req = HttpClientRequest.bodyText(req, JSON.stringify(request.body), "application/json")
+    }
+    return req
+  }
+
+  const execute = (req: HttpClientRequest.HttpClientRequest): Effect.Effect<Attempt, TransportError> =>
+    client.execute(req).pipe(
+      Effect.flatMap((response) =>
+        Effect.map(response.text, (text): Attempt => ({ status: response.status, headers: response.headers, text }))
+      ),
+      Effect.scoped,
+      Effect.mapError(toTransportError)
+    )
+
+  const learnChallenge = (header: string | undefined): Effect.Effect<Challenge.Challenge, AuthenticationError> =>
+    Option.match(Challenge.parse(header), {
+      onNone: () =>
+        Effect.fail(
+          new AuthenticationError({ message: "the vault answered 401 without a usable Bearer challenge", status: 401 })
+        ),
+      onSome: (challenge) =>
+        config.disableChallengeResourceVerification
+          ? Effect.succeed(challenge)
+          : Either.match(Challenge.verifyResource(config.vaultUrl, challenge), {
+            onLeft: (message) => Effect.fail(new AuthenticationError({ message, status: 401 })),
+            onRight: () => Effect.succeed(challenge)
+          })
+    }).pipe(Effect.tap((challenge) => Ref.set(challengeRef, Option.some(challenge))))
+
+  const tokenFor = (challenge: Challenge.Challenge, forceRefresh: boolean) =>
+    Effect.map(
+      tokens.getToken({
+        scopes: [challenge.scope],
+        tenantId: challenge.tenantId,
+        claims: challenge.claims,
+        forceRefresh
+      }),
+      (t) => Option.some(t.token)
+    )
+
+  // Authorised attempt; on a 401 the challenge is read again (the tenant may have moved, or a CAE claims challenge
+  // arrived) and the request is repeated exactly once with a fresh token.
+  const authorised = (request: TransportRequest, url: string, challenge: Challenge.Challenge) =>
+    Effect.gen(function*() {
+      const first = yield* execute(buildRequest(request, url, true, yield* tokenFor(challenge, false)))
+      if (first.status !== 401) return first
+      const renewed = yield* learnChallenge(first.headers["www-authenticate"] ?? challenge.scope)
+      const second = yield* execute(buildRequest(request, url, true, yield* tokenFor(renewed, true)))
+      if (second.status === 401) {
+        return yield* Effect.fail(
+          new AuthenticationError({ message: "the vault refused a freshly acquired token", status: 401 })
+        )
+      }
+      return second
+    })
+
+  // First contact: the request goes out without a body and without a token, as the official SDKs do, so the
+  // challenge arrives before the body is ever sent to an unverified endpoint.
+  const firstContact = (request: TransportRequest, url: string) =>
+    Effect.gen(function*() {
+      const probe = yield* execute(buildRequest(request, url, false, Option.none()))
+      if (probe.status === 401) {
+        const challenge = yield* learnChallenge(probe.headers["www-authenticate"])
+        return yield* authorised(request, url, challenge)
+      }
+      // The endpoint did not ask for authentication (an emulator run without it). Bodyless requests are done;
+      // others are sent again, now with their body.
+      return request.body === undefined ? probe : yield* execute(buildRequest(request, url, true, Option.none()))
+    })
+
+  const sendAny = (request: TransportRequest, absoluteUrl?: string): Effect.Effect<TransportResponse, SendError> =>
+    Effect.gen(function*() {
+      let url: string
+      if (absoluteUrl !== undefined) {
+        // Never follow a link off the vault's origin: the token would go with it.
+        const parsed = yield* Effect.try({
+          try: () => new URL(absoluteUrl),
+          catch: () => new DecodeError({ operation: request.operation, message: "nextLink is not a URL" })
+        })
+        if (parsed.origin !== config.vaultUrl) {
+          return yield* Effect.fail(
+            new DecodeError({ operation: request.operation, message: `nextLink leaves the vault origin ${config.vaultUrl}` })
+          )
+        }
+        if (!parsed.searchParams.has("api-version")) parsed.searchParams.set("api-version", config.apiVersion)
+        url = parsed.toString()
+      } else {
+        const target = new URL(config.vaultUrl + request.path)
+        target.searchParams.set("api-version", config.apiVersion)
+        for (const [key, value] of Object.entries(request.query ?? {})) target.searchParams.set(key, value)
+        url = target.toString()
+      }
+      const challenge = yield* Ref.get(challengeRef)
+      const attempt = Option.isSome(challenge)
+        ? yield* authorised(request, url, challenge.value)
+        : yield* firstContact(request, url)
+      if (attempt.status >= 200 && attempt.status < 300) return attempt
+      const now = yield* Clock.currentTimeMillis
+      return yield* Effect.fail(fromResponse({ ...attempt, bodyText: attempt.text }, request.expected ?? {}, now))
+    })
+
+  // `fromResponse` only produces NotFound / Conflict when `expected` asks for them, which is what ErrorsOf states.
+  const send = sendAny as Context.Tag.Service<KeyVaultTransport>["send"]
+  return { config, send }
+})
+
+/**
+ * The transport layer.
+ *
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<KeyVaultTransport, never, KeyVaultConfig | TokenProvider | HttpClient.HttpClient> =
+  Layer.effect(KeyVaultTransport, make)
+
+/**
+ * Decodes a response body with a wire schema. Failures name the paths that did not match, never the values, because
+ * a secret-bearing response must not leak through an error message.
+ *
+ * @since 0.1.0
+ */
+export const decode = <A, I>(
+  operation: string,
+  schema: Schema.Schema<A, I>
+): (response: TransportResponse) => Effect.Effect<A, DecodeError> => {
+  const decodeUnknown = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "ignore" })
+  return (response) => {
+    let json: unknown
+    try {
+      json = JSON.parse(response.text)
+    } catch {
+      return Effect.fail(new DecodeError({ operation, message: "the vault's response is not JSON" }))
+    }
+    return Either.match(decodeUnknown(json), {
+      onRight: Effect.succeed,
+      onLeft: (error) => {
+        const paths = ParseResult.ArrayFormatter.formatErrorSync(error)
+          .map((issue) => `${issue._tag} at ${issue.path.length === 0 ? "<root>" : issue.path.join(".")}`)
+        return Effect.fail(
+          new DecodeError({ operation, message: `the vault's response does not match the schema: ${paths.join("; ")}` })
+        )
+      }
+    })
+  }
+}
+
+/**
+ * A `Stream` over every item of a paged list, following `nextLink` until it is null. Pages are fetched lazily, one at
+ * a time, as the consumer pulls.
+ *
+ * @since 0.1.0
+ */
+export const paginate = <A, I, const E extends Expected = Expected>(
+  transport: Context.Tag.Service<KeyVaultTransport>,
+  request: TransportRequest<E>,
+  schema: Schema.Schema<{ readonly value: ReadonlyArray<A>; readonly nextLink?: string | null | undefined }, I>
+): Stream.Stream<A, ErrorsOf<E> | DecodeError> => {
+  const decodePage = decode(request.operation, schema)
+  return Stream.paginateChunkEffect(Option.none<string>(), (next) =>
+    transport.send(request, Option.getOrUndefined(next)).pipe(
+      Effect.flatMap(decodePage),
+      Effect.map((page) => {
+        const link = page.nextLink ?? undefined
+        return [
+          Chunk.unsafeFromArray(page.value),
+          link === undefined || link === "" ? Option.none() : Option.some(Option.some(link))
+        ] as const
+      })
+    ))
+}
