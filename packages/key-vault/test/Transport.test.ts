@@ -1,0 +1,180 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import * as Chunk from "effect/Chunk"
+import * as KeyVault from "../src/KeyVault.js"
+import { TokenProvider, type TokenRequest } from "../src/auth/TokenProvider.js"
+import { Secrets } from "../src/secrets/Secrets.js"
+
+interface Seen {
+  readonly method: string
+  readonly url: string
+  readonly authorization: string | undefined
+  readonly body: string | undefined
+}
+
+const challenge =
+  "Bearer authorization=\"https://login.microsoftonline.com/tenant-1\", resource=\"https://vault.azure.net\""
+
+const bodyOf = (request: HttpClientRequest.HttpClientRequest): string | undefined =>
+  request.body._tag === "Uint8Array" ? new TextDecoder().decode(request.body.body) : undefined
+
+/** A scripted vault: every request is recorded; `answer` decides the response. */
+const scripted = (answer: (seen: Seen, index: number) => { status: number; headers?: Record<string, string>; body?: unknown }) => {
+  const seen: Array<Seen> = []
+  const tokenRequests: Array<TokenRequest> = []
+  const client = HttpClient.make((request, url) =>
+    Effect.sync(() => {
+      const entry: Seen = {
+        method: request.method,
+        url: url.toString(),
+        authorization: request.headers["authorization"],
+        body: bodyOf(request)
+      }
+      seen.push(entry)
+      const { body, headers = {}, status } = answer(entry, seen.length - 1)
+      return HttpClientResponse.fromWeb(
+        request,
+        new Response(body === undefined ? null : JSON.stringify(body), {
+          status,
+          headers: { "content-type": "application/json", ...headers }
+        })
+      )
+    })
+  )
+  const tokens = Layer.succeed(TokenProvider, {
+    getToken: (req) =>
+      Effect.sync(() => {
+        tokenRequests.push(req)
+        return { token: Redacted.make(`token-${tokenRequests.length}`), expiresOnMillis: Date.now() + 3_600_000 }
+      })
+  })
+  return { seen, tokenRequests, layer: (vaultUrl = "https://myvault.vault.azure.net", extra = {}) =>
+    KeyVault.layer({ vaultUrl, ...extra }).pipe(Layer.provide(Layer.merge(Layer.succeed(HttpClient.HttpClient, client), tokens))) }
+}
+
+const bundle = (name: string) => ({
+  value: "v",
+  id: `https://myvault.vault.azure.net/secrets/${name}/0123456789abcdef0123456789abcdef`,
+  attributes: { enabled: true, created: 1, updated: 1 }
+})
+
+describe("Transport challenge flow", () => {
+  it.effect("sends the first request without body or token, then repeats it with both for the challenge's scope", () => {
+    const vault = scripted((seen) =>
+      seen.authorization === undefined
+        ? { status: 401, headers: { "www-authenticate": challenge }, body: { error: { code: "Unauthorized" } } }
+        : { status: 200, body: bundle("db") }
+    )
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      yield* secrets.set("db", "hunter2", { contentType: "text/plain" })
+      expect(vault.seen).toHaveLength(2)
+      expect(vault.seen[0]).toMatchObject({ method: "PUT", authorization: undefined, body: undefined })
+      expect(vault.seen[0]!.url).toBe("https://myvault.vault.azure.net/secrets/db?api-version=2025-07-01")
+      expect(vault.seen[1]!.authorization).toBe("Bearer token-1")
+      expect(JSON.parse(vault.seen[1]!.body!)).toEqual({ value: "hunter2", contentType: "text/plain" })
+      expect(vault.tokenRequests[0]).toMatchObject({ scopes: ["https://vault.azure.net/.default"], tenantId: "tenant-1" })
+      // The challenge is remembered: the next request goes out authorised at once.
+      yield* secrets.get("db")
+      expect(vault.seen).toHaveLength(3)
+      expect(vault.seen[2]!.authorization).toBe("Bearer token-2")
+      expect(vault.tokenRequests[1]).toMatchObject({ scopes: ["https://vault.azure.net/.default"], tenantId: "tenant-1" })
+    }).pipe(Effect.provide(vault.layer()))
+  })
+
+  it.effect("refuses a challenge whose resource does not match the vault, without sending the body", () => {
+    const vault = scripted(() => ({
+      status: 401,
+      headers: { "www-authenticate": "Bearer authorization=\"https://login.microsoftonline.com/t\", resource=\"https://evil.example\"" }
+    }))
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* Secrets).set("db", "hunter2"))
+      expect(error._tag).toBe("AuthenticationError")
+      expect(vault.seen).toHaveLength(1)
+      expect(vault.seen[0]!.body).toBeUndefined()
+      expect(vault.tokenRequests).toHaveLength(0)
+    }).pipe(Effect.provide(vault.layer()))
+  })
+
+  it.effect("allows a localhost emulator only with verification explicitly disabled", () => {
+    const vault = scripted((seen) =>
+      seen.authorization === undefined
+        ? { status: 401, headers: { "www-authenticate": "Bearer authorization=\"https://login.microsoftonline.com/t\", resource=\"https://localhost:8443\"" } }
+        : { status: 200, body: bundle("db") }
+    )
+    return Effect.gen(function*() {
+      const secret = yield* (yield* Secrets).get("db")
+      expect(secret.name).toBe("db")
+    }).pipe(Effect.provide(vault.layer("https://localhost:8443", { disableChallengeResourceVerification: true })))
+  })
+
+  it.effect("refreshes the token once on a 401 and fails typed on a second", () => {
+    let authorised = 0
+    const vault = scripted((seen) => {
+      if (seen.authorization === undefined) return { status: 401, headers: { "www-authenticate": challenge } }
+      authorised++
+      return authorised === 1 ? { status: 200, body: bundle("a") } : { status: 401, headers: { "www-authenticate": challenge } }
+    })
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      yield* secrets.get("a")
+      const error = yield* Effect.flip(secrets.get("a"))
+      expect(error._tag).toBe("AuthenticationError")
+      expect(vault.tokenRequests.map((r) => r.forceRefresh)).toEqual([false, false, true])
+    }).pipe(Effect.provide(vault.layer()))
+  })
+
+  it.effect("never follows a nextLink off the vault's origin", () => {
+    const vault = scripted((seen) =>
+      seen.authorization === undefined
+        ? { status: 401, headers: { "www-authenticate": challenge } }
+        : { status: 200, body: { value: [{ id: "https://myvault.vault.azure.net/secrets/a" }], nextLink: "https://evil.example/secrets?$skiptoken=x" } }
+    )
+    return Effect.gen(function*() {
+      const exit = yield* (yield* Secrets).listProperties().pipe(Stream.runCollect, Effect.either)
+      expect(exit._tag).toBe("Left")
+      expect(vault.seen.every((s) => s.url.startsWith("https://myvault.vault.azure.net/"))).toBe(true)
+    }).pipe(Effect.provide(vault.layer()))
+  })
+
+  it.effect("follows nextLink pages lazily and keeps their query", () => {
+    const vault = scripted((seen) => {
+      if (seen.authorization === undefined) return { status: 401, headers: { "www-authenticate": challenge } }
+      const page = new URL(seen.url).searchParams.get("$skiptoken")
+      return page === null
+        ? { status: 200, body: { value: [{ id: "https://myvault.vault.azure.net/secrets/a" }], nextLink: "https://myvault.vault.azure.net/secrets?api-version=2025-07-01&maxresults=1&$skiptoken=p2" } }
+        : { status: 200, body: { value: [{ id: "https://myvault.vault.azure.net/secrets/b" }], nextLink: null } }
+    })
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      const first = yield* secrets.listProperties({ maxPageSize: 1 }).pipe(Stream.take(1), Stream.runCollect)
+      expect(Chunk.toReadonlyArray(first).map((p) => p.name)).toEqual(["a"])
+      const before = vault.seen.length
+      const all = yield* secrets.listProperties({ maxPageSize: 1 }).pipe(Stream.runCollect)
+      expect(Chunk.toReadonlyArray(all).map((p) => p.name)).toEqual(["a", "b"])
+      expect(vault.seen.length - before).toBe(2)
+      expect(vault.seen.at(-2)!.url).toContain("maxresults=1")
+    }).pipe(Effect.provide(vault.layer()))
+  })
+
+  it.effect("maps a network failure to TransportError", () =>
+    Effect.gen(function*() {
+      const failing = HttpClient.make((request) =>
+        Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", description: "ECONNRESET" }))
+      )
+      const error = yield* Effect.flip(Effect.flatMap(Secrets, (s) => s.get("x"))).pipe(
+        Effect.provide(KeyVault.layer({ vaultUrl: "https://myvault.vault.azure.net" }).pipe(
+          Layer.provide(Layer.merge(Layer.succeed(HttpClient.HttpClient, failing), Layer.succeed(TokenProvider, { getToken: () => Effect.die("unused") })))
+        ))
+      )
+      expect(error._tag).toBe("TransportError")
+      expect(error.message).toContain("ECONNRESET")
+    }))
+})

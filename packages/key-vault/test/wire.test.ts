@@ -1,0 +1,73 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import { Base64UrlBytes, UnixSeconds } from "../src/wire/Common.js"
+import * as Identifier from "../src/wire/Identifier.js"
+import * as SecretWire from "../src/wire/SecretWire.js"
+import { decode } from "../src/transport/Transport.js"
+
+describe("wire schemas", () => {
+  it("encodes dates as whole Unix seconds and decodes them back", () => {
+    const date = new Date("2030-05-06T07:08:09.999Z")
+    expect(Schema.encodeSync(UnixSeconds)(date)).toBe(Math.floor(date.getTime() / 1000))
+    expect(Schema.decodeSync(UnixSeconds)(1_900_000_000).toISOString()).toBe("2030-03-17T17:46:40.000Z")
+  })
+
+  it("speaks base64url without padding and tolerates padded input", () => {
+    const bytes = new Uint8Array([251, 255, 0, 1])
+    expect(Schema.encodeSync(Base64UrlBytes)(bytes)).toBe("-_8AAQ")
+    expect(Schema.decodeSync(Base64UrlBytes)("-_8AAQ==")).toEqual(bytes)
+    expect(() => Schema.decodeSync(Base64UrlBytes)("+/8AAQ")).toThrow()
+  })
+
+  it("decodes a secret bundle from the spec's example into Redacted value and Dates", () => {
+    const bundle = Schema.decodeUnknownSync(SecretWire.SecretBundle)({
+      value: "mysecretvalue",
+      id: "https://myvault.vault.azure.net/secrets/mysecretname/4387e9f3d6e14c459867679a90fd0f79",
+      attributes: { enabled: true, created: 1493938410, updated: 1493938410, recoveryLevel: "Recoverable+Purgeable" },
+      unknownFutureField: 1
+    })
+    expect(Redacted.isRedacted(bundle.value)).toBe(true)
+    expect(String(bundle.value)).not.toContain("mysecretvalue")
+    expect(Redacted.value(bundle.value!)).toBe("mysecretvalue")
+    expect(bundle.attributes?.created?.getTime()).toBe(1493938410 * 1000)
+  })
+
+  it("reports a malformed secret response by path only, never by value", async () => {
+    const error = await Effect.runPromise(Effect.flip(
+      decode("Secrets.get", SecretWire.SecretBundle)({
+        status: 200,
+        headers: {},
+        text: JSON.stringify({ value: "SUPER-SECRET", attributes: { created: "SUPER-SECRET-2" }, tags: { a: 1 } })
+      })
+    ))
+    expect(error._tag).toBe("DecodeError")
+    expect(error.message).toContain("attributes.created")
+    expect(error.message).not.toContain("SUPER-SECRET")
+    const notJson = await Effect.runPromise(Effect.flip(decode("x", SecretWire.SecretBundle)({ status: 200, headers: {}, text: "{SUPER-SECRET" })))
+    expect(notJson.message).not.toContain("SUPER-SECRET")
+  })
+})
+
+describe("Identifier", () => {
+  it("parses versioned, version-less, deleted and ported identifiers", () => {
+    expect(Option.getOrThrow(Identifier.parse("https://v.vault.azure.net/secrets/name/0123456789abcdef0123456789abcdef")))
+      .toMatchObject({ vaultUrl: "https://v.vault.azure.net", collection: "secrets", name: "name", version: "0123456789abcdef0123456789abcdef" })
+    expect(Option.getOrThrow(Identifier.parse("https://v.vault.azure.net/secrets/name")).version).toBeUndefined()
+    expect(Option.getOrThrow(Identifier.parse("https://v.vault.azure.net/secrets/name/")).version).toBeUndefined()
+    expect(Option.getOrThrow(Identifier.parse("https://localhost:8443/deletedsecrets/n")))
+      .toMatchObject({ vaultUrl: "https://localhost:8443", collection: "deletedsecrets", name: "n" })
+  })
+
+  it("rejects what is not an identifier", () => {
+    for (const bad of ["not a url", "ftp://v/secrets/n", "https://v/unknown/n", "https://v/secrets", "https://v/secrets/a/b/c", "https://v/secrets/bad_name"]) {
+      expect(Option.isNone(Identifier.parse(bad))).toBe(true)
+    }
+  })
+
+  it("formats the inverse of parse", () => {
+    expect(Identifier.format("https://v.vault.azure.net/", "secrets", "n", "abc")).toBe("https://v.vault.azure.net/secrets/n/abc")
+  })
+})
