@@ -110,14 +110,27 @@ interface Attempt {
   readonly text: string
 }
 
+const causeMessage = (cause: unknown): string => {
+  if (!(cause instanceof Error)) return ""
+  const code = (cause as Error & { readonly code?: unknown }).code
+  const inner = cause.cause instanceof Error ? ` (${cause.cause.message})` : ""
+  return `: ${typeof code === "string" ? `${code} ` : ""}${cause.message}${inner}`
+}
+
 const toTransportError = (error: HttpClientError.HttpClientError): TransportError =>
   error._tag === "RequestError"
     ? new TransportError({
       reason: "Network",
-      message: `request to the vault failed: ${error.reason}${error.description === undefined ? "" : `: ${error.description}`}`,
+      message: `request to the vault failed${error.description === undefined ? "" : `: ${error.description}`}${
+        causeMessage(error.cause)
+      }`,
       cause: error.cause
     })
-    : new TransportError({ reason: "Body", message: `reading the vault's response failed: ${error.reason}`, cause: error.cause })
+    : new TransportError({
+      reason: "Body",
+      message: `reading the vault's response failed: ${error.reason}${causeMessage(error.cause)}`,
+      cause: error.cause
+    })
 
 /**
  * Builds the transport from its requirements.

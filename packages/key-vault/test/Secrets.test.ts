@@ -1,0 +1,189 @@
+/**
+ * Wire tests: the real client stack (validation, transport, challenge, decoding) against the emulator's engine
+ * through the in-process HttpClient Layer. No socket; TestClock drives the emulator's time.
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as Emulator from "@effect-azure/key-vault-emulator/testing/HttpClientLayer"
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import * as KeyVault from "../src/KeyVault.js"
+import * as TokenProvider from "../src/auth/TokenProvider.js"
+import { Secrets } from "../src/secrets/Secrets.js"
+
+const VAULT = "https://myvault.vault.azure.net"
+
+/** The client over a fresh in-process emulator, counting the requests that reach it. */
+const makeVault = () => {
+  const counter = { requests: 0 }
+  const counted = Layer.effect(
+    HttpClient.HttpClient,
+    Effect.map(HttpClient.HttpClient, (client) => HttpClient.tapRequest(client, () => Effect.sync(() => counter.requests++)))
+  ).pipe(Layer.provide(Emulator.layerFresh()))
+  const layer = KeyVault.layer({ vaultUrl: VAULT }).pipe(
+    Layer.provide(Layer.merge(counted, TokenProvider.layerStatic()))
+  )
+  return { counter, layer }
+}
+
+const collect = <A, E>(stream: Stream.Stream<A, E>) => Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
+
+describe("Secrets over the in-process emulator", () => {
+  it.effect("stores, reads, versions and updates secrets", () => {
+    const { layer } = makeVault()
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      const v1 = yield* secrets.set("db-password", "first", { contentType: "text/plain", tags: { env: "test" } })
+      expect(v1.name).toBe("db-password")
+      expect(v1.properties.version).toMatch(/^[0-9a-f]{32}$/)
+      expect(v1.properties.id).toBe(`${VAULT}/secrets/db-password/${v1.properties.version}`)
+      expect(v1.properties).toMatchObject({ contentType: "text/plain", tags: { env: "test" }, enabled: true, managed: false })
+      const v2 = yield* secrets.set("db-password", Redacted.make("second"))
+      expect(v2.properties.version).not.toBe(v1.properties.version)
+
+      expect(Redacted.value((yield* secrets.get("db-password")).value)).toBe("second")
+      expect(Redacted.value((yield* secrets.get("db-password", { version: v1.properties.version! })).value)).toBe("first")
+
+      const versions = yield* collect(secrets.listVersions("db-password"))
+      expect(versions.map((p) => p.version).sort()).toEqual([v1.properties.version, v2.properties.version].sort())
+
+      const updated = yield* secrets.updateProperties("db-password", {
+        version: v1.properties.version,
+        enabled: false,
+        tags: { env: "old" }
+      })
+      expect(updated).toMatchObject({ enabled: false, tags: { env: "old" }, version: v1.properties.version })
+      const disabled = yield* Effect.flip(secrets.get("db-password", { version: v1.properties.version! }))
+      expect(disabled._tag).toBe("ForbiddenError")
+      expect(disabled._tag === "ForbiddenError" && disabled.isDisabled).toBe(true)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("round-trips empty, unicode and maximum-size values exactly", () => {
+    const { layer } = makeVault()
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      for (const value of ["", "päßwörd 🔑 \u0000 \"quotes\" \\ / \n", "x".repeat(25 * 1024)]) {
+        yield* secrets.set("roundtrip", value)
+        expect(Redacted.value((yield* secrets.get("roundtrip")).value)).toBe(value)
+      }
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("lists secrets page by page without values", () => {
+    const { layer } = makeVault()
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      for (const name of ["a", "b", "c", "d", "e"]) yield* secrets.set(name, `value-${name}`)
+      const listed = yield* collect(secrets.listProperties({ maxPageSize: 2 }))
+      expect(listed.map((p) => p.name).sort()).toEqual(["a", "b", "c", "d", "e"])
+      expect(listed.every((p) => p.version === undefined && p.id === `${VAULT}/secrets/${p.name}`)).toBe(true)
+      expect(JSON.stringify(listed)).not.toContain("value-")
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("deletes, recovers, refuses to reuse a deleted name, and purges", () => {
+    const { layer } = makeVault()
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      yield* secrets.set("api-key", "k1")
+      const deleted = yield* secrets.delete("api-key")
+      expect(deleted.recoveryId).toBe(`${VAULT}/deletedsecrets/api-key`)
+      expect(deleted.deletedOn).toBeInstanceOf(Date)
+      expect(deleted.scheduledPurgeDate!.getTime()).toBeGreaterThan(deleted.deletedOn!.getTime())
+      expect((yield* Effect.flip(secrets.get("api-key")))._tag).toBe("NotFoundError")
+      expect((yield* secrets.getDeleted("api-key")).name).toBe("api-key")
+      expect((yield* collect(secrets.listDeleted())).map((d) => d.name)).toEqual(["api-key"])
+
+      const conflict = yield* Effect.flip(secrets.set("api-key", "k2"))
+      expect(conflict._tag === "ConflictError" && conflict.isDeletedButRecoverable).toBe(true)
+
+      const recovered = yield* secrets.recover("api-key")
+      expect(recovered.name).toBe("api-key")
+      expect(Redacted.value((yield* secrets.get("api-key")).value)).toBe("k1")
+
+      yield* secrets.delete("api-key")
+      yield* secrets.purge("api-key")
+      expect((yield* Effect.flip(secrets.getDeleted("api-key")))._tag).toBe("NotFoundError")
+      expect((yield* Effect.flip(secrets.purge("api-key")))._tag).toBe("NotFoundError")
+      yield* secrets.set("api-key", "fresh")
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("backs up a secret with all versions and restores it", () => {
+    const { layer } = makeVault()
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      const first = yield* secrets.set("cert-pass", "one")
+      yield* secrets.set("cert-pass", "two")
+      const blob = yield* secrets.backup("cert-pass")
+      expect(blob.length).toBeGreaterThan(0)
+      expect((yield* Effect.flip(secrets.restore(blob)))._tag).toBe("ConflictError")
+      yield* secrets.delete("cert-pass")
+      yield* secrets.purge("cert-pass")
+      const restored = yield* secrets.restore(blob)
+      expect(restored.name).toBe("cert-pass")
+      expect(Redacted.value((yield* secrets.get("cert-pass")).value)).toBe("two")
+      expect(Redacted.value((yield* secrets.get("cert-pass", { version: first.properties.version! })).value)).toBe("one")
+      expect((yield* collect(secrets.listVersions("cert-pass")))).toHaveLength(2)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("follows the emulator's clock for notBefore and expiresOn", () => {
+    const { layer } = makeVault()
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      yield* TestClock.setTime(Date.parse("2030-01-01T00:00:00Z"))
+      yield* secrets.set("rotating", "v", {
+        notBefore: new Date("2030-01-01T01:00:00Z"),
+        expiresOn: new Date("2030-01-01T02:00:00Z")
+      })
+      const early = yield* Effect.flip(secrets.get("rotating"))
+      expect(early._tag === "ForbiddenError" && early.innerCode).toBe("SecretNotYetValid")
+      yield* TestClock.adjust("90 minutes")
+      expect(Redacted.value((yield* secrets.get("rotating")).value)).toBe("v")
+      yield* TestClock.adjust("1 hour")
+      const late = yield* Effect.flip(secrets.get("rotating"))
+      expect(late._tag === "ForbiddenError" && late.innerCode).toBe("SecretExpired")
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("rejects bad input with a typed error before any request", () => {
+    const { counter, layer } = makeVault()
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      const attempts: ReadonlyArray<Effect.Effect<unknown, { readonly _tag: string }>> = [
+        secrets.set("bad_name", "v"),
+        secrets.set("ok", "x".repeat(25 * 1024 + 1)),
+        secrets.set("ok", "v", { contentType: "c".repeat(256) }),
+        secrets.set("ok", "v", { tags: Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`t${i}`, "v"])) }),
+        secrets.set("ok", "v", { notBefore: new Date("2031-01-01"), expiresOn: new Date("2030-01-01") }),
+        secrets.get("ok", { version: "not-a-version" }),
+        secrets.updateProperties("", {}),
+        secrets.restore(new Uint8Array()),
+        Effect.asVoid(Stream.runDrain(secrets.listProperties({ maxPageSize: 26 })))
+      ]
+      for (const attempt of attempts) {
+        const error = yield* Effect.flip(attempt)
+        expect(error._tag).toBe("ValidationError")
+      }
+      expect(counter.requests).toBe(0)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("keeps secret values out of printed results and errors", () => {
+    const { layer } = makeVault()
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      const secret = yield* secrets.set("shown", "PLAINTEXT-VALUE")
+      expect(String(secret.value)).toBe("<redacted>")
+      expect(JSON.stringify(secret)).not.toContain("PLAINTEXT-VALUE")
+      const tooBig = yield* Effect.flip(secrets.set("shown", `PLAINTEXT-VALUE${"x".repeat(30_000)}`))
+      expect(JSON.stringify(tooBig)).not.toContain("PLAINTEXT-VALUE")
+    }).pipe(Effect.provide(layer))
+  })
+})
