@@ -11,6 +11,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import * as Tracer from "effect/Tracer"
 import * as KeyVault from "../src/KeyVault.js"
 import * as TokenProvider from "../src/auth/TokenProvider.js"
 import { Secrets } from "../src/secrets/Secrets.js"
@@ -185,5 +186,69 @@ describe("Secrets over the in-process emulator", () => {
       const tooBig = yield* Effect.flip(secrets.set("shown", `PLAINTEXT-VALUE${"x".repeat(30_000)}`))
       expect(JSON.stringify(tooBig)).not.toContain("PLAINTEXT-VALUE")
     }).pipe(Effect.provide(layer))
+  })
+})
+
+interface Recorded {
+  readonly name: string
+  readonly attributes: Map<string, unknown>
+  ended: boolean
+}
+
+/** A tracer that keeps every span it is given, to check names and attributes. */
+const recordingTracer = (spans: Array<Recorded>): Tracer.Tracer =>
+  Tracer.make({
+    context: (f) => f(),
+    span: (name, parent, context, links, _startTime, kind) => {
+      const recorded: Recorded = { name, attributes: new Map(), ended: false }
+      spans.push(recorded)
+      const span: Tracer.Span = {
+        _tag: "Span",
+        name,
+        spanId: `span-${spans.length}`,
+        traceId: "trace",
+        parent,
+        context,
+        status: { _tag: "Started", startTime: 0n },
+        attributes: recorded.attributes,
+        links,
+        sampled: true,
+        kind,
+        end: () => {
+          recorded.ended = true
+        },
+        attribute: (key, value) => {
+          recorded.attributes.set(key, value)
+        },
+        event: () => {},
+        addLinks: () => {}
+      }
+      return span
+    }
+  })
+
+describe("telemetry", () => {
+  it.effect("opens one client span per public operation, with vault, object and name but never the value", () => {
+    const { layer } = makeVault()
+    const spans: Array<Recorded> = []
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      yield* secrets.set("traced", "SPAN-SECRET-VALUE")
+      yield* secrets.get("traced")
+      yield* Stream.runDrain(secrets.listProperties())
+      const ours = spans.filter((s) => s.name.startsWith("Secrets."))
+      expect(ours.map((s) => s.name)).toEqual(["Secrets.set", "Secrets.get", "Secrets.listProperties"])
+      expect(ours.every((s) => s.ended)).toBe(true)
+      expect(Object.fromEntries(ours[0]!.attributes)).toMatchObject({
+        "keyvault.vault_host": "myvault.vault.azure.net",
+        "keyvault.object_type": "secret",
+        "keyvault.operation": "set",
+        "keyvault.name": "traced"
+      })
+      // Neither our spans nor the HTTP client's carry the value or the bearer token.
+      const everything = JSON.stringify(spans.map((s) => [...s.attributes]))
+      expect(everything).not.toContain("SPAN-SECRET-VALUE")
+      expect(everything).not.toContain("emulator-token")
+    }).pipe(Effect.provide(layer), Effect.withTracer(recordingTracer(spans)))
   })
 })
