@@ -129,8 +129,8 @@ const retryWhileConflict = <A, E extends { readonly _tag: string }, R>(effect: E
   Effect.retry(effect, { schedule: visibility, while: (e) => e._tag === "ConflictError" })
 
 // `*.localhost` names loopback by definition (RFC 6761), but not every resolver knows it; answering it here lets the
-// demo use `https://demo.localhost:<port>`, whose challenge resource (`https://localhost:<port>`) passes the same
-// resource-domain check a real vault does, so verification stays on.
+// demo use `https://demo.vault.localhost:<port>`, whose challenge resource (`https://vault.localhost:<port>`) passes
+// the same resource-domain check a real vault does, so verification stays on.
 const loopbackLookup: Net.LookupFunction = (hostname, options, callback) =>
   hostname === "localhost" || hostname.endsWith(".localhost")
     ? options.all === true
@@ -146,7 +146,7 @@ const emulatorLayer: Layer.Layer<KeyVault.KeyVaultServices, unknown> = Layer.unw
       onRight: Effect.succeed
     })
     const info = yield* Cli.start(options)
-    const vaultUrl = info.vaultUrl.replace("//localhost:", "//demo.localhost:")
+    const vaultUrl = info.vaultUrl.replace("//localhost:", "//demo.vault.localhost:")
     yield* say(`Key Vault emulator started on ${info.vaultUrl} (TLS with a local CA at ${info.caCertPath})`)
     yield* say(`the client uses ${vaultUrl}; challenge resource verification stays on`)
     const ca = Fs.readFileSync(info.caCertPath!, "utf8")

@@ -12,12 +12,22 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
+import * as Dns from "node:dns"
 import * as Fs from "node:fs"
+import type * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as KeyVault from "../src/KeyVault.js"
 import * as TokenProvider from "../src/auth/TokenProvider.js"
 import { Secrets } from "../src/secrets/Secrets.js"
+
+// Not every resolver maps `*.localhost` to loopback (RFC 6761 says it should); this one does.
+const loopbackLookup: Net.LookupFunction = (hostname, options, callback) =>
+  hostname.endsWith(".localhost")
+    ? options.all === true
+      ? callback(null, [{ address: "127.0.0.1", family: 4 }])
+      : callback(null, "127.0.0.1", 4)
+    : Dns.lookup(hostname, options, callback)
 
 const stateDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "kv-socket-"))
 
@@ -52,6 +62,24 @@ describe("client over the HTTPS emulator", () => {
       yield* secrets.restore(blob)
       expect(Redacted.value((yield* secrets.get("socket-secret")).value)).toBe("second")
     }).pipe(Effect.provide(serverLayer({ verify: false }))))
+
+  it.live("passes resource verification when reached as <name>.vault.localhost", () =>
+    Effect.gen(function*() {
+      const secrets = yield* Secrets
+      const secret = yield* secrets.set("verified", "v")
+      expect(secret.properties.vaultUrl).toMatch(/^https:\/\/myvault\.vault\.localhost:\d+$/)
+      expect(Redacted.value((yield* secrets.get("verified")).value)).toBe("v")
+    }).pipe(Effect.provide(Layer.unwrapScoped(Effect.gen(function*() {
+      const emulator = yield* Emulator.make()
+      const tls = yield* Tls.ensureTlsMaterial({ stateDir })
+      const server = yield* HttpsServer.serve({ handler: emulator.handler, tls: { cert: tls.certPem, key: tls.keyPem } })
+      const http = NodeHttpClient.layerWithoutAgent.pipe(
+        Layer.provide(NodeHttpClient.makeAgentLayer({ ca: tls.caCertPem, lookup: loopbackLookup }))
+      )
+      return KeyVault.layer({ vaultUrl: server.url.replace("//localhost:", "//myvault.vault.localhost:") }).pipe(
+        Layer.provide(Layer.merge(http, TokenProvider.layerStatic()))
+      )
+    })))))
 
   it.live("refuses the localhost emulator's challenge while resource verification is on", () =>
     Effect.gen(function*() {

@@ -1,0 +1,282 @@
+/**
+ * The `key-vault-emulator` command: parses flags, prepares TLS material, starts the emulator behind the HTTPS
+ * server, announces where it listens (one JSON line on stdout, for scripts) and runs until SIGINT / SIGTERM.
+ *
+ * @since 0.1.0
+ */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Cause from "effect/Cause"
+import * as Config from "effect/Config"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as Path from "node:path"
+import * as Emulator from "../Emulator.js"
+import * as HttpsServer from "../server/HttpsServer.js"
+import * as Tls from "../server/Tls.js"
+
+/**
+ * Raised for an unknown flag, a missing value or a value out of range; the command exits with code 2.
+ *
+ * @since 0.1.0
+ */
+export class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
+
+/**
+ * Parsed command line.
+ *
+ * @since 0.1.0
+ */
+export interface CliOptions {
+  readonly host: string
+  readonly port: number
+  readonly http: boolean
+  readonly stateDir: string | undefined
+  readonly tenantId: string | undefined
+  readonly recoverableDays: number | undefined
+  readonly help: boolean
+}
+
+/**
+ * What the command prints on stdout once the server accepts connections.
+ *
+ * @since 0.1.0
+ */
+export interface StartupInfo {
+  readonly vaultUrl: string
+  /** `null` for `--http`. */
+  readonly caCertPath: string | null
+  readonly host: string
+  readonly port: number
+  readonly tls: boolean
+}
+
+/**
+ * The `--help` text.
+ *
+ * @since 0.1.0
+ */
+export const USAGE: string = `Usage: key-vault-emulator [options]
+
+Runs an Azure Key Vault emulator over HTTPS with a locally generated CA.
+
+Options:
+  --host <address>          listening address (default 127.0.0.1)
+  --port <number>           listening port, 0 = any free port (default 0)
+  --http                    serve plain HTTP instead of HTTPS
+  --state-dir <dir>         where the CA and server certificate are kept
+                            (default $KEY_VAULT_EMULATOR_STATE_DIR or ./.emulator)
+  --tenant-id <guid>        tenant announced in the authentication challenge
+  --recoverable-days <n>    soft-delete retention in days, 7..90 (default 90)
+  -h, --help                show this help
+
+On start, one JSON line is printed on stdout:
+  {"vaultUrl":"https://localhost:PORT","caCertPath":"...","host":"127.0.0.1","port":PORT,"tls":true}
+Everything else goes to stderr. Stop with Ctrl+C or SIGTERM.
+`
+
+const DEFAULTS: CliOptions = {
+  host: "127.0.0.1",
+  port: 0,
+  http: false,
+  stateDir: undefined,
+  tenantId: undefined,
+  recoverableDays: undefined,
+  help: false
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+const parseInteger = (flag: string, value: string, min: number, max: number): Either.Either<number, UsageError> => {
+  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN
+  return Number.isSafeInteger(n) && n >= min && n <= max
+    ? Either.right(n)
+    : Either.left(new UsageError({ message: `${flag} expects an integer from ${min} to ${max}, got "${value}"` }))
+}
+
+const VALUE_FLAGS = new Set(["--host", "--port", "--state-dir", "--tenant-id", "--recoverable-days"])
+const SWITCH_FLAGS = new Set(["--http", "--help", "-h"])
+
+/**
+ * Parses the arguments after the program name. Accepts `--flag value` and `--flag=value`; the last repetition wins.
+ *
+ * @since 0.1.0
+ */
+export const parseArgs = (argv: ReadonlyArray<string>): Either.Either<CliOptions, UsageError> => {
+  let options: CliOptions = DEFAULTS
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1
+    const flag = eq === -1 ? arg : arg.slice(0, eq)
+    if (SWITCH_FLAGS.has(flag)) {
+      if (eq !== -1) return Either.left(new UsageError({ message: `${flag} does not take a value` }))
+      options = flag === "--http" ? { ...options, http: true } : { ...options, help: true }
+      continue
+    }
+    if (!VALUE_FLAGS.has(flag)) {
+      return Either.left(
+        new UsageError({ message: arg.startsWith("-") ? `unknown option ${flag}` : `unexpected argument "${arg}"` })
+      )
+    }
+    let value: string
+    if (eq !== -1) {
+      value = arg.slice(eq + 1)
+    } else {
+      const next = argv[i + 1]
+      if (next === undefined || next.startsWith("--")) {
+        return Either.left(new UsageError({ message: `${flag} needs a value` }))
+      }
+      value = next
+      i++
+    }
+    if (value === "") return Either.left(new UsageError({ message: `${flag} needs a value` }))
+    switch (flag) {
+      case "--host":
+        options = { ...options, host: value }
+        break
+      case "--port": {
+        const port = parseInteger(flag, value, 0, 65535)
+        if (Either.isLeft(port)) return Either.left(port.left)
+        options = { ...options, port: port.right }
+        break
+      }
+      case "--state-dir":
+        options = { ...options, stateDir: value }
+        break
+      case "--tenant-id":
+        if (!GUID.test(value)) return Either.left(new UsageError({ message: `--tenant-id expects a GUID, got "${value}"` }))
+        options = { ...options, tenantId: value.toLowerCase() }
+        break
+      case "--recoverable-days": {
+        // The service's soft-delete retention range.
+        const days = parseInteger(flag, value, 7, 90)
+        if (Either.isLeft(days)) return Either.left(days.left)
+        options = { ...options, recoverableDays: days.right }
+        break
+      }
+    }
+  }
+  return Either.right(options)
+}
+
+const isUnspecified = (host: string): boolean => host === "0.0.0.0" || host === "::"
+
+const resolveStateDir = (flag: string | undefined): Effect.Effect<string> =>
+  flag !== undefined
+    ? Effect.succeed(Path.resolve(flag))
+    : Config.option(Config.nonEmptyString("KEY_VAULT_EMULATOR_STATE_DIR")).pipe(
+      Effect.orElseSucceed(() => Option.none<string>()),
+      Effect.map((dir) => Path.resolve(Option.getOrElse(dir, () => ".emulator")))
+    )
+
+/**
+ * Starts the emulator and its server for the given options and returns where it listens; both stop when the
+ * scope closes.
+ *
+ * @since 0.1.0
+ */
+export const start = (
+  options: CliOptions
+): Effect.Effect<StartupInfo, Tls.TlsError | HttpsServer.ServerError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const emulator = yield* Emulator.make({
+      ...(options.tenantId === undefined ? {} : { tenantId: options.tenantId }),
+      ...(options.recoverableDays === undefined ? {} : { recoverableDays: options.recoverableDays })
+    })
+    const material = options.http
+      ? undefined
+      : yield* Tls.ensureTlsMaterial({
+        stateDir: yield* resolveStateDir(options.stateDir),
+        // Clients reach the server by its listening address, so the certificate must name it (duplicates of the
+        // loopback defaults are dropped); a wildcard address is nothing a client can connect to.
+        hostNames: isUnspecified(options.host) ? [] : [options.host]
+      })
+    const server = yield* HttpsServer.serve({
+      handler: emulator.handler,
+      host: options.host,
+      port: options.port,
+      tls: material === undefined ? undefined : { cert: material.certPem, key: material.keyPem }
+    })
+    return {
+      vaultUrl: server.url,
+      caCertPath: material?.caCertPath ?? null,
+      host: server.host,
+      port: server.port,
+      tls: server.tls
+    }
+  })
+
+// The command's only console output, kept in one place: stdout carries exactly the machine-readable line.
+const writeStdout = (text: string): Effect.Effect<void> => Effect.sync(() => void process.stdout.write(text))
+const writeStderr = (text: string): Effect.Effect<void> => Effect.sync(() => void process.stderr.write(text))
+
+const guidance = (info: StartupInfo): string => {
+  const lines = [`Azure Key Vault emulator listening on ${info.vaultUrl}`]
+  if (info.caCertPath !== null) {
+    lines.push(
+      `Trust its local CA for Node clients (the variable is read at process start):`,
+      `  NODE_EXTRA_CA_CERTS=${info.caCertPath} node your-app.js`,
+      `Azure SDK clients need the resource check relaxed, since the vault is not under vault.azure.net:`,
+      `  new SecretClient("${info.vaultUrl}", credential, { disableChallengeResourceVerification: true })`,
+      `Any bearer token is accepted; the credential only has to return one.`
+    )
+  } else {
+    lines.push(`Plain HTTP: the Azure SDK clients refuse it; use it with clients that accept http:// vault URLs.`)
+  }
+  lines.push(`Stop with Ctrl+C.`, ``)
+  return lines.join("\n")
+}
+
+/**
+ * The whole command: parse, start, announce, wait for interruption (SIGINT / SIGTERM through `main`).
+ *
+ * @since 0.1.0
+ */
+export const run = (
+  argv: ReadonlyArray<string>
+): Effect.Effect<void, UsageError | Tls.TlsError | HttpsServer.ServerError> =>
+  Effect.gen(function*() {
+    const options = yield* parseArgs(argv)
+    if (options.help) return yield* writeStdout(USAGE)
+    yield* Effect.scoped(Effect.gen(function*() {
+      const info = yield* start(options)
+      yield* writeStdout(`${JSON.stringify(info)}\n`)
+      yield* writeStderr(guidance(info))
+      return yield* Effect.never
+    }))
+  })
+
+const exitCode = <E, A>(exit: Exit.Exit<A, E>): number => {
+  if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) return 0
+  const failure = Cause.failureOption(exit.cause)
+  return Option.isSome(failure) && failure.value instanceof UsageError ? 2 : 1
+}
+
+/**
+ * Runs the command as the process's main program and sets the exit code: 0 after SIGINT / SIGTERM or `--help`,
+ * 2 for a usage error, 1 when the server cannot start.
+ *
+ * @since 0.1.0
+ */
+export const main = (argv: ReadonlyArray<string>): void => {
+  const program = run(argv).pipe(
+    Effect.tapErrorCause((cause) => {
+      if (Cause.isInterruptedOnly(cause)) return Effect.void
+      const failure = Cause.failureOption(cause)
+      if (Option.isNone(failure)) return writeStderr(`key-vault-emulator: ${Cause.pretty(cause)}\n`)
+      const error = failure.value
+      return error._tag === "UsageError"
+        ? writeStderr(`key-vault-emulator: ${error.message}\nTry --help.\n`)
+        : writeStderr(`key-vault-emulator: ${error.message}\n`)
+    })
+  )
+  NodeRuntime.runMain(program, {
+    disableErrorReporting: true,
+    teardown: (exit, onExit) => {
+      onExit(exitCode(exit))
+    }
+  })
+}

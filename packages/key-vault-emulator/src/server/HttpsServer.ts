@@ -1,0 +1,343 @@
+/**
+ * The socket adapter: serves an `EmulatorHandler` over `node:https` (or plain `node:http`), translating Node's
+ * request/response objects to the emulator's transport-neutral model and back.
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
+import type * as Scope from "effect/Scope"
+import * as Http from "node:http"
+import * as Https from "node:https"
+import * as Net from "node:net"
+import type { EmulatorHandler, EmulatorRequest, EmulatorResponse } from "../http/Protocol.js"
+import { MAX_REQUEST_BODY_BYTES } from "../http/Protocol.js"
+
+/**
+ * Raised when the server cannot start listening (port in use, bad address, invalid TLS material).
+ *
+ * @since 0.1.0
+ */
+export class ServerError extends Data.TaggedError("ServerError")<{
+  readonly operation: string
+  readonly cause?: unknown
+}> {
+  override get message(): string {
+    const detail = this.cause instanceof Error ? `: ${this.cause.message}` : ""
+    return `server ${this.operation} failed${detail}`
+  }
+}
+
+/**
+ * PEM certificate (chain) and private key for the HTTPS listener.
+ *
+ * @since 0.1.0
+ */
+export interface TlsCredentials {
+  readonly cert: string
+  readonly key: string
+}
+
+/**
+ * What to serve and where.
+ *
+ * @since 0.1.0
+ */
+export interface ServeOptions {
+  readonly handler: EmulatorHandler
+  /** Listening address; default `127.0.0.1`, so nothing is exposed beyond this machine unless asked for. */
+  readonly host?: string | undefined
+  /** Listening port; default `0`, any free port (read the chosen one from the result). */
+  readonly port?: number | undefined
+  /** HTTPS when present, plain HTTP when `undefined`. */
+  readonly tls?: TlsCredentials | undefined
+}
+
+/**
+ * Where a started server can be reached.
+ *
+ * @since 0.1.0
+ */
+export interface ServerInfo {
+  /** Origin clients use as the vault URL, e.g. `https://localhost:8443` or `http://127.0.0.1:8080`. */
+  readonly url: string
+  readonly port: number
+  /** The address the socket is bound to. */
+  readonly host: string
+  readonly tls: boolean
+}
+
+/**
+ * Starts a server for `handler` and keeps it running until the scope closes; closing also destroys open
+ * (keep-alive) connections, so the port is free once the finalizer has run.
+ *
+ * @since 0.1.0
+ */
+export const serve = (options: ServeOptions): Effect.Effect<ServerInfo, ServerError, Scope.Scope> =>
+  Effect.gen(function*() {
+    // Request fibers belong to the scope: closing it interrupts handlers still running, instead of leaving them
+    // to write to sockets that are already gone.
+    const fibers = yield* FiberSet.make<void, never>()
+    const run = yield* FiberSet.runtime(fibers)<never>()
+    const tls = options.tls
+    const scheme = tls === undefined ? "http" : "https"
+    const requestedHost = options.host ?? "127.0.0.1"
+    let fallbackAuthority = formatHost(requestedHost)
+
+    const onRequest = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
+      // Without listeners, an aborted client would surface as an unhandled 'error' event and crash the process.
+      req.on("error", ignore)
+      res.on("error", ignore)
+      run(handleRequest(options.handler, req, res, scheme, fallbackAuthority))
+    }
+
+    const serverOptions: Http.ServerOptions = { keepAlive: true, noDelay: true }
+    const server = tls === undefined
+      ? Http.createServer(serverOptions, onRequest)
+      : Https.createServer({ ...serverOptions, cert: tls.cert, key: tls.key }, onRequest)
+    // Longer than the idle timeouts of Node's global agent (5 s) and undici (4 s): the client closes idle
+    // connections first, so it never reuses one the server is closing at the same moment.
+    server.keepAliveTimeout = 30_000
+
+    // A client sending `Expect: 100-continue` with an oversized body gets its 400 before it sends the body.
+    server.on("checkContinue", (req: Http.IncomingMessage, res: Http.ServerResponse) => {
+      if (declaredLength(req) > MAX_REQUEST_BODY_BYTES) {
+        req.on("error", ignore)
+        res.on("error", ignore)
+        run(writeResponse(res, bodyTooLarge, true))
+      } else {
+        res.writeContinue()
+        onRequest(req, res)
+      }
+    })
+
+    const sockets = new Set<Net.Socket>()
+    server.on("connection", (socket: Net.Socket) => {
+      sockets.add(socket)
+      socket.once("close", () => sockets.delete(socket))
+    })
+
+    const address = yield* Effect.acquireRelease(
+      listen(server, requestedHost, options.port ?? 0),
+      () => close(server, sockets)
+    )
+    fallbackAuthority = `${formatHost(address.address)}:${address.port}`
+    server.on("error", (cause) => run(Effect.logError("emulator server error", cause)))
+
+    return {
+      url: `${scheme}://${urlHost(requestedHost, address.address, tls !== undefined)}:${address.port}`,
+      port: address.port,
+      host: address.address,
+      tls: tls !== undefined
+    }
+  })
+
+// --- lifecycle ----------------------------------------------------------------------------------------------------
+
+const ignore = (): void => {}
+
+const listen = (server: Net.Server, host: string, port: number): Effect.Effect<Net.AddressInfo, ServerError> =>
+  Effect.async<Net.AddressInfo, ServerError>((resume) => {
+    const onError = (cause: Error): void => {
+      server.off("listening", onListening)
+      resume(Effect.fail(new ServerError({ operation: `listen on ${formatHost(host)}:${port}`, cause })))
+    }
+    const onListening = (): void => {
+      server.off("error", onError)
+      const address = server.address()
+      resume(
+        address !== null && typeof address === "object"
+          ? Effect.succeed(address)
+          : Effect.fail(new ServerError({ operation: "listen", cause: new Error("no TCP address") }))
+      )
+    }
+    server.once("error", onError)
+    server.once("listening", onListening)
+    try {
+      server.listen({ host, port })
+    } catch (cause) {
+      // Invalid port numbers throw synchronously instead of emitting 'error'.
+      server.off("error", onError)
+      server.off("listening", onListening)
+      resume(Effect.fail(new ServerError({ operation: `listen on ${formatHost(host)}:${port}`, cause })))
+    }
+  })
+
+const close = (server: Net.Server, sockets: Set<Net.Socket>): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    server.close(() => resume(Effect.void))
+    // server.close only stops accepting; idle keep-alive and half-finished TLS handshakes would hold it open.
+    for (const socket of sockets) socket.destroy()
+  })
+
+// --- addresses ----------------------------------------------------------------------------------------------------
+
+const formatHost = (host: string): string => Net.isIPv6(host) ? `[${host}]` : host
+
+const isUnspecified = (host: string): boolean => host === "0.0.0.0" || host === "::"
+
+// Addresses a client reaches through the name `localhost`; other loopback addresses (127.0.0.2) are not.
+const isLocalhost = (host: string): boolean => host === "localhost" || host === "127.0.0.1" || host === "::1"
+
+// The advertised URL must be something a local client can connect to and, for HTTPS, a name the generated
+// certificate covers: `localhost` for a loopback or wildcard listener.
+const urlHost = (requested: string, bound: string, tls: boolean): string => {
+  if (tls && (isLocalhost(requested) || isUnspecified(requested))) return "localhost"
+  if (isUnspecified(bound)) return bound === "::" ? "[::1]" : "127.0.0.1"
+  return formatHost(requested === "localhost" ? bound : requested)
+}
+
+// Host names, IPv4 and bracketed IPv6, optional port. Anything else (a path, credentials, spaces) would let the
+// Host header rewrite the request URL's path or origin.
+const HOST_HEADER = /^(?:[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i
+
+const requestUrl = (req: Http.IncomingMessage, scheme: string, fallbackAuthority: string): URL => {
+  const target = req.url ?? "/"
+  let path = target
+  if (!target.startsWith("/")) {
+    // Absolute-form (proxy style) or `*`: keep only the path and query, the origin comes from this server.
+    const parsed = URL.canParse(target) ? new URL(target) : undefined
+    path = parsed === undefined ? "/" : `${parsed.pathname}${parsed.search}`
+  }
+  const host = req.headers.host
+  const authority = host !== undefined && HOST_HEADER.test(host) ? host : fallbackAuthority
+  const url = `${scheme}://${authority}${path}`
+  return URL.canParse(url) ? new URL(url) : new URL(`${scheme}://${fallbackAuthority}/`)
+}
+
+const requestHeaders = (req: Http.IncomingMessage): Record<string, string> => {
+  const headers: Record<string, string> = {}
+  for (const [name, values] of Object.entries(req.headersDistinct)) {
+    if (values !== undefined) headers[name.toLowerCase()] = values.join(", ")
+  }
+  return headers
+}
+
+// --- bodies -------------------------------------------------------------------------------------------------------
+
+// An oversized body is read and thrown away up to this much more, so the client can finish sending and read the
+// 400 on a connection that stays usable; beyond it the connection is closed.
+const DISCARD_LIMIT_BYTES = 8 * MAX_REQUEST_BODY_BYTES
+
+type BodyResult =
+  | { readonly _tag: "Complete"; readonly bytes: Uint8Array }
+  | { readonly _tag: "TooLarge"; readonly closeConnection: boolean }
+  | { readonly _tag: "Aborted" }
+
+const declaredLength = (req: Http.IncomingMessage): number => {
+  const value = req.headers["content-length"]
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : 0
+}
+
+const readBody = (req: Http.IncomingMessage): Effect.Effect<BodyResult> =>
+  Effect.async<BodyResult>((resume) => {
+    if (declaredLength(req) > MAX_REQUEST_BODY_BYTES + DISCARD_LIMIT_BYTES) {
+      resume(Effect.succeed({ _tag: "TooLarge", closeConnection: true }))
+      return
+    }
+    const chunks: Array<Buffer> = []
+    let received = 0
+    let done = false
+    const finish = (result: BodyResult): void => {
+      if (done) return
+      done = true
+      req.off("data", onData)
+      req.off("end", onEnd)
+      req.off("close", onClose)
+      resume(Effect.succeed(result))
+    }
+    const onData = (chunk: Buffer): void => {
+      received += chunk.byteLength
+      if (received <= MAX_REQUEST_BODY_BYTES) {
+        chunks.push(chunk)
+      } else {
+        chunks.length = 0
+        if (received > MAX_REQUEST_BODY_BYTES + DISCARD_LIMIT_BYTES) finish({ _tag: "TooLarge", closeConnection: true })
+      }
+    }
+    const onEnd = (): void =>
+      finish(
+        received > MAX_REQUEST_BODY_BYTES
+          ? { _tag: "TooLarge", closeConnection: false }
+          : { _tag: "Complete", bytes: Buffer.concat(chunks) }
+      )
+    const onClose = (): void => finish({ _tag: "Aborted" })
+    req.on("data", onData)
+    req.on("end", onEnd)
+    req.on("close", onClose)
+    return Effect.sync(() => finish({ _tag: "Aborted" }))
+  })
+
+// --- responses ----------------------------------------------------------------------------------------------------
+
+const jsonError = (status: number, code: string, message: string): EmulatorResponse => ({
+  status,
+  headers: { "content-type": "application/json; charset=utf-8" },
+  body: new TextEncoder().encode(JSON.stringify({ error: { code, message } }))
+})
+
+const bodyTooLarge: EmulatorResponse = jsonError(400, "BadParameter", "The request body is too large.")
+
+const internalError: EmulatorResponse = jsonError(
+  500,
+  "InternalServerError",
+  "The emulator failed to process the request."
+)
+
+const writeResponse = (
+  res: Http.ServerResponse,
+  response: EmulatorResponse,
+  closeConnection: boolean
+): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    if (res.headersSent || res.writableEnded || res.destroyed) return Effect.void
+    const headers: Record<string, string> = { ...response.headers }
+    const hasBody = response.status !== 204 && response.status !== 304
+    if (hasBody && headers["content-length"] === undefined && headers["transfer-encoding"] === undefined) {
+      headers["content-length"] = String(response.body.byteLength)
+    }
+    if (closeConnection) headers["connection"] = "close"
+    return Effect.try(() => {
+      res.writeHead(response.status, headers)
+      res.end(hasBody ? response.body : undefined)
+    }).pipe(
+      Effect.catchAll((cause) =>
+        Effect.logError("emulator response could not be written", cause).pipe(
+          Effect.zipRight(Effect.sync(() => res.destroy()))
+        )
+      )
+    )
+  })
+
+const handleRequest = (
+  handler: EmulatorHandler,
+  req: Http.IncomingMessage,
+  res: Http.ServerResponse,
+  scheme: string,
+  fallbackAuthority: string
+): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const body = yield* readBody(req)
+    switch (body._tag) {
+      case "Aborted":
+        return
+      case "TooLarge":
+        return yield* writeResponse(res, bodyTooLarge, body.closeConnection)
+      case "Complete": {
+        const request: EmulatorRequest = {
+          method: (req.method ?? "GET").toUpperCase(),
+          url: requestUrl(req, scheme, fallbackAuthority),
+          headers: requestHeaders(req),
+          body: body.bytes
+        }
+        const response = yield* handler(request)
+        return yield* writeResponse(res, response, false)
+      }
+    }
+  }).pipe(
+    // The handler contract says it never fails; a defect still gets an answer instead of a hung client.
+    Effect.catchAllDefect((cause) =>
+      Effect.logError("emulator handler failed", cause).pipe(Effect.zipRight(writeResponse(res, internalError, false)))
+    )
+  )

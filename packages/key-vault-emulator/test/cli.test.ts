@@ -1,0 +1,245 @@
+import { beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Either from "effect/Either"
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Http from "node:http"
+import * as Https from "node:https"
+import * as Net from "node:net"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as Cli from "../src/cli/Cli.js"
+
+const packageDir = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
+const repoRoot = Path.resolve(packageDir, "../..")
+const bin = Path.join(packageDir, "bin", "key-vault-emulator.js")
+
+const tempDir = (): string => Fs.mkdtempSync(Path.join(Os.tmpdir(), "kv-emulator-cli-"))
+
+interface Running {
+  readonly child: ChildProcess.ChildProcess
+  readonly info: Cli.StartupInfo
+  readonly stdout: () => string
+  readonly stderr: () => string
+  readonly exited: Promise<number | null>
+}
+
+const spawnCli = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}): ChildProcess.ChildProcess =>
+  ChildProcess.spawn(process.execPath, [bin, ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+
+const collect = (child: ChildProcess.ChildProcess) => {
+  let stdout = ""
+  let stderr = ""
+  child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+  return { stdout: () => stdout, stderr: () => stderr, exited }
+}
+
+// Resolves once the single JSON line is out, which the CLI prints only after the socket is listening.
+const startCli = async (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}): Promise<Running> => {
+  const child = spawnCli(args, env)
+  const output = collect(child)
+  const line = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no startup line; stderr: ${output.stderr()}`)), 15_000)
+    const check = () => {
+      const end = output.stdout().indexOf("\n")
+      if (end !== -1) {
+        clearTimeout(timer)
+        resolve(output.stdout().slice(0, end))
+      }
+    }
+    child.stdout?.on("data", check)
+    void output.exited.then(() => {
+      clearTimeout(timer)
+      reject(new Error(`exited before starting; stderr: ${output.stderr()}`))
+    })
+  })
+  return { child, info: JSON.parse(line) as Cli.StartupInfo, ...output }
+}
+
+const runToExit = async (args: ReadonlyArray<string>) => {
+  const child = spawnCli(args)
+  const output = collect(child)
+  const code = await output.exited
+  return { code, stdout: output.stdout(), stderr: output.stderr() }
+}
+
+const get = (url: string, ca?: string) =>
+  new Promise<{ status: number; headers: Record<string, string | Array<string> | undefined> }>((resolve, reject) => {
+    const target = new URL(url)
+    const send = target.protocol === "https:" ? Https.request : Http.request
+    const req = send(target, { agent: false, ...(ca === undefined ? {} : { ca }) }, (res) => {
+      res.resume()
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers }))
+    })
+    req.on("error", reject)
+    req.end()
+  })
+
+const canBind = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const probe = Net.createServer()
+    probe.once("error", () => resolve(false))
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)))
+  })
+
+beforeAll(async () => {
+  // The bin runs compiled JS: bring dist up to date (incremental, so a fresh build costs a second or two).
+  ChildProcess.execFileSync("npx", ["tsc", "-b", "tsconfig.build.json"], { cwd: repoRoot, stdio: "inherit" })
+}, 120_000)
+
+describe("parseArgs", () => {
+  it("reads every flag in both spellings", () => {
+    const parsed = Cli.parseArgs([
+      "--host",
+      "0.0.0.0",
+      "--port=8443",
+      "--http",
+      "--state-dir",
+      "/tmp/x",
+      "--tenant-id=72F988BF-86F1-41AF-91AB-2D7CD011DB47",
+      "--recoverable-days",
+      "7"
+    ])
+    expect(parsed).toEqual(Either.right({
+      host: "0.0.0.0",
+      port: 8443,
+      http: true,
+      stateDir: "/tmp/x",
+      tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47",
+      recoverableDays: 7,
+      help: false
+    }))
+  })
+
+  it("refuses unknown flags, missing values and bad numbers", () => {
+    const messages = [
+      ["--verbose"],
+      ["extra"],
+      ["--port"],
+      ["--port", "--http"],
+      ["--port", "65536"],
+      ["--port", "12ab"],
+      ["--recoverable-days", "3"],
+      ["--tenant-id", "not-a-guid"],
+      ["--http=yes"]
+    ].map((argv) => Either.getLeft(Cli.parseArgs(argv)).pipe((o) => o._tag === "Some" ? o.value.message : "parsed"))
+    expect(messages).toEqual([
+      "unknown option --verbose",
+      `unexpected argument "extra"`,
+      "--port needs a value",
+      "--port needs a value",
+      `--port expects an integer from 0 to 65535, got "65536"`,
+      `--port expects an integer from 0 to 65535, got "12ab"`,
+      `--recoverable-days expects an integer from 7 to 90, got "3"`,
+      `--tenant-id expects a GUID, got "not-a-guid"`,
+      "--http does not take a value"
+    ])
+  })
+})
+
+describe("key-vault-emulator command", () => {
+  it("prints one JSON line, answers over trusted HTTPS with the challenge, and exits 0 on SIGTERM", async () => {
+    const stateDir = tempDir()
+    const tenantId = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+    const running = await startCli(["--port", "0", "--state-dir", stateDir, "--tenant-id", tenantId])
+    try {
+      expect(running.info).toEqual({
+        vaultUrl: `https://localhost:${running.info.port}`,
+        caCertPath: Path.join(stateDir, "ca.pem"),
+        host: "127.0.0.1",
+        port: running.info.port,
+        tls: true
+      })
+      const reply = await get(`${running.info.vaultUrl}/secrets?api-version=2025-07-01`, Fs.readFileSync(running.info.caCertPath!, "utf8"))
+      expect(reply.status).toBe(401)
+      expect(reply.headers["www-authenticate"]).toContain(`https://login.microsoftonline.com/${tenantId}`)
+      expect(running.stderr()).toContain(`NODE_EXTRA_CA_CERTS=${running.info.caCertPath}`)
+      expect(running.stderr()).toContain("disableChallengeResourceVerification: true")
+    } finally {
+      running.child.kill("SIGTERM")
+    }
+    expect(await running.exited).toBe(0)
+    expect(running.stdout().trimEnd().split("\n")).toHaveLength(1)
+    expect(await canBind(running.info.port)).toBe(true)
+  })
+
+  it("works with the official SecretClient trusting the CA through NODE_EXTRA_CA_CERTS", async () => {
+    const stateDir = tempDir()
+    // No --state-dir: the environment variable names the directory.
+    const running = await startCli(["--port", "0"], { KEY_VAULT_EMULATOR_STATE_DIR: stateDir })
+    try {
+      expect(running.info.caCertPath).toBe(Path.join(stateDir, "ca.pem"))
+      const script = `
+        import { SecretClient } from "@azure/keyvault-secrets"
+        const credential = { getToken: async () => ({ token: "emulator", expiresOnTimestamp: Date.now() + 3600000 }) }
+        const client = new SecretClient(process.env.VAULT_URL, credential, { disableChallengeResourceVerification: true })
+        const set = await client.setSecret("db-password", "s3cret", { contentType: "text/plain" })
+        const got = await client.getSecret("db-password")
+        const names = []
+        for await (const props of client.listPropertiesOfSecrets()) names.push(props.name)
+        process.stdout.write(JSON.stringify({ version: set.properties.version, value: got.value, contentType: got.properties.contentType, names }))
+      `
+      const result = ChildProcess.spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+        cwd: repoRoot,
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: running.info.caCertPath!, VAULT_URL: running.info.vaultUrl },
+        encoding: "utf8",
+        timeout: 15_000
+      })
+      expect(result.stderr).toBe("")
+      const output = JSON.parse(result.stdout) as { version: string; value: string; contentType: string; names: Array<string> }
+      expect(output.value).toBe("s3cret")
+      expect(output.contentType).toBe("text/plain")
+      expect(output.version).toMatch(/^[0-9a-f]{32}$/)
+      expect(output.names).toEqual(["db-password"])
+    } finally {
+      running.child.kill("SIGINT")
+    }
+    expect(await running.exited).toBe(0)
+  })
+
+  it("serves plain HTTP with --http and reports no CA", async () => {
+    const running = await startCli(["--http", "--port", "0"])
+    try {
+      expect(running.info).toEqual({
+        vaultUrl: `http://127.0.0.1:${running.info.port}`,
+        caCertPath: null,
+        host: "127.0.0.1",
+        port: running.info.port,
+        tls: false
+      })
+      expect((await get(`${running.info.vaultUrl}/secrets`)).status).toBe(401)
+    } finally {
+      running.child.kill("SIGTERM")
+    }
+    expect(await running.exited).toBe(0)
+  })
+
+  it("exits 2 with a message on stderr for a bad flag, 1 when the port is taken", async () => {
+    const bad = await runToExit(["--port", "eighty"])
+    expect(bad.code).toBe(2)
+    expect(bad.stdout).toBe("")
+    expect(bad.stderr).toContain(`--port expects an integer from 0 to 65535, got "eighty"`)
+
+    const unknown = await runToExit(["--verbose"])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain("unknown option --verbose")
+
+    const blocker = Net.createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve))
+    const port = (blocker.address() as Net.AddressInfo).port
+    try {
+      const taken = await runToExit(["--http", "--port", String(port)])
+      expect(taken.code).toBe(1)
+      expect(taken.stdout).toBe("")
+      expect(taken.stderr).toContain("EADDRINUSE")
+    } finally {
+      blocker.close()
+    }
+  })
+})
