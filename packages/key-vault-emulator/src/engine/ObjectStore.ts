@@ -1,0 +1,178 @@
+/**
+ * One collection of a vault (secrets now; keys and certificates later): named objects, each a list of versions,
+ * plus a soft-delete bin. It knows nothing about what a version holds, so every object type reuses it.
+ *
+ * Names are case-insensitive in Key Vault: entries are keyed by the lower-case name and remember the case used when
+ * the object was first created (that case appears in identifiers).
+ *
+ * The store is plain mutable state. Callers run each operation inside one `Effect.sync` block, so a read-modify-write
+ * never interleaves with another fiber (JavaScript runs it to completion).
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * What the store needs from a version: its id and creation time (used for ordering).
+ *
+ * @since 0.1.0
+ */
+export interface Versioned {
+  /** 32 lower-case hex characters. */
+  readonly version: string
+  readonly created: Date
+}
+
+/**
+ * A live object: its display name and versions in creation order (the last one is the latest).
+ *
+ * @since 0.1.0
+ */
+export interface StoredObject<V extends Versioned> {
+  readonly name: string
+  readonly versions: ReadonlyArray<V>
+}
+
+/**
+ * An object in the soft-delete bin, with all its versions.
+ *
+ * @since 0.1.0
+ */
+export interface DeletedObject<V extends Versioned> {
+  readonly object: StoredObject<V>
+  readonly deletedDate: Date
+  readonly scheduledPurgeDate: Date
+}
+
+/**
+ * A collection of versioned objects with a soft-delete bin.
+ *
+ * @since 0.1.0
+ */
+export interface ObjectStore<V extends Versioned> {
+  /** The live object with this name (any case), if any. */
+  readonly getActive: (name: string) => StoredObject<V> | undefined
+  /** The deleted object with this name (any case), if any. */
+  readonly getDeleted: (name: string) => DeletedObject<V> | undefined
+  /** Appends a version, creating the object (with this name's case) when it does not exist. */
+  readonly addVersion: (name: string, version: V) => StoredObject<V>
+  /** Replaces an existing version of a live object (same version id); returns false when there is none. */
+  readonly replaceVersion: (name: string, version: V) => boolean
+  /** Inserts a whole object (restore); the caller has checked that the name is free. */
+  readonly insert: (object: StoredObject<V>) => void
+  /** Moves a live object to the bin. */
+  readonly softDelete: (name: string, deletedDate: Date, scheduledPurgeDate: Date) => DeletedObject<V> | undefined
+  /** Moves a deleted object back to the live set. */
+  readonly recover: (name: string) => StoredObject<V> | undefined
+  /** Removes a deleted object for good; false when it was not in the bin. */
+  readonly purge: (name: string) => boolean
+  /** Purges every deleted object whose scheduled purge date is at or before `now`. */
+  readonly purgeDue: (now: Date) => void
+  /** Live objects ordered by lower-case name. */
+  readonly listActive: () => ReadonlyArray<StoredObject<V>>
+  /** Deleted objects ordered by lower-case name. */
+  readonly listDeleted: () => ReadonlyArray<DeletedObject<V>>
+}
+
+/**
+ * The key an object is stored under.
+ *
+ * @since 0.1.0
+ */
+export const nameKey = (name: string): string => name.toLowerCase()
+
+/**
+ * The latest version of an object (the last one created).
+ *
+ * @since 0.1.0
+ */
+export const latest = <V extends Versioned>(object: StoredObject<V>): V => {
+  const last = object.versions[object.versions.length - 1]
+  // An object is only ever created with one version and versions are never removed individually.
+  if (last === undefined) throw new Error("invariant: stored object without versions")
+  return last
+}
+
+/**
+ * A version of an object by id (compared case-insensitively, as the service does for hex ids).
+ *
+ * @since 0.1.0
+ */
+export const findVersion = <V extends Versioned>(object: StoredObject<V>, version: string): V | undefined => {
+  const wanted = version.toLowerCase()
+  return object.versions.find((v) => v.version === wanted)
+}
+
+/**
+ * Versions ordered by creation time, then version id: the order version lists are served in.
+ *
+ * @since 0.1.0
+ */
+export const sortedVersions = <V extends Versioned>(object: StoredObject<V>): ReadonlyArray<V> =>
+  [...object.versions].sort((a, b) =>
+    a.created.getTime() - b.created.getTime() || (a.version < b.version ? -1 : a.version > b.version ? 1 : 0)
+  )
+
+const byKey = <A>(entries: Iterable<[string, A]>): ReadonlyArray<A> =>
+  [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, value]) => value)
+
+/**
+ * An empty collection.
+ *
+ * @since 0.1.0
+ */
+export const make = <V extends Versioned>(): ObjectStore<V> => {
+  const active = new Map<string, StoredObject<V>>()
+  const deleted = new Map<string, DeletedObject<V>>()
+  return {
+    getActive: (name) => active.get(nameKey(name)),
+    getDeleted: (name) => deleted.get(nameKey(name)),
+    addVersion: (name, version) => {
+      const key = nameKey(name)
+      const existing = active.get(key)
+      const next: StoredObject<V> = existing === undefined
+        ? { name, versions: [version] }
+        : { name: existing.name, versions: [...existing.versions, version] }
+      active.set(key, next)
+      return next
+    },
+    replaceVersion: (name, version) => {
+      const key = nameKey(name)
+      const existing = active.get(key)
+      if (existing === undefined) return false
+      const index = existing.versions.findIndex((v) => v.version === version.version)
+      if (index < 0) return false
+      const versions = [...existing.versions]
+      versions[index] = version
+      active.set(key, { name: existing.name, versions })
+      return true
+    },
+    insert: (object) => {
+      active.set(nameKey(object.name), object)
+    },
+    softDelete: (name, deletedDate, scheduledPurgeDate) => {
+      const key = nameKey(name)
+      const object = active.get(key)
+      if (object === undefined) return undefined
+      const entry: DeletedObject<V> = { object, deletedDate, scheduledPurgeDate }
+      active.delete(key)
+      deleted.set(key, entry)
+      return entry
+    },
+    recover: (name) => {
+      const key = nameKey(name)
+      const entry = deleted.get(key)
+      if (entry === undefined) return undefined
+      deleted.delete(key)
+      active.set(key, entry.object)
+      return entry.object
+    },
+    purge: (name) => deleted.delete(nameKey(name)),
+    purgeDue: (now) => {
+      for (const [key, entry] of deleted) {
+        if (entry.scheduledPurgeDate.getTime() <= now.getTime()) deleted.delete(key)
+      }
+    },
+    listActive: () => byKey(active),
+    listDeleted: () => byKey(deleted)
+  }
+}

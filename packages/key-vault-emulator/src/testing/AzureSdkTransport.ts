@@ -1,0 +1,104 @@
+/**
+ * An in-process transport for the official Azure SDK clients (`@azure/keyvault-secrets` and friends): pass it as the
+ * client's `httpClient` option and the client talks to the emulator with its real `https://<name>.vault.azure.net`
+ * URL, challenge-resource verification left on, and no TLS or DNS.
+ *
+ * `@azure/core-rest-pipeline` is an optional peer dependency, so it is imported for types only; the headers object
+ * it expects is implemented here.
+ *
+ * @since 0.1.0
+ */
+import type {
+  HttpClient,
+  HttpHeaders,
+  PipelineRequest,
+  PipelineResponse,
+  RawHttpHeaders
+} from "@azure/core-rest-pipeline"
+import * as Effect from "effect/Effect"
+import { Readable } from "node:stream"
+import type { Emulator } from "../Emulator.js"
+import type { EmulatorRequest } from "../http/Protocol.js"
+
+/** A case-insensitive header collection that remembers the case each name was set with. */
+const makeHeaders = (initial: Readonly<Record<string, string>>): HttpHeaders => {
+  const entries = new Map<string, { readonly name: string; readonly value: string }>()
+  const headers: HttpHeaders = {
+    get: (name) => entries.get(name.toLowerCase())?.value,
+    has: (name) => entries.has(name.toLowerCase()),
+    set: (name, value) => {
+      entries.set(name.toLowerCase(), { name, value: String(value) })
+    },
+    delete: (name) => {
+      entries.delete(name.toLowerCase())
+    },
+    toJSON: (options) => {
+      const json: RawHttpHeaders = {}
+      for (const [key, entry] of entries) json[options?.preserveCase === true ? entry.name : key] = entry.value
+      return json
+    },
+    [Symbol.iterator]: function*() {
+      for (const [key, entry] of entries) yield [key, entry.value] as [string, string]
+    }
+  }
+  for (const [name, value] of Object.entries(initial)) headers.set(name, value)
+  return headers
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+const abortError = (): Error => {
+  const error = new Error("The operation was aborted.")
+  error.name = "AbortError"
+  return error
+}
+
+/** A function, not an inline check, because the signal can flip while the handler runs. */
+const isAborted = (request: PipelineRequest): boolean => request.abortSignal?.aborted === true
+
+const readBody = async (request: PipelineRequest): Promise<Uint8Array> => {
+  if (request.multipartBody !== undefined || request.formData !== undefined) {
+    throw new Error("The in-process emulator transport does not support multipart or form bodies.")
+  }
+  const body = request.body
+  if (body === undefined || body === null) return new Uint8Array(0)
+  if (typeof body === "string") return encoder.encode(body)
+  if (body instanceof ArrayBuffer) return new Uint8Array(body)
+  if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
+  if (typeof Blob !== "undefined" && body instanceof Blob) return new Uint8Array(await body.arrayBuffer())
+  throw new Error("The in-process emulator transport only sends string, byte and Blob bodies, not streams.")
+}
+
+/**
+ * An Azure SDK `HttpClient` served by `emulator`. Each request runs the handler with `Effect.runPromise`, so the
+ * vault's time is the live clock.
+ *
+ * @since 0.1.0
+ */
+export const makeAzureHttpClient = (emulator: Emulator): HttpClient => ({
+  sendRequest: async (request: PipelineRequest): Promise<PipelineResponse> => {
+    if (isAborted(request)) throw abortError()
+    const headers: Record<string, string> = {}
+    for (const [name, value] of request.headers) headers[name.toLowerCase()] = value
+    const emulatorRequest: EmulatorRequest = {
+      method: request.method.toUpperCase(),
+      url: new URL(request.url),
+      headers,
+      body: await readBody(request)
+    }
+    const response = await Effect.runPromise(emulator.handler(emulatorRequest))
+    if (isAborted(request)) throw abortError()
+    const pipelineResponse: PipelineResponse = {
+      request,
+      status: response.status,
+      headers: makeHeaders(response.headers)
+    }
+    if (request.streamResponseStatusCodes?.has(response.status) === true) {
+      pipelineResponse.readableStreamBody = Readable.from([Buffer.from(response.body)])
+    } else {
+      pipelineResponse.bodyAsText = response.body.length === 0 ? null : decoder.decode(response.body)
+    }
+    return pipelineResponse
+  }
+})

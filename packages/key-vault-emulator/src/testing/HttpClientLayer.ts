@@ -1,0 +1,104 @@
+/**
+ * An in-process `HttpClient` for `@effect/platform` that answers every request with the emulator's handler: no
+ * socket, no TLS, no DNS, and the real `https://<name>.vault.azure.net` URLs. The handler runs in the calling fiber,
+ * so a `TestClock` there drives the vault's time.
+ *
+ * @since 0.1.0
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import type { Emulator, EmulatorOptions } from "../Emulator.js"
+import { EmulatorService, make as makeEmulator } from "../Emulator.js"
+import type { EmulatorRequest } from "../http/Protocol.js"
+
+export {
+  /**
+   * The emulator behind `layerFresh`.
+   *
+   * @since 0.1.0
+   */
+  EmulatorService
+} from "../Emulator.js"
+
+const encoder = new TextEncoder()
+
+/** Statuses for which the Fetch `Response` constructor refuses a body. */
+const nullBodyStatuses: ReadonlySet<number> = new Set([101, 103, 204, 205, 304])
+
+const bodyBytes = (request: HttpClientRequest.HttpClientRequest): Either.Either<Uint8Array, string> => {
+  const body = request.body
+  switch (body._tag) {
+    case "Empty":
+      return Either.right(new Uint8Array(0))
+    case "Uint8Array":
+      return Either.right(body.body)
+    case "Raw": {
+      const raw = body.body
+      if (typeof raw === "string") return Either.right(encoder.encode(raw))
+      if (raw instanceof Uint8Array) return Either.right(raw)
+      if (raw instanceof ArrayBuffer) return Either.right(new Uint8Array(raw))
+      return Either.left("the in-process emulator client only sends string and byte bodies")
+    }
+    case "FormData":
+    case "Stream":
+      return Either.left(`the in-process emulator client does not support ${body._tag} bodies`)
+  }
+}
+
+/**
+ * An `HttpClient` served by `emulator`.
+ *
+ * @since 0.1.0
+ */
+export const make = (emulator: Emulator): HttpClient.HttpClient =>
+  HttpClient.make((request, url) => {
+    const body = bodyBytes(request)
+    if (Either.isLeft(body)) {
+      return Effect.fail(
+        new HttpClientError.RequestError({ request, reason: "Encode", description: body.left })
+      )
+    }
+    const headers: Record<string, string> = {}
+    for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = value
+    const emulatorRequest: EmulatorRequest = {
+      method: request.method.toUpperCase(),
+      url: new URL(url.href),
+      headers,
+      body: body.right
+    }
+    return Effect.map(emulator.handler(emulatorRequest), (response) =>
+      HttpClientResponse.fromWeb(
+        request,
+        new Response(nullBodyStatuses.has(response.status) ? null : response.body, {
+          status: response.status,
+          headers: response.headers
+        })
+      ))
+  })
+
+/**
+ * A Layer providing an `HttpClient` served by `emulator`.
+ *
+ * @since 0.1.0
+ */
+export const layer = (emulator: Emulator): Layer.Layer<HttpClient.HttpClient> =>
+  Layer.succeed(HttpClient.HttpClient, make(emulator))
+
+/**
+ * A Layer with a new emulator of its own: the `HttpClient` served by it, and the emulator itself as
+ * `EmulatorService` (to inspect or seed its engine).
+ *
+ * @since 0.1.0
+ */
+export const layerFresh = (
+  options?: EmulatorOptions
+): Layer.Layer<HttpClient.HttpClient | EmulatorService> =>
+  Layer.provideMerge(
+    Layer.effect(HttpClient.HttpClient, Effect.map(EmulatorService, make)),
+    Layer.effect(EmulatorService, makeEmulator(options))
+  )
