@@ -1,24 +1,66 @@
 /**
- * The official `SecretClient` (@azure/keyvault-secrets 4.12) against the emulator through the in-process transport,
- * with the real vault URL and challenge-resource verification left on.
+ * The official `SecretClient` (@azure/keyvault-secrets 4.12) against the emulator, every method, two ways:
+ * - through the in-process transport, with the real vault URL and challenge-resource verification left on;
+ * - over real HTTPS to the emulator's server on loopback, trusting its local CA (`tlsOptions.ca`); the SDK reaches
+ *   it as `https://localhost:<port>`, so it needs `disableChallengeResourceVerification`.
  */
 import type { TokenCredential } from "@azure/core-auth"
 import { RestError } from "@azure/core-rest-pipeline"
 import type { SecretProperties } from "@azure/keyvault-secrets"
 import { SecretClient } from "@azure/keyvault-secrets"
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import * as Emulator from "../src/Emulator.js"
+import * as HttpsServer from "../src/server/HttpsServer.js"
+import * as Tls from "../src/server/Tls.js"
 import { makeAzureHttpClient } from "../src/testing/AzureSdkTransport.js"
-
-const VAULT_URL = "https://myvault.vault.azure.net"
 
 const credential: TokenCredential = {
   getToken: async () => ({ token: "emulator", expiresOnTimestamp: Date.now() + 3600_000 })
 }
 
-const makeClient = (emulator: Emulator.Emulator = Effect.runSync(Emulator.make())) =>
-  new SecretClient(VAULT_URL, credential, { httpClient: makeAzureHttpClient(emulator) })
+interface Harness {
+  readonly name: string
+  /** A client on a fresh, empty emulator, and the vault URL it uses. */
+  readonly make: () => Promise<{ readonly client: SecretClient; readonly vaultUrl: string }>
+}
+
+const inProcess: Harness = {
+  name: "in-process transport",
+  make: async () => {
+    const vaultUrl = "https://myvault.vault.azure.net"
+    const emulator = Effect.runSync(Emulator.make())
+    return { vaultUrl, client: new SecretClient(vaultUrl, credential, { httpClient: makeAzureHttpClient(emulator) }) }
+  }
+}
+
+// Servers started by the HTTPS harness live in one scope, closed after the suite.
+const serverScope = Effect.runSync(Scope.make())
+afterAll(() => Effect.runPromise(Scope.close(serverScope, Exit.void)))
+const stateDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "kv-sdk-https-"))
+
+const overHttps: Harness = {
+  name: "HTTPS server",
+  make: () =>
+    Effect.runPromise(Effect.gen(function*() {
+      const emulator = yield* Emulator.make()
+      const tls = yield* Tls.ensureTlsMaterial({ stateDir })
+      const server = yield* Scope.extend(
+        HttpsServer.serve({ handler: emulator.handler, tls: { cert: tls.certPem, key: tls.keyPem } }),
+        serverScope
+      )
+      const client = new SecretClient(server.url, credential, {
+        disableChallengeResourceVerification: true,
+        tlsOptions: { ca: tls.caCertPem }
+      })
+      return { vaultUrl: server.url, client }
+    }))
+}
 
 const poll = { intervalInMs: 0 }
 
@@ -38,9 +80,9 @@ const restError = async (promise: Promise<unknown>): Promise<RestError> => {
   throw new Error("expected a RestError")
 }
 
-describe("SecretClient against the emulator", () => {
+describe.each([inProcess, overHttps])("SecretClient against the emulator ($name)", ({ make }) => {
   it("sets and gets secrets with every property, values round-tripping exactly", async () => {
-    const client = makeClient()
+    const { client, vaultUrl } = await make()
     const notBefore = new Date("2020-01-01T00:00:00Z")
     // Before 2038: the SDK truncates timestamps with `| 0` (32-bit), so later dates go out negative.
     const expiresOn = new Date("2037-12-31T00:00:00Z")
@@ -61,7 +103,7 @@ describe("SecretClient against the emulator", () => {
       expiresOn,
       recoveryLevel: "Recoverable+Purgeable",
       recoverableDays: 90,
-      vaultUrl: VAULT_URL
+      vaultUrl: vaultUrl
     })
     expect(set.properties.version).toMatch(/^[0-9a-f]{32}$/)
     expect(set.properties.createdOn).toBeInstanceOf(Date)
@@ -80,7 +122,7 @@ describe("SecretClient against the emulator", () => {
   })
 
   it("updates properties, and reports disabled and missing secrets as RestErrors", async () => {
-    const client = makeClient()
+    const { client } = await make()
     const set = await client.setSecret("updatable", "v")
     const updated = await client.updateSecretProperties("updatable", set.properties.version!, {
       contentType: "application/json",
@@ -101,7 +143,7 @@ describe("SecretClient against the emulator", () => {
   })
 
   it("lists secrets, versions and deleted secrets, also page by page", async () => {
-    const client = makeClient()
+    const { client, vaultUrl } = await make()
     for (const name of ["s1", "s2", "s3", "s4", "s5"]) await client.setSecret(name, `value of ${name}`)
     for (let i = 0; i < 4; i++) await client.setSecret("versioned", `v${i}`)
 
@@ -121,18 +163,18 @@ describe("SecretClient against the emulator", () => {
     for (const name of ["s1", "s2", "s3"]) await (await client.beginDeleteSecret(name, poll)).pollUntilDone()
     const deleted = await collect(client.listDeletedSecrets())
     expect(deleted.map((d) => d.name)).toEqual(["s1", "s2", "s3"])
-    expect(deleted[0]?.properties.recoveryId).toBe(`${VAULT_URL}/deletedsecrets/s1`)
+    expect(deleted[0]?.properties.recoveryId).toBe(`${vaultUrl}/deletedsecrets/s1`)
     const deletedPages = await collect(client.listDeletedSecrets().byPage({ maxPageSize: 2 }))
     expect(deletedPages.map((page) => page.length)).toEqual([2, 1])
   })
 
   it("deletes, gets deleted, recovers, purges, and refuses a deleted name with 409", async () => {
-    const client = makeClient()
+    const { client, vaultUrl } = await make()
     await client.setSecret("lifecycle", "keep me", { contentType: "text/plain" })
     const deletePoller = await client.beginDeleteSecret("lifecycle", poll)
     const deleted = await deletePoller.pollUntilDone()
     expect(deleted.name).toBe("lifecycle")
-    expect(deleted.properties.recoveryId).toBe(`${VAULT_URL}/deletedsecrets/lifecycle`)
+    expect(deleted.properties.recoveryId).toBe(`${vaultUrl}/deletedsecrets/lifecycle`)
     expect(deleted.properties.deletedOn).toBeInstanceOf(Date)
     expect(deleted.properties.scheduledPurgeDate).toBeInstanceOf(Date)
 
@@ -157,7 +199,7 @@ describe("SecretClient against the emulator", () => {
   })
 
   it("backs up and restores, into another emulator too", async () => {
-    const client = makeClient()
+    const { client } = await make()
     await client.setSecret("backed-up", "version one")
     await client.setSecret("backed-up", "version two ✓")
     const backup = await client.backupSecret("backed-up")
@@ -172,7 +214,7 @@ describe("SecretClient against the emulator", () => {
     expect(restored.name).toBe("backed-up")
     expect((await client.getSecret("backed-up")).value).toBe("version two ✓")
 
-    const other = makeClient()
+    const { client: other } = await make()
     await other.restoreSecretBackup(backup!)
     expect(await collect(other.listPropertiesOfSecretVersions("backed-up"))).toHaveLength(2)
     expect((await other.getSecret("backed-up")).value).toBe("version two ✓")
