@@ -57,3 +57,24 @@ export * as HttpClientLayer from "./testing/HttpClientLayer.js"
  * @since 0.1.0
  */
 export * as AzureSdkTransport from "./testing/AzureSdkTransport.js"
+
+/**
+ * The HTTPS (or plain HTTP) server adapter around the app.
+ *
+ * @since 0.1.0
+ */
+export * as HttpsServer from "./server/HttpsServer.js"
+
+/**
+ * The local CA and server certificate.
+ *
+ * @since 0.1.0
+ */
+export * as Tls from "./server/Tls.js"
+
+/**
+ * The `key-vault-emulator` command.
+ *
+ * @since 0.1.0
+ */
+export * as Cli from "./cli/Cli.js"

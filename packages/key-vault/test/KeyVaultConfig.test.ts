@@ -1,0 +1,54 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as ConfigError from "effect/ConfigError"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as KeyVaultConfig from "../src/config/KeyVaultConfig.js"
+
+const fromEnv = (env: Record<string, string>) =>
+  Effect.flatMap(KeyVaultConfig.KeyVaultConfig, Effect.succeed).pipe(
+    Effect.provide(KeyVaultConfig.layerConfig().pipe(
+      Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+    ))
+  )
+
+describe("KeyVaultConfig", () => {
+  it("normalises the vault URL to its origin and defaults the api-version", () => {
+    expect(KeyVaultConfig.resolve({ vaultUrl: "https://MyVault.vault.azure.net/some/path/" })).toEqual(Either.right({
+      vaultUrl: "https://myvault.vault.azure.net",
+      vaultHost: "myvault.vault.azure.net",
+      apiVersion: "2025-07-01",
+      disableChallengeResourceVerification: false
+    }))
+    expect(Either.getOrThrow(KeyVaultConfig.resolve({ vaultUrl: "https://localhost:8443" })).vaultHost).toBe("localhost:8443")
+  })
+
+  it("rejects what cannot be a vault URL or an api-version", () => {
+    for (const vaultUrl of ["not a url", "ftp://vault", "https://user:pw@vault.azure.net"]) {
+      expect(Either.isLeft(KeyVaultConfig.resolve({ vaultUrl }))).toBe(true)
+    }
+    expect(Either.isLeft(KeyVaultConfig.resolve({ vaultUrl: "https://v.vault.azure.net", apiVersion: "latest" }))).toBe(true)
+    expect(Either.isRight(KeyVaultConfig.resolve({ vaultUrl: "https://v.vault.azure.net", apiVersion: "7.6-preview.2" }))).toBe(true)
+  })
+
+  it.effect("reads AZURE_KEYVAULT_URL and friends through Config", () =>
+    Effect.gen(function*() {
+      const config = yield* fromEnv({
+        AZURE_KEYVAULT_URL: "https://env.vault.azure.net",
+        AZURE_KEYVAULT_API_VERSION: "7.5",
+        AZURE_KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: "true"
+      })
+      expect(config).toMatchObject({ vaultUrl: "https://env.vault.azure.net", apiVersion: "7.5", disableChallengeResourceVerification: true })
+    }))
+
+  it.effect("fails with a ConfigError when the URL is missing or invalid", () =>
+    Effect.gen(function*() {
+      const missing = yield* Effect.flip(fromEnv({}))
+      expect(ConfigError.isMissingDataOnly(missing)).toBe(true)
+      expect(String(missing)).toContain("AZURE_KEYVAULT_URL")
+      const invalid = yield* Effect.flip(fromEnv({ AZURE_KEYVAULT_URL: "nope" }))
+      expect(ConfigError.isMissingDataOnly(invalid)).toBe(false)
+      expect(String(invalid)).toContain("vaultUrl is not a URL")
+    }))
+})
