@@ -9,7 +9,6 @@
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
-import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import { ErrorBody } from "../wire/ErrorBody.js"
 
@@ -136,17 +135,7 @@ export class DecodeError extends Data.TaggedError("DecodeError")<{
  *
  * @since 0.1.0
  */
-export type KeyVaultError =
-  | ValidationError
-  | NotFoundError
-  | ForbiddenError
-  | ConflictError
-  | BadRequestError
-  | AuthenticationError
-  | ThrottledError
-  | ServiceError
-  | TransportError
-  | DecodeError
+export type KeyVaultError = ValidationError | NotFoundError | ConflictError | RequestError
 
 /**
  * The errors any request to the vault can raise, whatever the operation.
@@ -168,12 +157,9 @@ export type RequestError =
  *
  * @since 0.1.0
  */
-export const isTransient = (error: unknown): boolean => {
-  if (!Predicate.isTagged(error, "ThrottledError") && !Predicate.isTagged(error, "ServiceError") &&
-    !Predicate.isTagged(error, "TransportError")) return false
-  if (error instanceof ServiceError) return error.transient
-  return true
-}
+export const isTransient = (error: unknown): boolean =>
+  error instanceof ThrottledError || error instanceof TransportError ||
+  (error instanceof ServiceError && error.transient)
 
 /**
  * Whether a status is worth retrying: 408, 429, 5xx except 501 and 505.
