@@ -101,3 +101,10 @@ export * as Rules from "./wire/Rules.js"
  * @since 0.1.0
  */
 export * as Identifier from "./wire/Identifier.js"
+
+/**
+ * Wire schemas for keys and cryptography.
+ *
+ * @since 0.1.0
+ */
+export * as KeyWire from "./wire/KeyWire.js"
