@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as ConfigError from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -19,7 +20,8 @@ describe("KeyVaultConfig", () => {
       vaultUrl: "https://myvault.vault.azure.net",
       vaultHost: "myvault.vault.azure.net",
       apiVersion: "2025-07-01",
-      disableChallengeResourceVerification: false
+      disableChallengeResourceVerification: false,
+      requestTimeoutMillis: 60_000
     }))
     expect(Either.getOrThrow(KeyVaultConfig.resolve({ vaultUrl: "https://localhost:8443" })).vaultHost).toBe("localhost:8443")
   })
@@ -30,6 +32,21 @@ describe("KeyVaultConfig", () => {
     }
     expect(Either.isLeft(KeyVaultConfig.resolve({ vaultUrl: "https://v.vault.azure.net", apiVersion: "latest" }))).toBe(true)
     expect(Either.isRight(KeyVaultConfig.resolve({ vaultUrl: "https://v.vault.azure.net", apiVersion: "7.6-preview.2" }))).toBe(true)
+  })
+
+  it("refuses http: unless explicitly allowed, and then only on loopback", () => {
+    expect(Either.isLeft(KeyVaultConfig.resolve({ vaultUrl: "http://myvault.vault.azure.net" }))).toBe(true)
+    expect(Either.isLeft(KeyVaultConfig.resolve({ vaultUrl: "http://myvault.vault.azure.net", allowInsecureHttp: true }))).toBe(true)
+    expect(Either.isLeft(KeyVaultConfig.resolve({ vaultUrl: "http://127.0.0.1:8080" }))).toBe(true)
+    for (const vaultUrl of ["http://127.0.0.1:8080", "http://localhost:8080", "http://v.localhost:8080", "http://[::1]:8080"]) {
+      expect(Either.isRight(KeyVaultConfig.resolve({ vaultUrl, allowInsecureHttp: true }))).toBe(true)
+    }
+  })
+
+  it("takes a positive request timeout", () => {
+    expect(Either.getOrThrow(KeyVaultConfig.resolve({ vaultUrl: "https://v.vault.azure.net", requestTimeout: "5 seconds" })).requestTimeoutMillis).toBe(5000)
+    expect(Either.isLeft(KeyVaultConfig.resolve({ vaultUrl: "https://v.vault.azure.net", requestTimeout: 0 }))).toBe(true)
+    expect(Either.isLeft(KeyVaultConfig.resolve({ vaultUrl: "https://v.vault.azure.net", requestTimeout: "forever" as unknown as Duration.DurationInput }))).toBe(true)
   })
 
   it.effect("reads AZURE_KEYVAULT_URL and friends through Config", () =>

@@ -228,6 +228,21 @@ const recordingTracer = (spans: Array<Recorded>): Tracer.Tracer =>
   })
 
 describe("telemetry", () => {
+  it.effect("keeps a value passed by mistake as the name out of spans and errors", () => {
+    const { layer } = makeVault()
+    const spans: Array<Recorded> = []
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      const error = yield* Effect.flip(secrets.set("p@ssw0rd SWAPPED-SECRET-VALUE", "db-password"))
+      expect(error._tag).toBe("ValidationError")
+      expect(error.message).not.toContain("SWAPPED")
+      expect(error.message).toContain("position 2")
+      const span = spans.find((s) => s.name === "Secrets.set")!
+      expect(span.attributes.has("keyvault.name")).toBe(false)
+      expect(JSON.stringify([...span.attributes])).not.toContain("SWAPPED")
+    }).pipe(Effect.provide(layer), Effect.withTracer(recordingTracer(spans)))
+  })
+
   it.effect("opens one client span per public operation, with vault, object and name but never the value", () => {
     const { layer } = makeVault()
     const spans: Array<Recorded> = []

@@ -6,10 +6,13 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
 import * as Chunk from "effect/Chunk"
 import * as KeyVault from "../src/KeyVault.js"
-import { TokenProvider, type TokenRequest } from "../src/auth/TokenProvider.js"
+import * as TokenProvider from "../src/auth/TokenProvider.js"
+import type { TokenRequest } from "../src/auth/TokenProvider.js"
 import { Secrets } from "../src/secrets/Secrets.js"
 
 interface Seen {
@@ -48,7 +51,7 @@ const scripted = (answer: (seen: Seen, index: number) => { status: number; heade
       )
     })
   )
-  const tokens = Layer.succeed(TokenProvider, {
+  const tokens = Layer.succeed(TokenProvider.TokenProvider, {
     getToken: (req) =>
       Effect.sync(() => {
         tokenRequests.push(req)
@@ -131,6 +134,94 @@ describe("Transport challenge flow", () => {
     }).pipe(Effect.provide(vault.layer()))
   })
 
+  it.effect("answers a bare 401 mid-session (an expired token) with one forced refresh and a retry", () => {
+    let authorised = 0
+    const vault = scripted((seen) => {
+      if (seen.authorization === undefined) return { status: 401, headers: { "www-authenticate": challenge } }
+      authorised++
+      return authorised === 2 ? { status: 401 } : { status: 200, body: bundle("a") }
+    })
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      yield* secrets.get("a")
+      yield* secrets.get("a")
+      expect(vault.tokenRequests.map((r) => r.forceRefresh)).toEqual([false, false, true])
+      expect(vault.tokenRequests[2]).toMatchObject({ scopes: ["https://vault.azure.net/.default"], tenantId: "tenant-1" })
+    }).pipe(Effect.provide(vault.layer()))
+  })
+
+  it.effect("answers a continuous-access-evaluation challenge with its claims once, without remembering them", () => {
+    const claims = "{\"access_token\":{\"nbf\":{\"essential\":true,\"value\":\"1726000000\"}}}"
+    const cae = `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="${
+      Buffer.from(claims).toString("base64")
+    }"`
+    let authorised = 0
+    const vault = scripted((seen) => {
+      if (seen.authorization === undefined) return { status: 401, headers: { "www-authenticate": challenge } }
+      authorised++
+      return authorised === 2 ? { status: 401, headers: { "www-authenticate": cae } } : { status: 200, body: bundle("a") }
+    })
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      yield* secrets.get("a")
+      yield* secrets.get("a")
+      yield* secrets.get("a")
+      expect(vault.tokenRequests.map((r) => r.claims)).toEqual([undefined, undefined, claims, undefined])
+      expect(vault.tokenRequests[2]).toMatchObject({ forceRefresh: true, tenantId: "tenant-1" })
+    }).pipe(Effect.provide(vault.layer()))
+  })
+
+  it.effect("discovers the challenge once for concurrent first calls", () => {
+    const vault = scripted((seen) =>
+      seen.authorization === undefined
+        ? { status: 401, headers: { "www-authenticate": challenge } }
+        : { status: 200, body: bundle("a") }
+    )
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      yield* Effect.all(Array.from({ length: 20 }, () => secrets.get("a")), { concurrency: "unbounded" })
+      expect(vault.seen.filter((s) => s.authorization === undefined)).toHaveLength(1)
+      expect(vault.seen).toHaveLength(21)
+    }).pipe(Effect.provide(vault.layer()))
+  })
+
+  it.effect("sends bodies once to an endpoint that never asks for a token", () => {
+    const vault = scripted(() => ({ status: 200, body: bundle("a") }))
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      yield* secrets.set("a", "v")
+      yield* secrets.set("a", "v")
+      // The first set probes without a body and is sent again with it; after that, one request per call.
+      expect(vault.seen.map((s) => s.body === undefined)).toEqual([true, false, false])
+      expect(vault.tokenRequests).toHaveLength(0)
+    }).pipe(Effect.provide(vault.layer()))
+  })
+
+  it.effect("stops a list whose nextLink repeats instead of paging forever", () => {
+    const vault = scripted((seen) =>
+      seen.authorization === undefined
+        ? { status: 401, headers: { "www-authenticate": challenge } }
+        : { status: 200, body: { value: [{ id: "https://myvault.vault.azure.net/secrets/a" }], nextLink: "https://myvault.vault.azure.net/secrets?api-version=2025-07-01&$skiptoken=same" } }
+    )
+    return Effect.gen(function*() {
+      const error = yield* (yield* Secrets).listProperties().pipe(Stream.runDrain, Effect.flip)
+      expect(error._tag).toBe("DecodeError")
+      expect(vault.seen.length).toBeLessThan(5)
+    }).pipe(Effect.provide(vault.layer()))
+  })
+
+  it.effect("fails an attempt that exceeds the request timeout with a TransportError", () =>
+    Effect.gen(function*() {
+      const silent = HttpClient.make(() => Effect.never)
+      const layer = KeyVault.layer({ vaultUrl: "https://myvault.vault.azure.net", requestTimeout: "10 seconds" }).pipe(
+        Layer.provide(Layer.merge(Layer.succeed(HttpClient.HttpClient, silent), TokenProvider.layerStatic()))
+      )
+      const fiber = yield* Effect.fork(Effect.flip(Effect.flatMap(Secrets, (s) => s.get("x")).pipe(Effect.provide(layer))))
+      yield* TestClock.adjust("10 seconds")
+      const error = yield* Fiber.join(fiber)
+      expect(error._tag === "TransportError" && error.reason).toBe("Timeout")
+    }))
+
   it.effect("never follows a nextLink off the vault's origin", () => {
     const vault = scripted((seen) =>
       seen.authorization === undefined
@@ -171,7 +262,7 @@ describe("Transport challenge flow", () => {
       )
       const error = yield* Effect.flip(Effect.flatMap(Secrets, (s) => s.get("x"))).pipe(
         Effect.provide(KeyVault.layer({ vaultUrl: "https://myvault.vault.azure.net" }).pipe(
-          Layer.provide(Layer.merge(Layer.succeed(HttpClient.HttpClient, failing), Layer.succeed(TokenProvider, { getToken: () => Effect.die("unused") })))
+          Layer.provide(Layer.merge(Layer.succeed(HttpClient.HttpClient, failing), Layer.succeed(TokenProvider.TokenProvider, { getToken: () => Effect.die("unused") })))
         ))
       )
       expect(error._tag).toBe("TransportError")

@@ -15,6 +15,11 @@ describe("wire schemas", () => {
     expect(Schema.decodeSync(UnixSeconds)(1_900_000_000).toISOString()).toBe("2030-03-17T17:46:40.000Z")
   })
 
+  it("refuses timestamps no vault can produce instead of making an Invalid Date", () => {
+    for (const bad of [1e15, -1, 1e300, Number.NaN]) expect(() => Schema.decodeSync(UnixSeconds)(bad)).toThrow()
+    expect(Schema.decodeSync(UnixSeconds)(253402300799).getUTCFullYear()).toBe(9999)
+  })
+
   it("speaks base64url without padding and tolerates padded input", () => {
     const bytes = new Uint8Array([251, 255, 0, 1])
     expect(Schema.encodeSync(Base64UrlBytes)(bytes)).toBe("-_8AAQ")

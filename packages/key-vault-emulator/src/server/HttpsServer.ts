@@ -13,6 +13,7 @@ import * as Https from "node:https"
 import * as Net from "node:net"
 import type { EmulatorHandler, EmulatorRequest, EmulatorResponse } from "../http/Protocol.js"
 import { MAX_REQUEST_BODY_BYTES } from "../http/Protocol.js"
+import * as Responses from "../http/Responses.js"
 
 /**
  * Raised when the server cannot start listening (port in use, bad address, invalid TLS material).
@@ -271,19 +272,10 @@ const readBody = (req: Http.IncomingMessage): Effect.Effect<BodyResult> =>
 
 // --- responses ----------------------------------------------------------------------------------------------------
 
-const jsonError = (status: number, code: string, message: string): EmulatorResponse => ({
-  status,
-  headers: { "content-type": "application/json; charset=utf-8" },
-  body: new TextEncoder().encode(JSON.stringify({ error: { code, message } }))
-})
+const bodyTooLarge: EmulatorResponse = Responses.badParameter("The request body is too large.")
 
-const bodyTooLarge: EmulatorResponse = jsonError(400, "BadParameter", "The request body is too large.")
-
-const internalError: EmulatorResponse = jsonError(
-  500,
-  "InternalServerError",
-  "The emulator failed to process the request."
-)
+// Only the defect's class name is logged, as in the app: a message could quote request data.
+const defectName = (cause: unknown): string => (cause instanceof Error ? cause.name : typeof cause)
 
 const writeResponse = (
   res: Http.ServerResponse,
@@ -303,7 +295,8 @@ const writeResponse = (
       res.end(hasBody ? response.body : undefined)
     }).pipe(
       Effect.catchAll((cause) =>
-        Effect.logError("emulator response could not be written", cause).pipe(
+        Effect.logError("emulator response could not be written").pipe(
+          Effect.annotateLogs({ error: defectName(cause) }),
           Effect.zipRight(Effect.sync(() => res.destroy()))
         )
       )
@@ -338,6 +331,9 @@ const handleRequest = (
   }).pipe(
     // The handler contract says it never fails; a defect still gets an answer instead of a hung client.
     Effect.catchAllDefect((cause) =>
-      Effect.logError("emulator handler failed", cause).pipe(Effect.zipRight(writeResponse(res, internalError, false)))
+      Effect.logError("emulator handler failed").pipe(
+        Effect.annotateLogs({ defect: defectName(cause) }),
+        Effect.zipRight(writeResponse(res, Responses.internalError(), false))
+      )
     )
   )

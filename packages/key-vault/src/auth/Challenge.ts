@@ -21,7 +21,7 @@ export interface Challenge {
   readonly tenantId: string | undefined
   /** The resource (or scope) URL the challenge named, for domain verification. */
   readonly resource: string
-  /** Decoded claims of an `insufficient_claims` challenge (continuous access evaluation). */
+  /** Claims to put in the token request: only set for the one retry after a CAE challenge (`claimsOf`). */
   readonly claims: string | undefined
 }
 
@@ -62,20 +62,24 @@ export const parse = (header: string | undefined): Option.Option<Challenge> => {
       tenantId = undefined
     }
   }
-  const rawClaims = params["claims"]
-  const claims = rawClaims === undefined || rawClaims === ""
-    ? undefined
-    : Either.getOrElse(Encoding.decodeBase64String(rawClaims), () => rawClaims)
-  return Option.some({ scope, tenantId, resource, claims })
+  // Claims belong to one request (see `claimsOf`), never to the remembered challenge.
+  return Option.some({ scope, tenantId, resource, claims: undefined })
 }
 
 /**
- * True for a continuous-access-evaluation challenge (`error="insufficient_claims"` with claims).
+ * The decoded claims of a continuous-access-evaluation challenge (`error="insufficient_claims", claims="<base64>"`);
+ * `None` for any other header. Such a challenge names no resource: it asks for a new token for the same one.
  *
  * @since 0.1.0
  */
-export const isClaimsChallenge = (header: string | undefined): boolean =>
-  header !== undefined && parseParams(header)["error"] === "insufficient_claims" && parseParams(header)["claims"] !== undefined
+export const claimsOf = (header: string | undefined): Option.Option<string> => {
+  if (header === undefined || !/^\s*Bearer\b/i.test(header)) return Option.none()
+  const params = parseParams(header)
+  const raw = params["claims"]
+  return params["error"] === "insufficient_claims" && raw !== undefined && raw !== ""
+    ? Option.some(Either.getOrElse(Encoding.decodeBase64String(raw), () => raw))
+    : Option.none()
+}
 
 /**
  * The resource-domain check the official SDKs perform: the vault host must end with `.` + the resource host.

@@ -7,8 +7,10 @@
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { API_VERSION_PATTERN, DEFAULT_API_VERSION } from "../wire/Rules.js"
 
 /**
@@ -26,6 +28,13 @@ export interface KeyVaultOptions {
    * `https://localhost:<port>`; never turn it off for a real vault.
    */
   readonly disableChallengeResourceVerification?: boolean | undefined
+  /** How long one attempt may take before it fails with a `TransportError` of reason `Timeout`. Default 60 s. */
+  readonly requestTimeout?: Duration.DurationInput | undefined
+  /**
+   * Allow an `http:` vault URL. Only honoured for loopback hosts (an emulator run with `--http`): a bearer token
+   * must never cross a network in clear text.
+   */
+  readonly allowInsecureHttp?: boolean | undefined
 }
 
 /**
@@ -40,6 +49,7 @@ export interface ResolvedKeyVaultConfig {
   readonly vaultHost: string
   readonly apiVersion: string
   readonly disableChallengeResourceVerification: boolean
+  readonly requestTimeoutMillis: number
 }
 
 /**
@@ -64,8 +74,17 @@ export const resolve = (options: KeyVaultOptions): Either.Either<ResolvedKeyVaul
   } catch {
     return Either.left(`vaultUrl is not a URL: ${JSON.stringify(options.vaultUrl)}`)
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
+  if (url.protocol === "http:") {
+    if (options.allowInsecureHttp !== true) {
+      return Either.left("vaultUrl must be an https URL (allowInsecureHttp permits http: for a loopback emulator)")
+    }
+    if (!isLoopback(url.hostname)) return Either.left(`allowInsecureHttp only applies to loopback hosts, not ${url.hostname}`)
+  } else if (url.protocol !== "https:") {
     return Either.left(`vaultUrl must be an https URL, got ${url.protocol}`)
+  }
+  const timeout = Duration.decodeUnknown(options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT)
+  if (Option.isNone(timeout) || !Duration.isFinite(timeout.value) || Duration.toMillis(timeout.value) <= 0) {
+    return Either.left("requestTimeout must be a positive, finite duration")
   }
   if (url.username !== "" || url.password !== "") return Either.left("vaultUrl must not carry credentials")
   const apiVersion = options.apiVersion ?? DEFAULT_API_VERSION
@@ -76,9 +95,15 @@ export const resolve = (options: KeyVaultOptions): Either.Either<ResolvedKeyVaul
     vaultUrl: url.origin,
     vaultHost: url.host,
     apiVersion,
-    disableChallengeResourceVerification: options.disableChallengeResourceVerification ?? false
+    disableChallengeResourceVerification: options.disableChallengeResourceVerification ?? false,
+    requestTimeoutMillis: Duration.toMillis(timeout.value)
   })
 }
+
+const DEFAULT_REQUEST_TIMEOUT: Duration.DurationInput = "60 seconds"
+
+const isLoopback = (hostname: string): boolean =>
+  hostname === "localhost" || hostname.endsWith(".localhost") || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname)
 
 /**
  * A configuration layer from options. Invalid options fail the layer with a `ConfigError` naming the option.
@@ -105,7 +130,9 @@ export const fromEnv: Config.Config<KeyVaultOptions> = Config.all({
   apiVersion: Config.string("AZURE_KEYVAULT_API_VERSION").pipe(Config.withDefault(DEFAULT_API_VERSION)),
   disableChallengeResourceVerification: Config.boolean("AZURE_KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION").pipe(
     Config.withDefault(false)
-  )
+  ),
+  requestTimeout: Config.duration("AZURE_KEYVAULT_REQUEST_TIMEOUT").pipe(Config.withDefault(Duration.decode(DEFAULT_REQUEST_TIMEOUT))),
+  allowInsecureHttp: Config.boolean("AZURE_KEYVAULT_ALLOW_INSECURE_HTTP").pipe(Config.withDefault(false))
 })
 
 /**

@@ -10,12 +10,13 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import type {
-  ConflictError,
-  Expected,
-  NotFoundError,
-  RequestError,
-  ValidationError
+import {
+  type ConflictError,
+  DecodeError,
+  type Expected,
+  type NotFoundError,
+  type RequestError,
+  type ValidationError
 } from "../errors/KeyVaultError.js"
 import { decode, KeyVaultTransport, paginate, type TransportRequest } from "../transport/Transport.js"
 import * as Validation from "../validation/Validation.js"
@@ -137,16 +138,20 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Eff
   const transport = yield* KeyVaultTransport
   const { vaultHost, vaultUrl } = transport.config
 
-  const span = (operation: string, name?: string) =>
+  // The name is added to the span only once it has passed validation: a caller who swapped name and value must not
+  // find the value in their traces.
+  const span = (operation: string) =>
     ({
       kind: "client" as const,
       attributes: {
         "keyvault.vault_host": vaultHost,
         "keyvault.object_type": "secret",
-        "keyvault.operation": operation,
-        ...(name === undefined ? {} : { "keyvault.name": name })
+        "keyvault.operation": operation
       }
     })
+
+  const validName = (operation: string, name: unknown) =>
+    Effect.tap(Validation.name(operation, name), (n) => Effect.annotateCurrentSpan("keyvault.name", n))
 
   const call = <A, I, const E extends Expected = Expected>(request: TransportRequest<E>, schema: Schema.Schema<A, I>) =>
     Effect.flatMap(transport.send(request), decode(request.operation, schema))
@@ -154,7 +159,7 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Eff
   const get: SecretsService["get"] = (name, options) =>
     Effect.gen(function*() {
       const operation = "Secrets.get"
-      const n = yield* Validation.name(operation, name)
+      const n = yield* validName(operation, name)
       const v = yield* Validation.version(operation, options?.version)
       const bundle = yield* call({
         operation,
@@ -162,18 +167,22 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Eff
         path: `/secrets/${n}/${v ?? ""}`,
         expected: { notFound: true }
       }, SecretWire.SecretBundle)
-      return toSecret(bundle, n)
-    }).pipe(Effect.withSpan("Secrets.get", span("get", name)))
+      return yield* toSecret(operation, bundle, n)
+    }).pipe(Effect.withSpan("Secrets.get", span("get")))
 
-  const toSecret = (bundle: SecretWire.SecretBundle, name: string): Secret => {
+  // A get or set answer without a value is not an empty secret: it is a broken response.
+  const toSecret = (operation: string, bundle: SecretWire.SecretBundle, name: string): Effect.Effect<Secret, DecodeError> => {
+    if (bundle.value === undefined) {
+      return Effect.fail(new DecodeError({ operation, message: "the vault's answer carries no secret value" }))
+    }
     const properties = propertiesFromWire(bundle, { vaultUrl, name })
-    return { name: properties.name, value: bundle.value ?? Redacted.make(""), properties }
+    return Effect.succeed({ name: properties.name, value: bundle.value, properties })
   }
 
   const set: SecretsService["set"] = (name, value, options = {}) =>
     Effect.gen(function*() {
       const operation = "Secrets.set"
-      const n = yield* Validation.name(operation, name)
+      const n = yield* validName(operation, name)
       const plain = Redacted.isRedacted(value) ? Redacted.value(value) : value
       yield* Validation.secretValue(operation, plain)
       const contentType = yield* Validation.contentType(operation, options.contentType)
@@ -193,14 +202,13 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Eff
         body,
         expected: { conflict: true }
       }, SecretWire.SecretBundle)
-      // The vault echoes the value; if it did not, the caller still holds the value it just stored.
-      return toSecret(bundle.value === undefined ? { ...bundle, value: Redacted.make(plain) } : bundle, n)
-    }).pipe(Effect.withSpan("Secrets.set", span("set", name)))
+      return yield* toSecret(operation, bundle, n)
+    }).pipe(Effect.withSpan("Secrets.set", span("set")))
 
   const updateProperties: SecretsService["updateProperties"] = (name, options) =>
     Effect.gen(function*() {
       const operation = "Secrets.updateProperties"
-      const n = yield* Validation.name(operation, name)
+      const n = yield* validName(operation, name)
       const v = yield* Validation.version(operation, options.version)
       const contentType = yield* Validation.contentType(operation, options.contentType)
       const tags = yield* Validation.tags(operation, options.tags)
@@ -215,7 +223,7 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Eff
         expected: { notFound: true }
       }, SecretWire.SecretBundle)
       return propertiesFromWire(bundle, { vaultUrl, name: n })
-    }).pipe(Effect.withSpan("Secrets.updateProperties", span("updateProperties", name)))
+    }).pipe(Effect.withSpan("Secrets.updateProperties", span("updateProperties")))
 
   const list = <A, I, B, const E extends Expected = Expected>(
     operation: string,
@@ -245,7 +253,7 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Eff
     ).pipe(Stream.withSpan("Secrets.listProperties", span("listProperties")))
 
   const listVersions: SecretsService["listVersions"] = (name, options) =>
-    Stream.unwrap(Effect.map(Validation.name("Secrets.listVersions", name), (n) =>
+    Stream.unwrap(Effect.map(validName("Secrets.listVersions", name), (n) =>
       list(
         "Secrets.listVersions",
         `/secrets/${n}/versions`,
@@ -253,12 +261,12 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Eff
         SecretWire.SecretListResult,
         { notFound: true },
         (item) => propertiesFromWire(item, { vaultUrl, name: n })
-      ))).pipe(Stream.withSpan("Secrets.listVersions", span("listVersions", name)))
+      ))).pipe(Stream.withSpan("Secrets.listVersions", span("listVersions")))
 
   const deleteSecret: SecretsService["delete"] = (name) =>
     Effect.gen(function*() {
       const operation = "Secrets.delete"
-      const n = yield* Validation.name(operation, name)
+      const n = yield* validName(operation, name)
       const deleted = yield* call({
         operation,
         method: "DELETE",
@@ -266,12 +274,12 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Eff
         expected: { notFound: true }
       }, SecretWire.DeletedSecretBundle)
       return deletedFromWire(deleted, { vaultUrl, name: n })
-    }).pipe(Effect.withSpan("Secrets.delete", span("delete", name)))
+    }).pipe(Effect.withSpan("Secrets.delete", span("delete")))
 
   const getDeleted: SecretsService["getDeleted"] = (name) =>
     Effect.gen(function*() {
       const operation = "Secrets.getDeleted"
-      const n = yield* Validation.name(operation, name)
+      const n = yield* validName(operation, name)
       const deleted = yield* call({
         operation,
         method: "GET",
@@ -279,7 +287,7 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Eff
         expected: { notFound: true }
       }, SecretWire.DeletedSecretBundle)
       return deletedFromWire(deleted, { vaultUrl, name: n })
-    }).pipe(Effect.withSpan("Secrets.getDeleted", span("getDeleted", name)))
+    }).pipe(Effect.withSpan("Secrets.getDeleted", span("getDeleted")))
 
   const listDeleted: SecretsService["listDeleted"] = (options) =>
     list(
@@ -294,7 +302,7 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Eff
   const recover: SecretsService["recover"] = (name) =>
     Effect.gen(function*() {
       const operation = "Secrets.recover"
-      const n = yield* Validation.name(operation, name)
+      const n = yield* validName(operation, name)
       const bundle = yield* call({
         operation,
         method: "POST",
@@ -302,19 +310,19 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Eff
         expected: { notFound: true, conflict: true }
       }, SecretWire.SecretBundle)
       return propertiesFromWire(bundle, { vaultUrl, name: n })
-    }).pipe(Effect.withSpan("Secrets.recover", span("recover", name)))
+    }).pipe(Effect.withSpan("Secrets.recover", span("recover")))
 
   const purge: SecretsService["purge"] = (name) =>
     Effect.gen(function*() {
       const operation = "Secrets.purge"
-      const n = yield* Validation.name(operation, name)
+      const n = yield* validName(operation, name)
       yield* transport.send({ operation, method: "DELETE", path: `/deletedsecrets/${n}`, expected: { notFound: true } })
-    }).pipe(Effect.withSpan("Secrets.purge", span("purge", name)))
+    }).pipe(Effect.withSpan("Secrets.purge", span("purge")))
 
   const backup: SecretsService["backup"] = (name) =>
     Effect.gen(function*() {
       const operation = "Secrets.backup"
-      const n = yield* Validation.name(operation, name)
+      const n = yield* validName(operation, name)
       const result = yield* call({
         operation,
         method: "POST",
@@ -322,7 +330,7 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Eff
         expected: { notFound: true }
       }, SecretWire.BackupSecretResult)
       return result.value
-    }).pipe(Effect.withSpan("Secrets.backup", span("backup", name)))
+    }).pipe(Effect.withSpan("Secrets.backup", span("backup")))
 
   const restore: SecretsService["restore"] = (blob) =>
     Effect.gen(function*() {

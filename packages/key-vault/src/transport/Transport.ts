@@ -10,6 +10,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -87,6 +88,11 @@ export type ErrorsOf<E extends Expected> =
   | (E["notFound"] extends true ? NotFoundError : never)
   | (E["conflict"] extends true ? ConflictError : never)
 
+type AuthState =
+  | { readonly _tag: "Unknown" }
+  | { readonly _tag: "NotRequired" }
+  | { readonly _tag: "Known"; readonly challenge: Challenge.Challenge }
+
 /**
  * The transport service.
  *
@@ -104,11 +110,6 @@ export class KeyVaultTransport extends Context.Tag("@effect-azure/key-vault/KeyV
   }
 >() {}
 
-interface Attempt {
-  readonly status: number
-  readonly headers: Readonly<Record<string, string | undefined>>
-  readonly text: string
-}
 
 const causeMessage = (cause: unknown): string => {
   if (!(cause instanceof Error)) return ""
@@ -145,8 +146,10 @@ export const make: Effect.Effect<
   const config = yield* KeyVaultConfig
   const tokens = yield* TokenProvider
   const client = yield* HttpClient.HttpClient
-  // The challenge is learned once per transport (one per vault per layer) and shared by every service built on it.
-  const challengeRef = yield* Ref.make(Option.none<Challenge.Challenge>())
+  // What this transport knows about the vault's authentication, learned once and shared by every service built on
+  // it. Discovery runs under a one-permit semaphore, so concurrent first calls cost one probe and one token.
+  const authState = yield* Ref.make<AuthState>({ _tag: "Unknown" })
+  const discovery = yield* Effect.makeSemaphore(1)
 
   const buildRequest = (
     request: TransportRequest,
@@ -162,16 +165,25 @@ export const make: Effect.Effect<
     return req
   }
 
-  const execute = (req: HttpClientRequest.HttpClientRequest): Effect.Effect<Attempt, TransportError> =>
+  const timeout = Duration.millis(config.requestTimeoutMillis)
+  const execute = (req: HttpClientRequest.HttpClientRequest): Effect.Effect<TransportResponse, TransportError> =>
     client.execute(req).pipe(
       Effect.flatMap((response) =>
-        Effect.map(response.text, (text): Attempt => ({ status: response.status, headers: response.headers, text }))
+        Effect.map(response.text, (text): TransportResponse => ({ status: response.status, headers: response.headers, text }))
       ),
       Effect.scoped,
-      Effect.mapError(toTransportError)
+      Effect.mapError(toTransportError),
+      Effect.timeoutFail({
+        duration: timeout,
+        onTimeout: () =>
+          new TransportError({
+            reason: "Timeout",
+            message: `the vault did not answer within ${Duration.format(timeout)}`
+          })
+      })
     )
 
-  const learnChallenge = (header: string | undefined): Effect.Effect<Challenge.Challenge, AuthenticationError> =>
+  const verified = (header: string | undefined): Effect.Effect<Challenge.Challenge, AuthenticationError> =>
     Option.match(Challenge.parse(header), {
       onNone: () =>
         Effect.fail(
@@ -184,7 +196,10 @@ export const make: Effect.Effect<
             onLeft: (message) => Effect.fail(new AuthenticationError({ message, status: 401 })),
             onRight: () => Effect.succeed(challenge)
           })
-    }).pipe(Effect.tap((challenge) => Ref.set(challengeRef, Option.some(challenge))))
+    })
+
+  const learn = (header: string | undefined) =>
+    Effect.tap(verified(header), (challenge) => Ref.set(authState, { _tag: "Known", challenge }))
 
   const tokenFor = (challenge: Challenge.Challenge, forceRefresh: boolean) =>
     Effect.map(
@@ -197,14 +212,21 @@ export const make: Effect.Effect<
       (t) => Option.some(t.token)
     )
 
-  // Authorised attempt; on a 401 the challenge is read again (the tenant may have moved, or a CAE claims challenge
-  // arrived) and the request is repeated exactly once with a fresh token.
+  // An authorised attempt. A 401 is answered once: a continuous-access-evaluation challenge gets a token carrying its
+  // claims (not remembered: they are for this request), a new Bearer challenge (the tenant moved) is verified and
+  // learned, and a bare 401 (an expired or revoked token) gets a forced refresh for the same challenge.
   const authorised = (request: TransportRequest, url: string, challenge: Challenge.Challenge) =>
     Effect.gen(function*() {
       const first = yield* execute(buildRequest(request, url, true, yield* tokenFor(challenge, false)))
       if (first.status !== 401) return first
-      const renewed = yield* learnChallenge(first.headers["www-authenticate"] ?? challenge.scope)
-      const second = yield* execute(buildRequest(request, url, true, yield* tokenFor(renewed, true)))
+      const header = first.headers["www-authenticate"]
+      const claims = Challenge.claimsOf(header)
+      const next = Option.isSome(claims)
+        ? { ...challenge, claims: claims.value }
+        : Option.isSome(Challenge.parse(header))
+        ? yield* learn(header)
+        : challenge
+      const second = yield* execute(buildRequest(request, url, true, yield* tokenFor(next, true)))
       if (second.status === 401) {
         return yield* Effect.fail(
           new AuthenticationError({ message: "the vault refused a freshly acquired token", status: 401 })
@@ -213,18 +235,26 @@ export const make: Effect.Effect<
       return second
     })
 
+  // Without a token: an endpoint that never asked for one. Should it start asking, the challenge is learned then.
+  const unauthenticated = (request: TransportRequest, url: string) =>
+    Effect.flatMap(execute(buildRequest(request, url, true, Option.none())), (response) =>
+      response.status === 401
+        ? Effect.flatMap(learn(response.headers["www-authenticate"]), (challenge) => authorised(request, url, challenge))
+        : Effect.succeed(response))
+
   // First contact: the request goes out without a body and without a token, as the official SDKs do, so the
   // challenge arrives before the body is ever sent to an unverified endpoint.
-  const firstContact = (request: TransportRequest, url: string) =>
+  const discover = (request: TransportRequest, url: string) =>
     Effect.gen(function*() {
+      const state = yield* Ref.get(authState)
+      if (state._tag === "Known") return yield* authorised(request, url, state.challenge)
+      if (state._tag === "NotRequired") return yield* unauthenticated(request, url)
       const probe = yield* execute(buildRequest(request, url, false, Option.none()))
       if (probe.status === 401) {
-        const challenge = yield* learnChallenge(probe.headers["www-authenticate"])
-        return yield* authorised(request, url, challenge)
+        return yield* authorised(request, url, yield* learn(probe.headers["www-authenticate"]))
       }
-      // The endpoint did not ask for authentication (an emulator run without it). Bodyless requests are done;
-      // others are sent again, now with their body.
-      return request.body === undefined ? probe : yield* execute(buildRequest(request, url, true, Option.none()))
+      yield* Ref.set(authState, { _tag: "NotRequired" })
+      return request.body === undefined ? probe : yield* unauthenticated(request, url)
     })
 
   const sendAny = (request: TransportRequest, absoluteUrl?: string): Effect.Effect<TransportResponse, SendError> =>
@@ -249,10 +279,12 @@ export const make: Effect.Effect<
         for (const [key, value] of Object.entries(request.query ?? {})) target.searchParams.set(key, value)
         url = target.toString()
       }
-      const challenge = yield* Ref.get(challengeRef)
-      const attempt = Option.isSome(challenge)
-        ? yield* authorised(request, url, challenge.value)
-        : yield* firstContact(request, url)
+      const state = yield* Ref.get(authState)
+      const attempt = state._tag === "Known"
+        ? yield* authorised(request, url, state.challenge)
+        : state._tag === "NotRequired"
+        ? yield* unauthenticated(request, url)
+        : yield* discovery.withPermits(1)(discover(request, url))
       if (attempt.status >= 200 && attempt.status < 300) return attempt
       const now = yield* Clock.currentTimeMillis
       return yield* Effect.fail(fromResponse({ ...attempt, bodyText: attempt.text }, request.expected ?? {}, now))
@@ -314,15 +346,21 @@ export const paginate = <A, I, const E extends Expected = Expected>(
   schema: Schema.Schema<{ readonly value: ReadonlyArray<A>; readonly nextLink?: string | null | undefined }, I>
 ): Stream.Stream<A, ErrorsOf<E> | DecodeError> => {
   const decodePage = decode(request.operation, schema)
-  return Stream.paginateChunkEffect(Option.none<string>(), (next) =>
-    transport.send(request, Option.getOrUndefined(next)).pipe(
-      Effect.flatMap(decodePage),
-      Effect.map((page) => {
-        const link = page.nextLink ?? undefined
-        return [
-          Chunk.unsafeFromArray(page.value),
-          link === undefined || link === "" ? Option.none() : Option.some(Option.some(link))
-        ] as const
-      })
-    ))
+  return Stream.suspend(() => {
+    // A link seen twice would page forever: a misbehaving endpoint must not turn a list into an endless loop.
+    const seen = new Set<string>()
+    return Stream.paginateChunkEffect(Option.none<string>(), (next) =>
+      transport.send(request, Option.getOrUndefined(next)).pipe(
+        Effect.flatMap(decodePage),
+        Effect.flatMap((page) => {
+          const link = page.nextLink ?? undefined
+          if (link === undefined || link === "") return Effect.succeed([Chunk.unsafeFromArray(page.value), Option.none()] as const)
+          if (seen.has(link)) {
+            return Effect.fail(new DecodeError({ operation: request.operation, message: "nextLink repeats a page already read" }))
+          }
+          seen.add(link)
+          return Effect.succeed([Chunk.unsafeFromArray(page.value), Option.some(Option.some(link))] as const)
+        })
+      ))
+  })
 }

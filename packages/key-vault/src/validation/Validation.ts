@@ -5,14 +5,16 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { type CurveName, isCurveName, KEY_OPERATIONS, type KeyOperation, RSA_KEY_SIZES } from "../crypto/Algorithms.js"
 import { ValidationError } from "../errors/KeyVaultError.js"
+import * as Identifier from "../wire/Identifier.js"
 import {
-  MAX_CONTENT_TYPE_LENGTH,
+  checkContentType,
+  checkSecretValue,
+  checkTags,
+  checkValidityWindow,
   MAX_PAGE_SIZE,
-  MAX_SECRET_VALUE_BYTES,
-  MAX_TAG_NAME_LENGTH,
-  MAX_TAG_VALUE_LENGTH,
-  MAX_TAGS,
   MAX_TIMESTAMP_SECONDS,
   NAME_PATTERN,
   VERSION_PATTERN
@@ -24,6 +26,18 @@ const fail = (operation: string, field: string, message: string): Effect.Effect<
 const describe = (input: unknown): string =>
   typeof input === "string" ? JSON.stringify(input.length > 40 ? `${input.slice(0, 40)}...` : input) : typeof input
 
+const check = <A>(operation: string, field: string, value: A, problem: string | undefined): Effect.Effect<A, ValidationError> =>
+  problem === undefined ? Effect.succeed(value) : fail(operation, field, problem)
+
+// A rejected name or version is described, never quoted: a caller who swapped name and value would otherwise find
+// the secret in the error message.
+const shape = (input: unknown, allowed: RegExp): string => {
+  if (typeof input !== "string") return `got ${input === null ? "null" : typeof input}`
+  if (input.length === 0) return "got an empty string"
+  const bad = [...input].findIndex((c) => !allowed.test(c))
+  return `got ${input.length} characters${bad === -1 ? "" : `, the first one not allowed at position ${bad + 1}`}`
+}
+
 /**
  * An object name: 1..127 characters of `0-9a-zA-Z-`.
  *
@@ -32,7 +46,7 @@ const describe = (input: unknown): string =>
 export const name = (operation: string, input: unknown): Effect.Effect<string, ValidationError> =>
   typeof input === "string" && NAME_PATTERN.test(input)
     ? Effect.succeed(input)
-    : fail(operation, "name", `name must match ${NAME_PATTERN.source} (1-127 letters, digits, dashes), got ${describe(input)}`)
+    : fail(operation, "name", `name must be 1-127 letters, digits and dashes; ${shape(input, /[0-9a-zA-Z-]/)}`)
 
 /**
  * An optional version: 32 lowercase hex characters.
@@ -44,7 +58,7 @@ export const version = (operation: string, input: unknown): Effect.Effect<string
     ? Effect.succeed(undefined)
     : typeof input === "string" && VERSION_PATTERN.test(input)
     ? Effect.succeed(input)
-    : fail(operation, "version", `version must be 32 lowercase hex characters, got ${describe(input)}`)
+    : fail(operation, "version", `version must be 32 lowercase hex characters; ${shape(input, /[0-9a-f]/)}`)
 
 /**
  * A secret value: a string of at most 25 KB as UTF-8. The message gives sizes only.
@@ -53,12 +67,7 @@ export const version = (operation: string, input: unknown): Effect.Effect<string
  */
 export const secretValue = (operation: string, input: unknown): Effect.Effect<string, ValidationError> => {
   if (typeof input !== "string") return fail(operation, "value", `value must be a string, got ${typeof input}`)
-  // Cheap bound first: a UTF-8 string is never shorter in bytes than in UTF-16 units, nor longer than 3x.
-  if (input.length * 3 <= MAX_SECRET_VALUE_BYTES) return Effect.succeed(input)
-  const bytes = Buffer.byteLength(input, "utf8")
-  return bytes <= MAX_SECRET_VALUE_BYTES
-    ? Effect.succeed(input)
-    : fail(operation, "value", `value is ${bytes} bytes of UTF-8; the vault accepts at most ${MAX_SECRET_VALUE_BYTES}`)
+  return check(operation, "value", input, checkSecretValue(input))
 }
 
 /**
@@ -71,9 +80,7 @@ export const contentType = (operation: string, input: unknown): Effect.Effect<st
     ? Effect.succeed(undefined)
     : typeof input !== "string"
     ? fail(operation, "contentType", `contentType must be a string, got ${typeof input}`)
-    : input.length > MAX_CONTENT_TYPE_LENGTH
-    ? fail(operation, "contentType", `contentType is ${input.length} characters; at most ${MAX_CONTENT_TYPE_LENGTH}`)
-    : Effect.succeed(input)
+    : check(operation, "contentType", input, checkContentType(input))
 
 /**
  * Optional tags: at most 15, names 1..512 characters, values up to 256, all strings.
@@ -88,18 +95,7 @@ export const tags = (
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     return fail(operation, "tags", "tags must be an object of string values")
   }
-  const entries = Object.entries(input)
-  if (entries.length > MAX_TAGS) return fail(operation, "tags", `${entries.length} tags; at most ${MAX_TAGS}`)
-  for (const [key, value] of entries) {
-    if (key.length === 0 || key.length > MAX_TAG_NAME_LENGTH) {
-      return fail(operation, "tags", `tag name ${describe(key)} must be 1-${MAX_TAG_NAME_LENGTH} characters`)
-    }
-    if (typeof value !== "string") return fail(operation, "tags", `tag ${describe(key)} must have a string value`)
-    if (value.length > MAX_TAG_VALUE_LENGTH) {
-      return fail(operation, "tags", `tag ${describe(key)} value is ${value.length} characters; at most ${MAX_TAG_VALUE_LENGTH}`)
-    }
-  }
-  return Effect.succeed(input as Readonly<Record<string, string>>)
+  return check(operation, "tags", input as Readonly<Record<string, string>>, checkTags(input as Readonly<Record<string, unknown>>))
 }
 
 const date = (operation: string, field: string, input: unknown): Effect.Effect<Date | undefined, ValidationError> => {
@@ -126,10 +122,7 @@ export const validity = (
   Effect.flatMap(
     Effect.all({ notBefore: date(operation, "notBefore", notBefore), expiresOn: date(operation, "expiresOn", expiresOn) }),
     (window) =>
-      window.notBefore !== undefined && window.expiresOn !== undefined &&
-        Math.floor(window.notBefore.getTime() / 1000) >= Math.floor(window.expiresOn.getTime() / 1000)
-        ? fail(operation, "expiresOn", "expiresOn must be later than notBefore")
-        : Effect.succeed(window)
+      check(operation, "expiresOn", window, checkValidityWindow(window.notBefore, window.expiresOn))
   )
 
 /**
@@ -161,3 +154,153 @@ export const backup = (operation: string, input: unknown): Effect.Effect<Uint8Ar
   input instanceof Uint8Array && input.length > 0
     ? Effect.succeed(input)
     : fail(operation, "backup", "backup must be a non-empty Uint8Array")
+
+/**
+ * Key types `Keys.create` accepts: RSA and EC, software or HSM-protected.
+ *
+ * @since 0.1.0
+ */
+export type CreatableKeyType = "RSA" | "RSA-HSM" | "EC" | "EC-HSM"
+
+const CREATABLE_KEY_TYPES: ReadonlyArray<CreatableKeyType> = ["RSA", "RSA-HSM", "EC", "EC-HSM"]
+
+/**
+ * A key type to create: `RSA`, `RSA-HSM`, `EC` or `EC-HSM`.
+ *
+ * @since 0.1.0
+ */
+export const keyType = (operation: string, input: unknown): Effect.Effect<CreatableKeyType, ValidationError> =>
+  typeof input === "string" && (CREATABLE_KEY_TYPES as ReadonlyArray<string>).includes(input)
+    ? Effect.succeed(input as CreatableKeyType)
+    : fail(operation, "keyType", `keyType must be one of ${CREATABLE_KEY_TYPES.join(", ")}, got ${describe(input)}`)
+
+/**
+ * An optional RSA key size: 2048, 3072 or 4096 bits.
+ *
+ * @since 0.1.0
+ */
+export const rsaKeySize = (operation: string, input: unknown): Effect.Effect<number | undefined, ValidationError> =>
+  input === undefined || (typeof input === "number" && RSA_KEY_SIZES.includes(input))
+    ? Effect.succeed(input)
+    : fail(operation, "keySize", `keySize must be one of ${RSA_KEY_SIZES.join(", ")}, got ${String(input)}`)
+
+/**
+ * An optional RSA public exponent: an odd integer from 3 to 2^31 - 1 (65537 is the usual choice).
+ *
+ * @since 0.1.0
+ */
+export const publicExponent = (operation: string, input: unknown): Effect.Effect<number | undefined, ValidationError> =>
+  input === undefined ||
+    (typeof input === "number" && Number.isInteger(input) && input >= 3 && input <= 0x7fffffff && input % 2 === 1)
+    ? Effect.succeed(input)
+    : fail(operation, "publicExponent", `publicExponent must be an odd integer from 3 to 2^31-1, got ${String(input)}`)
+
+/**
+ * An elliptic curve by its Key Vault name: `P-256`, `P-384`, `P-521` or `P-256K`.
+ *
+ * @since 0.1.0
+ */
+export const curve = (operation: string, input: unknown): Effect.Effect<CurveName, ValidationError> =>
+  typeof input === "string" && isCurveName(input)
+    ? Effect.succeed(input)
+    : fail(operation, "curve", `curve must be one of P-256, P-384, P-521, P-256K, got ${describe(input)}`)
+
+/**
+ * Optional key operations: known JWK operations, each at most once.
+ *
+ * @since 0.1.0
+ */
+export const keyOperations = (
+  operation: string,
+  input: unknown
+): Effect.Effect<ReadonlyArray<KeyOperation> | undefined, ValidationError> => {
+  if (input === undefined) return Effect.succeed(undefined)
+  if (!Array.isArray(input)) return fail(operation, "keyOperations", "keyOperations must be an array")
+  const seen = new Set<string>()
+  for (const op of input as ReadonlyArray<unknown>) {
+    if (typeof op !== "string" || !(KEY_OPERATIONS as ReadonlyArray<string>).includes(op)) {
+      return fail(operation, "keyOperations", `unknown key operation ${describe(op)}; known: ${KEY_OPERATIONS.join(", ")}`)
+    }
+    if (seen.has(op)) return fail(operation, "keyOperations", `key operation ${describe(op)} is listed twice`)
+    seen.add(op)
+  }
+  return Effect.succeed(input as ReadonlyArray<KeyOperation>)
+}
+
+/**
+ * ISO 8601 durations as rotation policies use them: `P90D`, `P1Y10D`, `P3M`, `PT48H`, `P2W`. At least one component,
+ * and a `T` only when a time component follows.
+ *
+ * @since 0.1.0
+ */
+export const ISO_8601_DURATION: RegExp = /^P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$/
+
+/**
+ * An optional ISO 8601 duration (see `ISO_8601_DURATION`).
+ *
+ * @since 0.1.0
+ */
+export const isoDuration = (
+  operation: string,
+  field: string,
+  input: unknown
+): Effect.Effect<string | undefined, ValidationError> =>
+  input === undefined || (typeof input === "string" && ISO_8601_DURATION.test(input))
+    ? Effect.succeed(input)
+    : fail(operation, field, `${field} must be an ISO 8601 duration such as P90D, P1Y or PT48H, got ${describe(input)}`)
+
+/**
+ * `POST /rng` returns at most 128 bytes per call.
+ *
+ * @since 0.1.0
+ */
+export const MAX_RANDOM_BYTES = 128
+
+/**
+ * The number of random bytes `POST /rng` may return: an integer 1..128.
+ *
+ * @since 0.1.0
+ */
+export const randomBytesCount = (operation: string, input: unknown): Effect.Effect<number, ValidationError> =>
+  typeof input === "number" && Number.isInteger(input) && input >= 1 && input <= MAX_RANDOM_BYTES
+    ? Effect.succeed(input)
+    : fail(operation, "count", `count must be an integer from 1 to ${MAX_RANDOM_BYTES}, got ${String(input)}`)
+
+/**
+ * Binary input (plaintext, ciphertext, digest, signature, key to wrap). Only the length ever appears in a message.
+ *
+ * @since 0.1.0
+ */
+export const bytes = (
+  operation: string,
+  field: string,
+  input: unknown,
+  options: { readonly allowEmpty: boolean }
+): Effect.Effect<Uint8Array, ValidationError> =>
+  !(input instanceof Uint8Array)
+    ? fail(operation, field, `${field} must be a Uint8Array`)
+    : input.length === 0 && !options.allowEmpty
+    ? fail(operation, field, `${field} must not be empty`)
+    : Effect.succeed(input)
+
+/**
+ * A key identifier of this vault, `https://{vault}/keys/{name}[/{version}]`. An identifier of another vault, of
+ * another collection, or with a malformed version is refused.
+ *
+ * @since 0.1.0
+ */
+export const keyIdentifier = (
+  operation: string,
+  input: unknown,
+  vaultUrl: string
+): Effect.Effect<{ readonly name: string; readonly version: string | undefined }, ValidationError> => {
+  if (typeof input !== "string") return fail(operation, "keyId", `keyId must be a string, got ${typeof input}`)
+  const parsed = Option.getOrUndefined(Identifier.parse(input))
+  if (parsed === undefined || parsed.collection !== "keys") {
+    return fail(operation, "keyId", `keyId must look like https://{vault}/keys/{name}[/{version}], got ${describe(input)}`)
+  }
+  if (parsed.vaultUrl.toLowerCase() !== vaultUrl.toLowerCase()) {
+    return fail(operation, "keyId", `keyId belongs to ${parsed.vaultUrl}, not to this client's vault ${vaultUrl}`)
+  }
+  return Effect.map(version(operation, parsed.version), (v) => ({ name: parsed.name, version: v }))
+}

@@ -9,6 +9,7 @@ import * as Encoding from "effect/Encoding"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { MAX_TIMESTAMP_SECONDS } from "./Rules.js"
 
 /**
  * A Key Vault timestamp: an integer count of Unix *seconds* on the wire, a `Date` in code.
@@ -17,8 +18,10 @@ import * as Schema from "effect/Schema"
  * @since 0.1.0
  */
 export const UnixSeconds: Schema.Schema<Date, number> = Schema.transform(
-  Schema.Number.pipe(Schema.finite()),
-  Schema.DateFromSelf,
+  // Outside 1970..9999 a Date is invalid or the vault could not have produced it; refusing it here keeps an
+  // `Invalid Date` out of every model, on the client and in the emulator's stores alike.
+  Schema.Number.pipe(Schema.between(0, MAX_TIMESTAMP_SECONDS)),
+  Schema.ValidDateFromSelf,
   {
     strict: true,
     decode: (seconds) => new Date(Math.trunc(seconds) * 1000),

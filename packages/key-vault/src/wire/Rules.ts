@@ -77,3 +77,62 @@ export const API_VERSION_PATTERN: RegExp = /^(\d+\.\d+|\d{4}-\d{2}-\d{2})(-previ
  * @since 0.1.0
  */
 export const MAX_TIMESTAMP_SECONDS = 253402300799
+
+/**
+ * The service's checks on metadata, as pure functions answering a problem description (or `undefined` when the
+ * input is fine). The client turns an answer into a `ValidationError`, the emulator into a 400 `BadParameter`: one
+ * rule, two enforcers. Descriptions give sizes and limits, never the offending value.
+ *
+ * @since 0.1.0
+ */
+export const checkContentType = (contentType: string): string | undefined =>
+  contentType.length > MAX_CONTENT_TYPE_LENGTH
+    ? `contentType is ${contentType.length} characters; at most ${MAX_CONTENT_TYPE_LENGTH}`
+    : undefined
+
+/**
+ * Tags: at most 15, names 1..512 characters, values strings of at most 256 characters.
+ *
+ * @since 0.1.0
+ */
+export const checkTags = (tags: Readonly<Record<string, unknown>>): string | undefined => {
+  const entries = Object.entries(tags)
+  if (entries.length > MAX_TAGS) return `${entries.length} tags; at most ${MAX_TAGS}`
+  for (const [name, value] of entries) {
+    if (name.length === 0 || name.length > MAX_TAG_NAME_LENGTH) {
+      return `a tag name is ${name.length} characters; tag names must be 1-${MAX_TAG_NAME_LENGTH}`
+    }
+    if (typeof value !== "string") return "tag values must be strings"
+    if (value.length > MAX_TAG_VALUE_LENGTH) {
+      return `a tag value is ${value.length} characters; at most ${MAX_TAG_VALUE_LENGTH}`
+    }
+  }
+  return undefined
+}
+
+const utf8 = new TextEncoder()
+
+/**
+ * A secret value: at most 25 KB of UTF-8.
+ *
+ * @since 0.1.0
+ */
+export const checkSecretValue = (value: string): string | undefined => {
+  // Cheap bound first: UTF-8 never takes more than 3 bytes per UTF-16 unit.
+  if (value.length * 3 <= MAX_SECRET_VALUE_BYTES) return undefined
+  const bytes = utf8.encode(value).length
+  return bytes > MAX_SECRET_VALUE_BYTES
+    ? `value is ${bytes} bytes of UTF-8; the vault accepts at most ${MAX_SECRET_VALUE_BYTES}`
+    : undefined
+}
+
+/**
+ * A validity window: `notBefore` strictly before `expiresOn` (compared in whole seconds, as the vault stores them).
+ *
+ * @since 0.1.0
+ */
+export const checkValidityWindow = (notBefore: Date | undefined, expiresOn: Date | undefined): string | undefined =>
+  notBefore !== undefined && expiresOn !== undefined &&
+    Math.floor(notBefore.getTime() / 1000) >= Math.floor(expiresOn.getTime() / 1000)
+    ? "expiresOn must be later than notBefore"
+    : undefined
