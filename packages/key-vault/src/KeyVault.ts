@@ -10,7 +10,12 @@ import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Layer from "effect/Layer"
 import type { TokenProvider } from "./auth/TokenProvider.js"
+import type * as CacheConfig from "./cache/CacheConfig.js"
+import * as VaultCache from "./cache/VaultCache.js"
 import * as KeyVaultConfig from "./config/KeyVaultConfig.js"
+import * as Cryptography from "./crypto/Cryptography.js"
+import * as KeyMaterialCache from "./keys/KeyMaterialCache.js"
+import * as Keys from "./keys/Keys.js"
 import * as Secrets from "./secrets/Secrets.js"
 import * as Transport from "./transport/Transport.js"
 
@@ -19,13 +24,35 @@ import * as Transport from "./transport/Transport.js"
  *
  * @since 0.1.0
  */
-export type KeyVaultServices = Secrets.Secrets | Transport.KeyVaultTransport | KeyVaultConfig.KeyVaultConfig
+export type KeyVaultServices =
+  | Secrets.Secrets
+  | Keys.Keys
+  | Cryptography.Cryptography
+  | VaultCache.VaultCache
+  | Transport.KeyVaultTransport
+  | KeyVaultConfig.KeyVaultConfig
 
-const fromConfig = <E>(
-  config: Layer.Layer<KeyVaultConfig.KeyVaultConfig, E>
-): Layer.Layer<KeyVaultServices, E, HttpClient.HttpClient | TokenProvider> => {
-  const transport = Transport.layer.pipe(Layer.provideMerge(config))
-  return Secrets.layer.pipe(Layer.provideMerge(transport))
+const fromConfig = <E1, E2>(
+  config: Layer.Layer<KeyVaultConfig.KeyVaultConfig, E1>,
+  cache: Layer.Layer<VaultCache.VaultCache, E2>,
+  cryptography: Cryptography.CryptographyOptions
+): Layer.Layer<KeyVaultServices, E1 | E2, HttpClient.HttpClient | TokenProvider> => {
+  const transport = Transport.layer.pipe(Layer.provideMerge(config), Layer.provideMerge(cache))
+  // One key material cache shared by both: Cryptography fills it, Keys invalidates it on every change to a key.
+  const keys = Layer.merge(Keys.layer, Cryptography.layer(cryptography)).pipe(
+    Layer.provide(KeyMaterialCache.layerMemory)
+  )
+  return Layer.merge(Secrets.layer, keys).pipe(Layer.provideMerge(transport))
+}
+
+/**
+ * Client options: the vault, plus the cache (on by default; `cache: { enabled: false }` switches it off), plus
+ * `localCryptography` (`auto` by default: public-key operations run locally once the key is known).
+ *
+ * @since 0.1.0
+ */
+export interface KeyVaultClientOptions extends KeyVaultConfig.KeyVaultOptions, Cryptography.CryptographyOptions {
+  readonly cache?: CacheConfig.CacheOptions | undefined
 }
 
 /**
@@ -34,16 +61,21 @@ const fromConfig = <E>(
  * @since 0.1.0
  */
 export const layer = (
-  options: KeyVaultConfig.KeyVaultOptions
+  options: KeyVaultClientOptions
 ): Layer.Layer<KeyVaultServices, ConfigError.ConfigError, HttpClient.HttpClient | TokenProvider> =>
-  fromConfig(KeyVaultConfig.layer(options))
+  fromConfig(KeyVaultConfig.layer(options), VaultCache.layer(options.cache), {
+    localCryptography: options.localCryptography
+  })
 
 /**
- * The client for one vault, from `Config` (default: `AZURE_KEYVAULT_URL` and friends).
+ * The client for one vault, from `Config` (default: `AZURE_KEYVAULT_URL` and friends); `cryptography` options are
+ * plain values.
  *
  * @since 0.1.0
  */
 export const layerConfig = (
-  config?: Config.Config<KeyVaultConfig.KeyVaultOptions>
+  config?: Config.Config<KeyVaultConfig.KeyVaultOptions>,
+  cacheConfig?: Config.Config<CacheConfig.CacheOptions>,
+  cryptography: Cryptography.CryptographyOptions = {}
 ): Layer.Layer<KeyVaultServices, ConfigError.ConfigError, HttpClient.HttpClient | TokenProvider> =>
-  fromConfig(KeyVaultConfig.layerConfig(config))
+  fromConfig(KeyVaultConfig.layerConfig(config), VaultCache.layerConfig(cacheConfig), cryptography)

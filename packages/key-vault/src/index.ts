@@ -108,3 +108,80 @@ export * as Identifier from "./wire/Identifier.js"
  * @since 0.1.0
  */
 export * as KeyWire from "./wire/KeyWire.js"
+
+/**
+ * The cache under the services: TTL + LRU, refresh-ahead, coalescing, negative caching, stale-if-error.
+ *
+ * @since 0.1.0
+ */
+export * as VaultCache from "./cache/VaultCache.js"
+
+/**
+ * Cache settings.
+ *
+ * @since 0.1.0
+ */
+export * as CacheConfig from "./cache/CacheConfig.js"
+
+/**
+ * Cache metrics.
+ *
+ * @since 0.1.0
+ */
+export * as CacheMetrics from "./cache/CacheMetrics.js"
+
+/**
+ * The keys service.
+ *
+ * @since 0.1.0
+ */
+export * as Keys from "./keys/Keys.js"
+
+/**
+ * The key model.
+ *
+ * @since 0.1.0
+ */
+export * as Key from "./keys/Key.js"
+
+/**
+ * JSON Web Keys to import.
+ *
+ * @since 0.1.0
+ */
+export * as Jwk from "./keys/Jwk.js"
+
+/**
+ * The cache of fetched keys that cryptography validates against.
+ *
+ * @since 0.1.0
+ */
+export * as KeyMaterialCache from "./keys/KeyMaterialCache.js"
+
+/**
+ * The cryptography service: encrypt, decrypt, sign, verify, wrap and unwrap with a vault key.
+ *
+ * @since 0.1.0
+ */
+export * as Cryptography from "./crypto/Cryptography.js"
+
+/**
+ * The algorithm table shared by client and emulator.
+ *
+ * @since 0.1.0
+ */
+export * as Algorithms from "./crypto/Algorithms.js"
+
+/**
+ * Pure checks of an algorithm against a key, run before any cryptography.
+ *
+ * @since 0.1.0
+ */
+export * as AlgorithmValidator from "./crypto/AlgorithmValidator.js"
+
+/**
+ * Local public-key cryptography over digests.
+ *
+ * @since 0.1.0
+ */
+export * as LocalCrypto from "./crypto/LocalCrypto.js"

@@ -13,19 +13,20 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
 import * as KeyVault from "../src/KeyVault.js"
+import type { CacheOptions } from "../src/cache/CacheConfig.js"
 import * as TokenProvider from "../src/auth/TokenProvider.js"
 import { Secrets } from "../src/secrets/Secrets.js"
 
 const VAULT = "https://myvault.vault.azure.net"
 
 /** The client over a fresh in-process emulator, counting the requests that reach it. */
-const makeVault = () => {
+const makeVault = (cache: CacheOptions = {}) => {
   const counter = { requests: 0 }
   const counted = Layer.effect(
     HttpClient.HttpClient,
     Effect.map(HttpClient.HttpClient, (client) => HttpClient.tapRequest(client, () => Effect.sync(() => counter.requests++)))
   ).pipe(Layer.provide(Emulator.layerFresh()))
-  const layer = KeyVault.layer({ vaultUrl: VAULT }).pipe(
+  const layer = KeyVault.layer({ vaultUrl: VAULT, cache }).pipe(
     Layer.provide(Layer.merge(counted, TokenProvider.layerStatic()))
   )
   return { counter, layer }
@@ -265,5 +266,84 @@ describe("telemetry", () => {
       expect(everything).not.toContain("SPAN-SECRET-VALUE")
       expect(everything).not.toContain("emulator-token")
     }).pipe(Effect.provide(layer), Effect.withTracer(recordingTracer(spans)))
+  })
+})
+
+describe("Secrets with the cache", () => {
+  it.effect("serves repeated reads from the cache and sees every change made through the client", () => {
+    const { counter, layer } = makeVault()
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      yield* secrets.set("cached", "v1")
+      const before = counter.requests
+      for (let i = 0; i < 10; i++) expect(Redacted.value((yield* secrets.get("cached")).value)).toBe("v1")
+      expect(counter.requests - before).toBe(1)
+      yield* secrets.set("cached", "v2")
+      expect(Redacted.value((yield* secrets.get("cached")).value)).toBe("v2")
+      yield* secrets.updateProperties("cached", { enabled: false })
+      expect((yield* Effect.flip(secrets.get("cached")))._tag).toBe("ForbiddenError")
+      yield* secrets.updateProperties("cached", { enabled: true })
+      yield* secrets.delete("cached")
+      expect((yield* Effect.flip(secrets.get("cached")))._tag).toBe("NotFoundError")
+      yield* secrets.recover("cached")
+      expect(Redacted.value((yield* secrets.get("cached")).value)).toBe("v2")
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("forgets a remembered not-found when the client creates the name", () => {
+    const { counter, layer } = makeVault()
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      expect((yield* Effect.flip(secrets.get("later")))._tag).toBe("NotFoundError")
+      const before = counter.requests
+      expect((yield* Effect.flip(secrets.get("later")))._tag).toBe("NotFoundError")
+      expect(counter.requests).toBe(before)
+      yield* secrets.set("later", "now")
+      expect(Redacted.value((yield* secrets.get("later")).value)).toBe("now")
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("turns 1,000 concurrent cold reads of 10 names into 10 vault requests", () => {
+    const { counter, layer } = makeVault()
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      for (let i = 0; i < 10; i++) yield* secrets.set(`cold-${i}`, `value-${i}`)
+      yield* Effect.forEach(Array.from({ length: 10 }, (_, i) => `cold-${i}`), (n) => secrets.invalidate(n))
+      const before = counter.requests
+      const values = yield* Effect.all(
+        Array.from({ length: 1000 }, (_, i) => Effect.map(secrets.get(`cold-${i % 10}`), (s) => Redacted.value(s.value))),
+        { concurrency: "unbounded" }
+      )
+      expect(values.every((v, i) => v === `value-${i % 10}`)).toBe(true)
+      expect(counter.requests - before).toBe(10)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("refreshes on request and invalidates on request", () => {
+    const { counter, layer } = makeVault()
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      yield* secrets.set("manual", "v")
+      yield* secrets.get("manual")
+      const before = counter.requests
+      yield* secrets.refresh("manual")
+      yield* secrets.get("manual")
+      expect(counter.requests - before).toBe(1)
+      yield* secrets.invalidate("manual")
+      yield* secrets.get("manual")
+      expect(counter.requests - before).toBe(2)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("keeps values sealed at rest and still answers them", () => {
+    const { counter, layer } = makeVault({ encryptAtRest: true })
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      yield* secrets.set("sealed", "päßwörd")
+      const before = counter.requests
+      expect(Redacted.value((yield* secrets.get("sealed")).value)).toBe("päßwörd")
+      expect(Redacted.value((yield* secrets.get("sealed")).value)).toBe("päßwörd")
+      expect(counter.requests - before).toBe(1)
+    }).pipe(Effect.provide(layer))
   })
 })

@@ -59,7 +59,8 @@ const scripted = (answer: (seen: Seen, index: number) => { status: number; heade
       })
   })
   return { seen, tokenRequests, layer: (vaultUrl = "https://myvault.vault.azure.net", extra = {}) =>
-    KeyVault.layer({ vaultUrl, ...extra }).pipe(Layer.provide(Layer.merge(Layer.succeed(HttpClient.HttpClient, client), tokens))) }
+    // The cache is off here: these tests count what reaches the wire.
+    KeyVault.layer({ vaultUrl, cache: { enabled: false }, ...extra }).pipe(Layer.provide(Layer.merge(Layer.succeed(HttpClient.HttpClient, client), tokens))) }
 }
 
 const bundle = (name: string) => ({

@@ -18,6 +18,8 @@ import {
   type RequestError,
   type ValidationError
 } from "../errors/KeyVaultError.js"
+import type * as AtRestCipher from "../cache/AtRestCipher.js"
+import { type EntryCodec, VaultCache } from "../cache/VaultCache.js"
 import { decode, KeyVaultTransport, paginate, type TransportRequest } from "../transport/Transport.js"
 import * as Validation from "../validation/Validation.js"
 import * as SecretWire from "../wire/SecretWire.js"
@@ -101,6 +103,13 @@ export interface SecretsService {
   readonly backup: (name: string) => Effect.Effect<Uint8Array, ValidationError | NotFoundError | RequestError>
   /** Restores a backup into this vault; fails with a conflict when the name exists. */
   readonly restore: (backup: Uint8Array) => Effect.Effect<SecretProperties, ValidationError | ConflictError | RequestError>
+  /** Drops every cached version of a secret (and a remembered not-found), e.g. after a change made elsewhere. */
+  readonly invalidate: (name: string) => Effect.Effect<void>
+  /** Reads a secret from the vault now, whatever the cache holds, and caches the answer. */
+  readonly refresh: (
+    name: string,
+    options?: { readonly version?: string | undefined }
+  ) => Effect.Effect<Secret, ValidationError | NotFoundError | RequestError>
 }
 
 /**
@@ -126,6 +135,26 @@ const attributesOf = (
   return Object.keys(attributes).length === 0 ? undefined : attributes
 }
 
+interface SealedSecret {
+  readonly name: string
+  readonly properties: SecretProperties
+  readonly sealed: AtRestCipher.Sealed
+}
+
+// With encryption at rest the cache holds the value sealed; without it, the `Secret` itself (no copy on a hit).
+const secretCodec: EntryCodec<Secret> = {
+  encode: (secret, cipher) =>
+    cipher === undefined
+      ? secret
+      : { name: secret.name, properties: secret.properties, sealed: cipher.seal(Redacted.value(secret.value)) },
+  decode: (stored, cipher) => {
+    if (cipher === undefined) return stored as Secret
+    const { name, properties, sealed } = stored as SealedSecret
+    const plaintext = cipher.open(sealed)
+    return plaintext === undefined ? undefined : { name, properties, value: Redacted.make(plaintext) }
+  }
+}
+
 const withoutUndefined = <A extends Record<string, unknown>>(record: A): A =>
   Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as A
 
@@ -134,19 +163,21 @@ const withoutUndefined = <A extends Record<string, unknown>>(record: A): A =>
  *
  * @since 0.1.0
  */
-export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Effect.gen(function*() {
+export const make: Effect.Effect<SecretsService, never, KeyVaultTransport | VaultCache> = Effect.gen(function*() {
   const transport = yield* KeyVaultTransport
+  const cache = yield* VaultCache
   const { vaultHost, vaultUrl } = transport.config
 
   // The name is added to the span only once it has passed validation: a caller who swapped name and value must not
   // find the value in their traces.
-  const span = (operation: string) =>
+  const span = (operation: string, cacheOutcome?: "miss") =>
     ({
       kind: "client" as const,
       attributes: {
         "keyvault.vault_host": vaultHost,
         "keyvault.object_type": "secret",
-        "keyvault.operation": operation
+        "keyvault.operation": operation,
+        ...(cacheOutcome === undefined ? {} : { "keyvault.cache": cacheOutcome })
       }
     })
 
@@ -156,11 +187,35 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Eff
   const call = <A, I, const E extends Expected = Expected>(request: TransportRequest<E>, schema: Schema.Schema<A, I>) =>
     Effect.flatMap(transport.send(request), decode(request.operation, schema))
 
-  const get: SecretsService["get"] = (name, options) =>
+  // Every change made through this client drops what the cache holds for the name, whether or not the answer came
+  // back: a timed-out write may still have landed.
+  const mutate = <A, I, const E extends Expected = Expected>(
+    name: string,
+    request: TransportRequest<E>,
+    schema: Schema.Schema<A, I>
+  ) => Effect.ensuring(call(request, schema), forget(name))
+
+  const forget = (name: string) => cache.invalidate(vaultHost, "secret", name)
+
+  // The cached read: a hit is a map lookup, with no span (hits are counted by the cache's metrics instead); a miss
+  // loads through `fetch`, which validates, traces and calls the vault.
+  const get: SecretsService["get"] = (name, options) => {
+    const version = options?.version
+    if (typeof name !== "string" || (version !== undefined && typeof version !== "string")) return fetch(name, version)
+    return cache.get({ vaultHost, objectType: "secret", name, version }, () => fetch(name, version), secretCodec)
+  }
+
+  const refresh: SecretsService["refresh"] = (name, options) => {
+    const version = options?.version
+    if (typeof name !== "string" || (version !== undefined && typeof version !== "string")) return fetch(name, version)
+    return cache.refresh({ vaultHost, objectType: "secret", name, version }, () => fetch(name, version), secretCodec)
+  }
+
+  const fetch = (name: string, version: string | undefined) =>
     Effect.gen(function*() {
       const operation = "Secrets.get"
       const n = yield* validName(operation, name)
-      const v = yield* Validation.version(operation, options?.version)
+      const v = yield* Validation.version(operation, version)
       const bundle = yield* call({
         operation,
         method: "GET",
@@ -168,7 +223,7 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Eff
         expected: { notFound: true }
       }, SecretWire.SecretBundle)
       return yield* toSecret(operation, bundle, n)
-    }).pipe(Effect.withSpan("Secrets.get", span("get")))
+    }).pipe(Effect.withSpan("Secrets.get", span("get", "miss")))
 
   // A get or set answer without a value is not an empty secret: it is a broken response.
   const toSecret = (operation: string, bundle: SecretWire.SecretBundle, name: string): Effect.Effect<Secret, DecodeError> => {
@@ -195,7 +250,7 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Eff
         tags,
         attributes: attributesOf(enabled, window)
       }))
-      const bundle = yield* call({
+      const bundle = yield* mutate(n, {
         operation,
         method: "PUT",
         path: `/secrets/${n}`,
@@ -215,7 +270,7 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Eff
       const enabled = yield* Validation.flag(operation, "enabled", options.enabled)
       const window = yield* Validation.validity(operation, options.notBefore, options.expiresOn)
       const body = encodeUpdate(withoutUndefined({ contentType, tags, attributes: attributesOf(enabled, window) }))
-      const bundle = yield* call({
+      const bundle = yield* mutate(n, {
         operation,
         method: "PATCH",
         path: `/secrets/${n}/${v ?? ""}`,
@@ -267,7 +322,7 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Eff
     Effect.gen(function*() {
       const operation = "Secrets.delete"
       const n = yield* validName(operation, name)
-      const deleted = yield* call({
+      const deleted = yield* mutate(n, {
         operation,
         method: "DELETE",
         path: `/secrets/${n}`,
@@ -303,7 +358,7 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Eff
     Effect.gen(function*() {
       const operation = "Secrets.recover"
       const n = yield* validName(operation, name)
-      const bundle = yield* call({
+      const bundle = yield* mutate(n, {
         operation,
         method: "POST",
         path: `/deletedsecrets/${n}/recover`,
@@ -316,7 +371,9 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Eff
     Effect.gen(function*() {
       const operation = "Secrets.purge"
       const n = yield* validName(operation, name)
-      yield* transport.send({ operation, method: "DELETE", path: `/deletedsecrets/${n}`, expected: { notFound: true } })
+      yield* transport.send({ operation, method: "DELETE", path: `/deletedsecrets/${n}`, expected: { notFound: true } }).pipe(
+        Effect.ensuring(forget(n))
+      )
     }).pipe(Effect.withSpan("Secrets.purge", span("purge")))
 
   const backup: SecretsService["backup"] = (name) =>
@@ -343,7 +400,9 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Eff
         body: encodeRestore({ value: bytes }),
         expected: { conflict: true }
       }, SecretWire.SecretBundle)
-      return propertiesFromWire(bundle, { vaultUrl, name: "" })
+      const properties = propertiesFromWire(bundle, { vaultUrl, name: "" })
+      yield* forget(properties.name)
+      return properties
     }).pipe(Effect.withSpan("Secrets.restore", span("restore")))
 
   return {
@@ -353,6 +412,8 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Eff
     listProperties,
     listVersions,
     delete: deleteSecret,
+    invalidate: (name) => forget(name),
+    refresh,
     getDeleted,
     listDeleted,
     recover,
@@ -367,4 +428,4 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport> = Eff
  *
  * @since 0.1.0
  */
-export const layer: Layer.Layer<Secrets, never, KeyVaultTransport> = Layer.effect(Secrets, make)
+export const layer: Layer.Layer<Secrets, never, KeyVaultTransport | VaultCache> = Layer.effect(Secrets, make)
