@@ -45,20 +45,6 @@ import * as Metric from "effect/Metric"
 export type ObjectType = "secret" | "key" | "certificate"
 
 /**
- * A cache key: `{vault_host}:{object_type}:{name}:{version|latest}` (names compared case-insensitively, as the
- * vault does).
- *
- * @since 0.1.0
- */
-export interface CacheKey {
-  readonly vaultHost: string
-  readonly objectType: ObjectType
-  readonly name: string
-  /** `undefined` for the latest version. */
-  readonly version: string | undefined
-}
-
-/**
  * How a value is stored: the identity for most values; secrets seal their value when encryption at rest is on.
  * `decode` answers `undefined` for an entry it cannot open (tampered), which is then dropped and reloaded.
  *
@@ -68,6 +54,13 @@ export interface EntryCodec<A> {
   readonly encode: (value: A, cipher: AtRestCipher.AtRestCipher | undefined) => unknown
   readonly decode: (stored: unknown, cipher: AtRestCipher.AtRestCipher | undefined) => A | undefined
 }
+
+/**
+ * Loads one object version from the vault (`version` undefined: the latest).
+ *
+ * @since 0.1.0
+ */
+export type Loader<A, E> = (name: string, version: string | undefined) => Effect.Effect<A, E>
 
 /**
  * Counters of one cache instance (the `Metric`s in `CacheMetrics` aggregate every instance).
@@ -90,20 +83,43 @@ export interface CacheStats {
 }
 
 /**
+ * The part of the cache that holds one object type of one vault: keys `{vault_host}:{object_type}:{name}:{version|latest}`,
+ * names compared case-insensitively as the vault does. Services take their namespace once, so a hit needs no key
+ * string to be built.
+ *
+ * @since 0.1.0
+ */
+export interface CacheNamespace {
+  readonly vaultHost: string
+  readonly objectType: ObjectType
+  /** Reads through the cache; `load` runs only on a miss (or a background refresh). */
+  readonly get: <A, E>(
+    name: string,
+    version: string | undefined,
+    load: Loader<A, E>,
+    codec?: EntryCodec<A>
+  ) => Effect.Effect<A, E>
+  /** Loads now, whatever the freshness, and stores the answer. */
+  readonly refresh: <A, E>(
+    name: string,
+    version: string | undefined,
+    load: Loader<A, E>,
+    codec?: EntryCodec<A>
+  ) => Effect.Effect<A, E>
+  /** Forgets every version of a name and its remembered not-found; loads in flight for it will not be stored. */
+  readonly invalidate: (name: string) => Effect.Effect<void>
+}
+
+/**
  * The cache service.
  *
  * @since 0.1.0
  */
 export interface VaultCacheService {
   readonly config: CacheConfig.ResolvedCacheConfig
-  /** Reads through the cache; `load` runs only on a miss (or a refresh). */
-  readonly get: <A, E>(key: CacheKey, load: () => Effect.Effect<A, E>, codec?: EntryCodec<A>) => Effect.Effect<A, E>
-  /** Forgets every version of a name, and its remembered not-found; loads in flight for it will not be stored. */
-  readonly invalidate: (vaultHost: string, objectType: ObjectType, name: string) => Effect.Effect<void>
+  readonly namespace: (vaultHost: string, objectType: ObjectType) => CacheNamespace
   /** Forgets everything. */
   readonly invalidateAll: Effect.Effect<void>
-  /** Loads a key now, whatever its freshness, and stores the result. */
-  readonly refresh: <A, E>(key: CacheKey, load: () => Effect.Effect<A, E>, codec?: EntryCodec<A>) => Effect.Effect<A, E>
   readonly stats: Effect.Effect<CacheStats>
 }
 
@@ -124,14 +140,30 @@ export const identityCodec = <A>(): EntryCodec<A> => identity as EntryCodec<unkn
 // One shared instance: the default codec must not allocate on the hit path.
 const identity: EntryCodec<unknown> = { encode: (value) => value, decode: (stored) => stored }
 
+const LATEST = "latest"
+
+interface Names {
+  /** name (lower case) -> version (or "latest") -> entry */
+  readonly byName: Map<string, Map<string, Entry>>
+  readonly vaultHost: string
+  readonly objectType: ObjectType
+}
+
 interface Entry {
+  readonly names: Names
+  readonly name: string
+  readonly version: string
   readonly stored: unknown
+  /** `Effect.succeed(value)` kept for identity-coded values: a hit then allocates nothing. */
+  readonly answer: Effect.Effect<unknown> | undefined
   readonly seq: number
-  readonly nameKey: string
   readonly expiresAt: number
   readonly refreshAt: number
   /** While serving stale after a failed reload: no new attempt before this time. */
   retryAt: number
+  // The LRU list: `prev` is older, `next` newer.
+  prev: Entry | undefined
+  next: Entry | undefined
 }
 
 interface Negative {
@@ -145,30 +177,6 @@ interface Flight {
   readonly nameKey: string
   /** Cleared by an invalidation while the load runs: its result must not be stored. */
   valid: boolean
-}
-
-const nameKeyOf = (vaultHost: string, objectType: ObjectType, name: string): string =>
-  `${vaultHost}:${objectType}:${name.toLowerCase()}:`
-
-/**
- * The string form of a key.
- *
- * @since 0.1.0
- */
-export const keyOf = (key: CacheKey): string =>
-  `${key.vaultHost}:${key.objectType}:${key.name.toLowerCase()}:${key.version ?? "latest"}`
-
-const addTo = (index: Map<string, Set<string>>, nameKey: string, key: string): void => {
-  const keys = index.get(nameKey)
-  if (keys === undefined) index.set(nameKey, new Set([key]))
-  else keys.add(key)
-}
-
-const removeFrom = (index: Map<string, Set<string>>, nameKey: string, key: string): void => {
-  const keys = index.get(nameKey)
-  if (keys === undefined) return
-  keys.delete(key)
-  if (keys.size === 0) index.delete(nameKey)
 }
 
 const OBJECT_TYPES: ReadonlyArray<ObjectType> = ["secret", "key", "certificate"]
@@ -190,7 +198,8 @@ const refreshDropped = Metric.tagged(CacheMetrics.refreshes, "outcome", "dropped
 const noTags: ReadonlyArray<never> = []
 
 /**
- * Builds a cache whose background loads live in `scope`.
+ * Builds a cache whose background loads live in the current scope. Time and randomness are the `Clock` and `Random`
+ * of the fiber that builds it (a `TestClock` in tests).
  *
  * @since 0.1.0
  */
@@ -199,13 +208,18 @@ export const make = (
 ): Effect.Effect<VaultCacheService, never, Scope.Scope> =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
+    const clock = yield* Effect.clock
+    const random = yield* Effect.random
     const cipher = config.encryptionKey === undefined ? undefined : AtRestCipher.make(config.encryptionKey)
-    const entries = new Map<string, Entry>()
-    const byName = new Map<string, Set<string>>()
+    const namespaces = new Map<string, CacheNamespace>()
+    const allNames: Array<Names> = []
+    let oldest: Entry | undefined
+    let newest: Entry | undefined
+    let size = 0
     const negatives = new Map<string, Negative>()
     const negativesByName = new Map<string, Set<string>>()
     const inflight = new Map<string, Flight>()
-    const refreshing = new Set<string>()
+    const refreshing = new Set<Entry>()
     let seq = 0
     const stats = {
       hits: 0,
@@ -220,84 +234,132 @@ export const make = (
       tamperedDropped: 0
     }
 
-    const removeEntry = (key: string, entry: Entry): void => {
-      entries.delete(key)
-      removeFrom(byName, entry.nameKey, key)
-      CacheMetrics.size.unsafeUpdate(entries.size, noTags)
+    const unlink = (entry: Entry): void => {
+      if (entry.prev === undefined) oldest = entry.next
+      else entry.prev.next = entry.next
+      if (entry.next === undefined) newest = entry.prev
+      else entry.next.prev = entry.prev
+      entry.prev = undefined
+      entry.next = undefined
     }
+
+    const append = (entry: Entry): void => {
+      entry.prev = newest
+      entry.next = undefined
+      if (newest === undefined) oldest = entry
+      else newest.next = entry
+      newest = entry
+    }
+
+    const touch = (entry: Entry): void => {
+      if (entry === newest) return
+      unlink(entry)
+      append(entry)
+    }
+
+    const removeEntry = (entry: Entry): void => {
+      const versions = entry.names.byName.get(entry.name)
+      if (versions === undefined || versions.get(entry.version) !== entry) return
+      versions.delete(entry.version)
+      if (versions.size === 0) entry.names.byName.delete(entry.name)
+      unlink(entry)
+      size--
+      CacheMetrics.size.unsafeUpdate(size, noTags)
+    }
+
+    const lookup = (names: Names, name: string, version: string): Entry | undefined =>
+      names.byName.get(name)?.get(version)
+
+    const isCurrent = (entry: Entry): boolean => lookup(entry.names, entry.name, entry.version) === entry
+
+    const nameKeyOf = (names: Names, name: string): string => `${names.vaultHost}:${names.objectType}:${name}:`
 
     const removeNegative = (key: string): void => {
       const negative = negatives.get(key)
       if (negative === undefined) return
       negatives.delete(key)
-      removeFrom(negativesByName, negative.nameKey, key)
+      const keys = negativesByName.get(negative.nameKey)
+      keys?.delete(key)
+      if (keys?.size === 0) negativesByName.delete(negative.nameKey)
     }
 
-    const write = (key: string, cacheKey: CacheKey, stored: unknown, now: number, random: number): void => {
-      const ttl = cacheKey.version === undefined ? config.ttlMillis : config.versionTtlMillis
-      const lifetime = ttl * (1 - config.jitter * random)
-      const nameKey = nameKeyOf(cacheKey.vaultHost, cacheKey.objectType, cacheKey.name)
-      const previous = entries.get(key)
-      if (previous !== undefined) entries.delete(key)
-      else addTo(byName, nameKey, key)
-      entries.set(key, {
-        stored,
-        seq: ++seq,
-        nameKey,
-        expiresAt: now + lifetime,
-        refreshAt: config.refreshAhead > 0 ? now + lifetime * config.refreshAhead : Number.POSITIVE_INFINITY,
-        retryAt: 0
+    // Stores a loaded value as the newest entry, evicting the least recently used beyond the bound.
+    const store = (names: Names, name: string, version: string, value: unknown, codec: EntryCodec<unknown>) =>
+      Effect.map(random.next, (r) => {
+        const now = clock.unsafeCurrentTimeMillis()
+        const ttl = version === LATEST ? config.ttlMillis : config.versionTtlMillis
+        const lifetime = ttl * (1 - config.jitter * r)
+        const previous = lookup(names, name, version)
+        if (previous !== undefined) removeEntry(previous)
+        const entry: Entry = {
+          names,
+          name,
+          version,
+          stored: codec.encode(value, cipher),
+          answer: codec === identity ? Effect.succeed(value) : undefined,
+          seq: ++seq,
+          expiresAt: now + lifetime,
+          refreshAt: config.refreshAhead > 0 ? now + lifetime * config.refreshAhead : Number.POSITIVE_INFINITY,
+          retryAt: 0,
+          prev: undefined,
+          next: undefined
+        }
+        let versions = names.byName.get(name)
+        if (versions === undefined) {
+          versions = new Map()
+          names.byName.set(name, versions)
+        }
+        versions.set(version, entry)
+        append(entry)
+        size++
+        removeNegative(nameKeyOf(names, name) + version)
+        while (size > config.maxEntries && oldest !== undefined) {
+          removeEntry(oldest)
+          stats.evictions++
+          CacheMetrics.evictions.unsafeUpdate(1, noTags)
+        }
+        CacheMetrics.size.unsafeUpdate(size, noTags)
       })
-      removeNegative(key)
-      // Map iteration order is insertion order: the first key is the least recently used.
-      while (entries.size > config.maxEntries) {
-        const oldest = entries.keys().next().value as string
-        removeEntry(oldest, entries.get(oldest)!)
-        stats.evictions++
-        CacheMetrics.evictions.unsafeUpdate(1, noTags)
-      }
-      CacheMetrics.size.unsafeUpdate(entries.size, noTags)
-    }
 
-    const remember = (key: string, cacheKey: CacheKey, error: unknown, now: number): void => {
+    const remember = (names: Names, name: string, version: string, error: unknown): void => {
       if (config.negativeTtlMillis === 0) return
-      const nameKey = nameKeyOf(cacheKey.vaultHost, cacheKey.objectType, cacheKey.name)
+      const nameKey = nameKeyOf(names, name)
+      const key = nameKey + version
       removeNegative(key)
-      negatives.set(key, { error, expiresAt: now + config.negativeTtlMillis, nameKey })
-      addTo(negativesByName, nameKey, key)
+      negatives.set(key, { error, expiresAt: clock.unsafeCurrentTimeMillis() + config.negativeTtlMillis, nameKey })
+      let keys = negativesByName.get(nameKey)
+      if (keys === undefined) {
+        keys = new Set()
+        negativesByName.set(nameKey, keys)
+      }
+      keys.add(key)
       // A flood of unknown names only ever pushes out other not-founds.
       while (negatives.size > config.maxNegativeEntries) removeNegative(negatives.keys().next().value as string)
     }
 
-    const store = <A>(key: string, cacheKey: CacheKey, value: A, codec: EntryCodec<A>) =>
-      Effect.clockWith((clock) =>
-        Effect.randomWith((random) =>
-          Effect.map(random.next, (r) => write(key, cacheKey, codec.encode(value, cipher), clock.unsafeCurrentTimeMillis(), r))
-        )
-      )
-
-    const failureOf = (cause: Cause.Cause<unknown>): Option.Option<unknown> => Cause.failureOption(cause)
-
     // The end of a load: store or remember, or serve stale, then answer every waiter of this key alike.
-    const settle = <A>(
+    const settle = (
+      names: Names,
+      name: string,
+      version: string,
       key: string,
-      cacheKey: CacheKey,
       flight: Flight,
       previous: Entry | undefined,
-      exit: Exit.Exit<A, unknown>,
-      codec: EntryCodec<A>
-    ) =>
-      Effect.gen(function*() {
+      exit: Exit.Exit<unknown, unknown>,
+      codec: EntryCodec<unknown>
+    ): Effect.Effect<void> =>
+      Effect.suspend(() => {
         if (inflight.get(key) === flight) inflight.delete(key)
         if (Exit.isSuccess(exit)) {
-          if (flight.valid) yield* store(key, cacheKey, exit.value, codec)
-          yield* Deferred.succeed(flight.deferred, exit.value)
-          return
+          return Effect.zipRight(
+            flight.valid ? store(names, name, version, exit.value, codec) : Effect.void,
+            Deferred.succeed(flight.deferred, exit.value)
+          )
         }
-        const now = yield* Effect.clockWith((clock) => Effect.succeed(clock.unsafeCurrentTimeMillis()))
-        const error = failureOf(exit.cause)
-        const current = entries.get(key)
+        const error = Cause.failureOption(exit.cause)
         if (Option.isSome(error) && flight.valid) {
+          const now = clock.unsafeCurrentTimeMillis()
+          const current = lookup(names, name, version)
           if (isTransient(error.value)) {
             const stale = previous !== undefined && current === previous && config.staleIfErrorMillis > 0 &&
                 now < previous.expiresAt + config.staleIfErrorMillis
@@ -307,55 +369,73 @@ export const make = (
               // Serve the last good value, and hold off the next attempt a little, so an outage is not hammered.
               previous.retryAt = now + Math.min(config.ttlMillis / 10, 30_000)
               stats.staleServed++
-              staleMetric[cacheKey.objectType].unsafeUpdate(1, noTags)
-              yield* Deferred.succeed(flight.deferred, stale)
-              return
+              staleMetric[names.objectType].unsafeUpdate(1, noTags)
+              return Deferred.succeed(flight.deferred, stale)
             }
           } else {
-            if (current !== undefined && current === previous) removeEntry(key, current)
-            if (error.value instanceof NotFoundError) remember(key, cacheKey, error.value, now)
+            if (current !== undefined && current === previous) removeEntry(current)
+            if (error.value instanceof NotFoundError) remember(names, name, version, error.value)
           }
         }
-        yield* Deferred.failCause(flight.deferred, exit.cause)
-      })
+        return Deferred.failCause(flight.deferred, exit.cause)
+      }).pipe(Effect.asVoid)
 
     const load = <A, E>(
-      key: string,
-      cacheKey: CacheKey,
+      names: Names,
+      name: string,
+      version: string,
+      userName: string,
+      userVersion: string | undefined,
       previous: Entry | undefined,
-      loader: () => Effect.Effect<A, E>,
+      loader: Loader<A, E>,
       codec: EntryCodec<A>
     ): Effect.Effect<A, E> => {
-      stats.misses++
-      missMetric[cacheKey.objectType].unsafeUpdate(1, noTags)
-      const flight: Flight = {
-        deferred: Deferred.unsafeMake<unknown, unknown>(FiberId.none),
-        nameKey: nameKeyOf(cacheKey.vaultHost, cacheKey.objectType, cacheKey.name),
-        valid: true
+      const nameKey = nameKeyOf(names, name)
+      const key = nameKey + version
+      const negative = negatives.get(key)
+      if (negative !== undefined) {
+        if (clock.unsafeCurrentTimeMillis() < negative.expiresAt) {
+          stats.negativeHits++
+          negativeMetric[names.objectType].unsafeUpdate(1, noTags)
+          // Only not-founds of this very key are stored here, raised by this namespace's loader.
+          return Effect.fail(negative.error as E)
+        }
+        removeNegative(key)
       }
+      const running = inflight.get(key)
+      if (running !== undefined) {
+        stats.coalesced++
+        coalescedMetric[names.objectType].unsafeUpdate(1, noTags)
+        return Deferred.await(running.deferred) as Effect.Effect<A, E>
+      }
+      stats.misses++
+      missMetric[names.objectType].unsafeUpdate(1, noTags)
+      const flight: Flight = { deferred: Deferred.unsafeMake<unknown, unknown>(FiberId.none), nameKey, valid: true }
       inflight.set(key, flight)
-      const run = Effect.suspend(loader).pipe(
+      const run = Effect.suspend(() => loader(userName, userVersion)).pipe(
         Effect.exit,
-        Effect.flatMap((exit) => settle(key, cacheKey, flight, previous, exit, codec))
+        Effect.flatMap((exit) =>
+          settle(names, name, version, key, flight, previous, exit, codec as EntryCodec<unknown>)
+        )
       )
+      // The load runs in the cache's scope: an interrupted reader never cancels what other readers wait for.
       return Effect.zipRight(Effect.forkIn(run, scope), Deferred.await(flight.deferred) as Effect.Effect<A, E>)
     }
 
     const startRefresh = <A, E>(
-      key: string,
-      cacheKey: CacheKey,
       entry: Entry,
-      loader: () => Effect.Effect<A, E>,
+      userName: string,
+      userVersion: string | undefined,
+      loader: Loader<A, E>,
       codec: EntryCodec<A>
     ): Effect.Effect<void> => {
-      refreshing.add(key)
-      const run = Effect.suspend(loader).pipe(
+      refreshing.add(entry)
+      const run = Effect.suspend(() => loader(userName, userVersion)).pipe(
         Effect.exit,
         Effect.flatMap((exit) =>
           Effect.suspend(() => {
-            refreshing.delete(key)
-            const current = entries.get(key)
-            const unchanged = current !== undefined && current.seq === entry.seq
+            refreshing.delete(entry)
+            const unchanged = isCurrent(entry)
             if (Exit.isSuccess(exit)) {
               if (!unchanged) {
                 stats.refreshesDropped++
@@ -364,19 +444,15 @@ export const make = (
               }
               stats.refreshesOk++
               refreshOk.unsafeUpdate(1, noTags)
-              return store(key, cacheKey, exit.value, codec)
+              return store(entry.names, entry.name, entry.version, exit.value, codec as EntryCodec<unknown>)
             }
             stats.refreshesFailed++
             refreshFailed.unsafeUpdate(1, noTags)
-            const error = failureOf(exit.cause)
+            const error = Cause.failureOption(exit.cause)
             // A transient failure leaves the (still fresh) entry alone; a revocation removes it at once.
             if (unchanged && Option.isSome(error) && !isTransient(error.value)) {
-              removeEntry(key, current)
-              if (error.value instanceof NotFoundError) {
-                return Effect.clockWith((clock) =>
-                  Effect.sync(() => remember(key, cacheKey, error.value, clock.unsafeCurrentTimeMillis()))
-                )
-              }
+              removeEntry(entry)
+              if (error.value instanceof NotFoundError) remember(entry.names, entry.name, entry.version, error.value)
             }
             return Effect.void
           })
@@ -385,107 +461,109 @@ export const make = (
       return Effect.asVoid(Effect.forkIn(run, scope))
     }
 
-    const get = <A, E>(
-      cacheKey: CacheKey,
-      loader: () => Effect.Effect<A, E>,
-      codec: EntryCodec<A> = identityCodec<A>()
-    ): Effect.Effect<A, E> => {
-      if (!config.enabled) return Effect.suspend(loader)
-      return Effect.clockWith((clock) => {
-        const now = clock.unsafeCurrentTimeMillis()
-        const key = keyOf(cacheKey)
-        const entry = entries.get(key)
+    const makeNamespace = (vaultHost: string, objectType: ObjectType): CacheNamespace => {
+      const names: Names = { byName: new Map(), vaultHost, objectType }
+      allNames.push(names)
+      const hits = hitMetric[objectType]
+      const stale = staleMetric[objectType]
+
+      const get = <A, E>(
+        userName: string,
+        userVersion: string | undefined,
+        loader: Loader<A, E>,
+        codec: EntryCodec<A> = identity as EntryCodec<unknown> as EntryCodec<A>
+      ): Effect.Effect<A, E> => {
+        if (!config.enabled) return loader(userName, userVersion)
+        const name = userName.toLowerCase()
+        const version = userVersion ?? LATEST
+        const entry = names.byName.get(name)?.get(version)
         if (entry !== undefined) {
+          const now = clock.unsafeCurrentTimeMillis()
           const fresh = now < entry.expiresAt
           if (fresh || now < entry.retryAt) {
-            const value = codec.decode(entry.stored, cipher)
-            if (value === undefined) {
-              removeEntry(key, entry)
+            const answer = entry.answer as Effect.Effect<A> | undefined
+            const value = answer === undefined ? codec.decode(entry.stored, cipher) : undefined
+            if (answer === undefined && value === undefined) {
+              removeEntry(entry)
               stats.tamperedDropped++
             } else {
-              entries.delete(key)
-              entries.set(key, entry)
-              if (fresh) {
-                stats.hits++
-                hitMetric[cacheKey.objectType].unsafeUpdate(1, noTags)
-                if (now >= entry.refreshAt && !refreshing.has(key) && !inflight.has(key)) {
-                  return Effect.as(startRefresh(key, cacheKey, entry, loader, codec), value)
-                }
-              } else {
+              touch(entry)
+              const result = answer ?? Effect.succeed(value as A)
+              if (!fresh) {
                 stats.staleServed++
-                staleMetric[cacheKey.objectType].unsafeUpdate(1, noTags)
+                stale.unsafeUpdate(1, noTags)
+                return result
               }
-              return Effect.succeed(value)
+              stats.hits++
+              hits.unsafeUpdate(1, noTags)
+              if (now >= entry.refreshAt && !refreshing.has(entry)) {
+                return Effect.zipRight(startRefresh(entry, userName, userVersion, loader, codec), result)
+              }
+              return result
             }
           }
         }
-        const negative = negatives.get(key)
-        if (negative !== undefined) {
-          if (now < negative.expiresAt) {
-            stats.negativeHits++
-            negativeMetric[cacheKey.objectType].unsafeUpdate(1, noTags)
-            // Only not-founds of this very key are stored here, raised by the same kind of load.
-            return Effect.fail(negative.error as E)
-          }
-          removeNegative(key)
-        }
-        const running = inflight.get(key)
-        if (running !== undefined) {
-          stats.coalesced++
-          coalescedMetric[cacheKey.objectType].unsafeUpdate(1, noTags)
-          return Deferred.await(running.deferred) as Effect.Effect<A, E>
-        }
-        return load(key, cacheKey, entries.get(key), loader, codec)
-      })
-    }
-
-    const invalidateName = (nameKey: string): void => {
-      for (const key of byName.get(nameKey) ?? []) {
-        const entry = entries.get(key)
-        if (entry !== undefined) entries.delete(key)
+        return Effect.suspend(() =>
+          load(names, name, version, userName, userVersion, lookup(names, name, version), loader, codec)
+        )
       }
-      byName.delete(nameKey)
-      for (const key of negativesByName.get(nameKey) ?? []) negatives.delete(key)
-      negativesByName.delete(nameKey)
-      for (const flight of inflight.values()) if (flight.nameKey === nameKey) flight.valid = false
-      CacheMetrics.size.unsafeUpdate(entries.size, noTags)
+
+      const invalidateName = (name: string): void => {
+        const versions = names.byName.get(name)
+        if (versions !== undefined) for (const entry of [...versions.values()]) removeEntry(entry)
+        const nameKey = nameKeyOf(names, name)
+        for (const key of negativesByName.get(nameKey) ?? []) negatives.delete(key)
+        negativesByName.delete(nameKey)
+        for (const flight of inflight.values()) if (flight.nameKey === nameKey) flight.valid = false
+      }
+
+      return {
+        vaultHost,
+        objectType,
+        get,
+        refresh: (userName, userVersion, loader, codec) =>
+          Effect.suspend(() => {
+            const name = userName.toLowerCase()
+            const version = userVersion ?? LATEST
+            const entry = lookup(names, name, version)
+            if (entry !== undefined) removeEntry(entry)
+            const key = nameKeyOf(names, name) + version
+            removeNegative(key)
+            const flight = inflight.get(key)
+            if (flight !== undefined) flight.valid = false
+            inflight.delete(key)
+            return get(userName, userVersion, loader, codec)
+          }),
+        invalidate: (name) => Effect.sync(() => invalidateName(name.toLowerCase()))
+      }
     }
 
-    const invalidate = (vaultHost: string, objectType: ObjectType, name: string): Effect.Effect<void> =>
-      Effect.sync(() => invalidateName(nameKeyOf(vaultHost, objectType, name)))
+    const namespace = (vaultHost: string, objectType: ObjectType): CacheNamespace => {
+      const id = `${vaultHost}:${objectType}`
+      let ns = namespaces.get(id)
+      if (ns === undefined) {
+        ns = makeNamespace(vaultHost, objectType)
+        namespaces.set(id, ns)
+      }
+      return ns
+    }
 
     const invalidateAll: Effect.Effect<void> = Effect.sync(() => {
-      entries.clear()
-      byName.clear()
+      for (const names of allNames) names.byName.clear()
+      oldest = undefined
+      newest = undefined
+      size = 0
       negatives.clear()
       negativesByName.clear()
       for (const flight of inflight.values()) flight.valid = false
       CacheMetrics.size.unsafeUpdate(0, noTags)
     })
 
-    const refresh = <A, E>(
-      cacheKey: CacheKey,
-      loader: () => Effect.Effect<A, E>,
-      codec: EntryCodec<A> = identityCodec<A>()
-    ): Effect.Effect<A, E> =>
-      Effect.suspend(() => {
-        const key = keyOf(cacheKey)
-        const entry = entries.get(key)
-        if (entry !== undefined) removeEntry(key, entry)
-        removeNegative(key)
-        const flight = inflight.get(key)
-        if (flight !== undefined) flight.valid = false
-        inflight.delete(key)
-        return get(cacheKey, loader, codec)
-      })
-
     return {
       config,
-      get,
-      invalidate,
+      namespace,
       invalidateAll,
-      refresh,
-      stats: Effect.sync((): CacheStats => ({ ...stats, size: entries.size, negativeSize: negatives.size }))
+      stats: Effect.sync((): CacheStats => ({ ...stats, size, negativeSize: negatives.size }))
     }
   })
 

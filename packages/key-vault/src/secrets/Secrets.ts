@@ -165,7 +165,7 @@ const withoutUndefined = <A extends Record<string, unknown>>(record: A): A =>
  */
 export const make: Effect.Effect<SecretsService, never, KeyVaultTransport | VaultCache> = Effect.gen(function*() {
   const transport = yield* KeyVaultTransport
-  const cache = yield* VaultCache
+  const cache = (yield* VaultCache).namespace(transport.config.vaultHost, "secret")
   const { vaultHost, vaultUrl } = transport.config
 
   // The name is added to the span only once it has passed validation: a caller who swapped name and value must not
@@ -195,23 +195,24 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport | Vaul
     schema: Schema.Schema<A, I>
   ) => Effect.ensuring(call(request, schema), forget(name))
 
-  const forget = (name: string) => cache.invalidate(vaultHost, "secret", name)
+  const forget = (name: string) => cache.invalidate(name)
 
   // The cached read: a hit is a map lookup, with no span (hits are counted by the cache's metrics instead); a miss
   // loads through `fetch`, which validates, traces and calls the vault.
   const get: SecretsService["get"] = (name, options) => {
     const version = options?.version
+    // Input that cannot be a name or version is never cached: it goes straight to validation.
     if (typeof name !== "string" || (version !== undefined && typeof version !== "string")) return fetch(name, version)
-    return cache.get({ vaultHost, objectType: "secret", name, version }, () => fetch(name, version), secretCodec)
+    return cache.get(name, version, fetch, secretCodec)
   }
 
   const refresh: SecretsService["refresh"] = (name, options) => {
     const version = options?.version
     if (typeof name !== "string" || (version !== undefined && typeof version !== "string")) return fetch(name, version)
-    return cache.refresh({ vaultHost, objectType: "secret", name, version }, () => fetch(name, version), secretCodec)
+    return cache.refresh(name, version, fetch, secretCodec)
   }
 
-  const fetch = (name: string, version: string | undefined) =>
+  const fetch = (name: string, version: string | undefined): Effect.Effect<Secret, ValidationError | NotFoundError | RequestError> =>
     Effect.gen(function*() {
       const operation = "Secrets.get"
       const n = yield* validName(operation, name)
