@@ -39,8 +39,9 @@ const fromConfig = <E1, E2>(
 ): Layer.Layer<KeyVaultServices, E1 | E2, HttpClient.HttpClient | TokenProvider> => {
   const transport = Transport.layer.pipe(Layer.provideMerge(config), Layer.provideMerge(cache))
   // One key material cache shared by both: Cryptography fills it, Keys invalidates it on every change to a key.
+  // Fresh, so that two clients for two vaults in one application never share (and mix up) their keys.
   const keys = Layer.merge(Keys.layer, Cryptography.layer(cryptography)).pipe(
-    Layer.provide(KeyMaterialCache.layerMemory)
+    Layer.provide(Layer.fresh(KeyMaterialCache.layerMemory))
   )
   return Layer.merge(Secrets.layer, keys).pipe(Layer.provideMerge(transport))
 }

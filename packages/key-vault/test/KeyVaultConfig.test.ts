@@ -16,13 +16,13 @@ const fromEnv = (env: Record<string, string>) =>
 
 describe("KeyVaultConfig", () => {
   it("normalises the vault URL to its origin and defaults the api-version", () => {
-    expect(KeyVaultConfig.resolve({ vaultUrl: "https://MyVault.vault.azure.net/some/path/" })).toEqual(Either.right({
+    expect(Either.getOrThrow(KeyVaultConfig.resolve({ vaultUrl: "https://MyVault.vault.azure.net/some/path/" }))).toMatchObject({
       vaultUrl: "https://myvault.vault.azure.net",
       vaultHost: "myvault.vault.azure.net",
       apiVersion: "2025-07-01",
       disableChallengeResourceVerification: false,
       requestTimeoutMillis: 60_000
-    }))
+    })
     expect(Either.getOrThrow(KeyVaultConfig.resolve({ vaultUrl: "https://localhost:8443" })).vaultHost).toBe("localhost:8443")
   })
 

@@ -22,6 +22,8 @@ interface Seen {
   readonly body: string | undefined
 }
 
+const noResilience = { retry: false, circuitBreaker: false, rateLimiter: false } as const
+
 const challenge =
   "Bearer authorization=\"https://login.microsoftonline.com/tenant-1\", resource=\"https://vault.azure.net\""
 
@@ -59,8 +61,8 @@ const scripted = (answer: (seen: Seen, index: number) => { status: number; heade
       })
   })
   return { seen, tokenRequests, layer: (vaultUrl = "https://myvault.vault.azure.net", extra = {}) =>
-    // The cache is off here: these tests count what reaches the wire.
-    KeyVault.layer({ vaultUrl, cache: { enabled: false }, ...extra }).pipe(Layer.provide(Layer.merge(Layer.succeed(HttpClient.HttpClient, client), tokens))) }
+    // The cache and the resilience policy are off here: these tests count what reaches the wire in one attempt.
+    KeyVault.layer({ vaultUrl, cache: { enabled: false }, resilience: noResilience, ...extra }).pipe(Layer.provide(Layer.merge(Layer.succeed(HttpClient.HttpClient, client), tokens))) }
 }
 
 const bundle = (name: string) => ({
@@ -214,7 +216,7 @@ describe("Transport challenge flow", () => {
   it.effect("fails an attempt that exceeds the request timeout with a TransportError", () =>
     Effect.gen(function*() {
       const silent = HttpClient.make(() => Effect.never)
-      const layer = KeyVault.layer({ vaultUrl: "https://myvault.vault.azure.net", requestTimeout: "10 seconds" }).pipe(
+      const layer = KeyVault.layer({ vaultUrl: "https://myvault.vault.azure.net", requestTimeout: "10 seconds", resilience: noResilience }).pipe(
         Layer.provide(Layer.merge(Layer.succeed(HttpClient.HttpClient, silent), TokenProvider.layerStatic()))
       )
       const fiber = yield* Effect.fork(Effect.flip(Effect.flatMap(Secrets, (s) => s.get("x")).pipe(Effect.provide(layer))))
@@ -262,7 +264,7 @@ describe("Transport challenge flow", () => {
         Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", description: "ECONNRESET" }))
       )
       const error = yield* Effect.flip(Effect.flatMap(Secrets, (s) => s.get("x"))).pipe(
-        Effect.provide(KeyVault.layer({ vaultUrl: "https://myvault.vault.azure.net" }).pipe(
+        Effect.provide(KeyVault.layer({ vaultUrl: "https://myvault.vault.azure.net", resilience: noResilience }).pipe(
           Layer.provide(Layer.merge(Layer.succeed(HttpClient.HttpClient, failing), Layer.succeed(TokenProvider.TokenProvider, { getToken: () => Effect.die("unused") })))
         ))
       )

@@ -11,6 +11,11 @@ import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import {
+  resolve as resolveResilience,
+  type ResilienceOptions,
+  type ResolvedResilience
+} from "../resilience/ResilienceConfig.js"
 import { API_VERSION_PATTERN, DEFAULT_API_VERSION } from "../wire/Rules.js"
 
 /**
@@ -35,6 +40,8 @@ export interface KeyVaultOptions {
    * must never cross a network in clear text.
    */
   readonly allowInsecureHttp?: boolean | undefined
+  /** Retries, circuit breaker and rate limiter; each on by default, each switchable off with `false`. */
+  readonly resilience?: ResilienceOptions | undefined
 }
 
 /**
@@ -50,6 +57,7 @@ export interface ResolvedKeyVaultConfig {
   readonly apiVersion: string
   readonly disableChallengeResourceVerification: boolean
   readonly requestTimeoutMillis: number
+  readonly resilience: ResolvedResilience
 }
 
 /**
@@ -82,6 +90,9 @@ export const resolve = (options: KeyVaultOptions): Either.Either<ResolvedKeyVaul
   } else if (url.protocol !== "https:") {
     return Either.left(`vaultUrl must be an https URL, got ${url.protocol}`)
   }
+  const resilienceOrError = resolveResilience(options.resilience)
+  if (Either.isLeft(resilienceOrError)) return Either.left(resilienceOrError.left)
+  const resilience = resilienceOrError.right
   const timeout = Duration.decodeUnknown(options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT)
   if (Option.isNone(timeout) || !Duration.isFinite(timeout.value) || Duration.toMillis(timeout.value) <= 0) {
     return Either.left("requestTimeout must be a positive, finite duration")
@@ -96,7 +107,8 @@ export const resolve = (options: KeyVaultOptions): Either.Either<ResolvedKeyVaul
     vaultHost: url.host,
     apiVersion,
     disableChallengeResourceVerification: options.disableChallengeResourceVerification ?? false,
-    requestTimeoutMillis: Duration.toMillis(timeout.value)
+    requestTimeoutMillis: Duration.toMillis(timeout.value),
+    resilience
   })
 }
 

@@ -114,7 +114,11 @@ export class ServiceError extends Data.TaggedError("ServiceError")<ServiceErrorF
  * @since 0.1.0
  */
 export class TransportError extends Data.TaggedError("TransportError")<{
-  readonly reason: "Network" | "Timeout" | "Body"
+  /**
+   * `Network` (refused, reset, unreachable), `Timeout` and `Body` may pass; `Tls` (an untrusted or mismatched
+   * certificate) and `Dns` (the host does not exist) will not, and are never retried.
+   */
+  readonly reason: "Network" | "Timeout" | "Body" | "Tls" | "Dns"
   readonly message: string
   readonly cause?: unknown
 }> {}
@@ -128,6 +132,18 @@ export class TransportError extends Data.TaggedError("TransportError")<{
 export class DecodeError extends Data.TaggedError("DecodeError")<{
   readonly operation: string
   readonly message: string
+}> {}
+
+/**
+ * The vault's circuit breaker is open after consecutive transient failures: the call was refused without a request.
+ * `retryAfter` is when the breaker will let one probe through.
+ *
+ * @since 0.1.0
+ */
+export class CircuitOpenError extends Data.TaggedError("CircuitOpenError")<{
+  readonly vaultHost: string
+  readonly message: string
+  readonly retryAfter: Duration.Duration
 }> {}
 
 /**
@@ -150,15 +166,18 @@ export type RequestError =
   | ServiceError
   | TransportError
   | DecodeError
+  | CircuitOpenError
 
 /**
- * True for errors a retry may cure: 429, 408, 5xx except 501/505, network failures and timeouts.
- * 401, 403, 404, 409 and disabled objects are never transient.
+ * True for errors that say nothing about the object, only about the vault's availability: 429, 408, 5xx except
+ * 501/505, network failures, timeouts and an open circuit. 401, 403, 404, 409 and disabled objects are never
+ * transient. The cache serves stale values for these; the retry policy retries the first group.
  *
  * @since 0.1.0
  */
 export const isTransient = (error: unknown): boolean =>
-  error instanceof ThrottledError || error instanceof TransportError ||
+  error instanceof ThrottledError || error instanceof CircuitOpenError ||
+  (error instanceof TransportError && error.reason !== "Tls" && error.reason !== "Dns") ||
   (error instanceof ServiceError && error.transient)
 
 /**

@@ -256,7 +256,10 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport | Vaul
         method: "PUT",
         path: `/secrets/${n}`,
         body,
-        expected: { conflict: true }
+        expected: { conflict: true },
+        // Repeating a set stores the same value as the latest version: safe after an ambiguous failure.
+        idempotent: true,
+        rateClass: "write"
       }, SecretWire.SecretBundle)
       return yield* toSecret(operation, bundle, n)
     }).pipe(Effect.withSpan("Secrets.set", span("set")))
@@ -385,6 +388,7 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport | Vaul
         operation,
         method: "POST",
         path: `/secrets/${n}/backup`,
+        idempotent: true,
         expected: { notFound: true }
       }, SecretWire.BackupSecretResult)
       return result.value

@@ -20,7 +20,12 @@ import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as Schedule from "effect/Schedule"
 import * as Challenge from "../auth/Challenge.js"
+import * as CircuitBreaker from "../resilience/CircuitBreaker.js"
+import * as RateLimiter from "../resilience/RateLimiter.js"
+import type { RateClass } from "../resilience/RateLimiter.js"
+import * as RetryPolicy from "../resilience/RetryPolicy.js"
 import { TokenProvider } from "../auth/TokenProvider.js"
 import { KeyVaultConfig, type ResolvedKeyVaultConfig } from "../config/KeyVaultConfig.js"
 import {
@@ -57,6 +62,13 @@ export interface TransportRequest<E extends Expected = Expected> {
   readonly body?: unknown
   /** Which error statuses this operation treats as answers (404, 409). */
   readonly expected?: E | undefined
+  /**
+   * Whether repeating the request after an ambiguous failure (5xx, timeout, network error: it may have been applied)
+   * is safe. Default: true for GET and PATCH, false otherwise. A 429 is retried regardless: it was not processed.
+   */
+  readonly idempotent?: boolean | undefined
+  /** Which rate limits the request counts against. Default `operation`; secret writes say `write`. */
+  readonly rateClass?: RateClass | undefined
 }
 
 /**
@@ -88,6 +100,44 @@ export type ErrorsOf<E extends Expected> =
   | (E["notFound"] extends true ? NotFoundError : never)
   | (E["conflict"] extends true ? ConflictError : never)
 
+interface SharedVaultState {
+  readonly authState: Ref.Ref<AuthState>
+  readonly discovery: Effect.Semaphore
+  readonly breaker: CircuitBreaker.CircuitBreaker | undefined
+  readonly limiter: RateLimiter.RateLimiter | undefined
+}
+
+// Per HttpClient, per vault origin. Keyed weakly by the client, so separate clients (and separate tests) never see
+// each other's state, while every client layer of one application shares it.
+const registry = new WeakMap<HttpClient.HttpClient, Map<string, SharedVaultState>>()
+
+const sharedState = (
+  client: HttpClient.HttpClient,
+  config: ResolvedKeyVaultConfig
+): Effect.Effect<SharedVaultState> =>
+  Effect.suspend(() => {
+    let vaults = registry.get(client)
+    if (vaults === undefined) {
+      vaults = new Map()
+      registry.set(client, vaults)
+    }
+    const existing = vaults.get(config.vaultUrl)
+    if (existing !== undefined) return Effect.succeed(existing)
+    const { circuitBreaker, rateLimiter } = config.resilience
+    return Effect.gen(function*() {
+      const state: SharedVaultState = {
+        authState: yield* Ref.make<AuthState>({ _tag: "Unknown" }),
+        discovery: yield* Effect.makeSemaphore(1),
+        breaker: circuitBreaker === undefined ? undefined : CircuitBreaker.make(config.vaultHost, circuitBreaker),
+        limiter: rateLimiter === undefined ? undefined : yield* RateLimiter.make(config.vaultHost, rateLimiter)
+      }
+      // Another fiber may have raced us here; the first one registered wins.
+      const winner = vaults.get(config.vaultUrl) ?? state
+      vaults.set(config.vaultUrl, winner)
+      return winner
+    })
+  })
+
 type AuthState =
   | { readonly _tag: "Unknown" }
   | { readonly _tag: "NotRequired" }
@@ -118,10 +168,25 @@ const causeMessage = (cause: unknown): string => {
   return `: ${typeof code === "string" ? `${code} ` : ""}${cause.message}${inner}`
 }
 
+const codeOf = (cause: unknown): string => {
+  for (let current = cause; current instanceof Error; current = current.cause) {
+    const code = (current as Error & { readonly code?: unknown }).code
+    if (typeof code === "string") return code
+  }
+  return ""
+}
+
+// Certificate problems and unknown hosts do not heal by themselves: they must not be retried like a reset.
+const networkReason = (cause: unknown): "Network" | "Tls" | "Dns" => {
+  const code = codeOf(cause)
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|UNABLE_TO_GET_ISSUER/.test(code)) return "Tls"
+  return code === "ENOTFOUND" ? "Dns" : "Network"
+}
+
 const toTransportError = (error: HttpClientError.HttpClientError): TransportError =>
   error._tag === "RequestError"
     ? new TransportError({
-      reason: "Network",
+      reason: networkReason(error.cause),
       message: `request to the vault failed${error.description === undefined ? "" : `: ${error.description}`}${
         causeMessage(error.cause)
       }`,
@@ -146,10 +211,11 @@ export const make: Effect.Effect<
   const config = yield* KeyVaultConfig
   const tokens = yield* TokenProvider
   const client = yield* HttpClient.HttpClient
-  // What this transport knows about the vault's authentication, learned once and shared by every service built on
-  // it. Discovery runs under a one-permit semaphore, so concurrent first calls cost one probe and one token.
-  const authState = yield* Ref.make<AuthState>({ _tag: "Unknown" })
-  const discovery = yield* Effect.makeSemaphore(1)
+  // What is known about this vault (its challenge, its breaker, its limiter) is shared by every service and every
+  // client built on the same HttpClient: a second client for the vault pays no second challenge.
+  const shared = yield* sharedState(client, config)
+  const authState = shared.authState
+  const discovery = shared.discovery
 
   const buildRequest = (
     request: TransportRequest,
@@ -257,6 +323,34 @@ export const make: Effect.Effect<
       return request.body === undefined ? probe : yield* unauthenticated(request, url)
     })
 
+  // One attempt: authentication, the HTTP exchange, and the status mapped to the taxonomy.
+  const attempt = (request: TransportRequest, url: string): Effect.Effect<TransportResponse, SendError> =>
+    Effect.gen(function*() {
+      const state = yield* Ref.get(authState)
+      const response = state._tag === "Known"
+        ? yield* authorised(request, url, state.challenge)
+        : state._tag === "NotRequired"
+        ? yield* unauthenticated(request, url)
+        : yield* discovery.withPermits(1)(discover(request, url))
+      if (response.status >= 200 && response.status < 300) return response
+      const now = yield* Clock.currentTimeMillis
+      return yield* Effect.fail(fromResponse({ ...response, bodyText: response.text }, request.expected ?? {}, now))
+    })
+
+  // The resilience layers around one attempt: the retry schedule outside, each try passing the circuit breaker and
+  // then the rate limiter, so a refused call neither waits for a slot nor counts against the vault's limits.
+  const { breaker, limiter } = shared
+  const retry = config.resilience.retry
+  const resilient = (request: TransportRequest, url: string): Effect.Effect<TransportResponse, SendError> => {
+    const limited = limiter === undefined
+      ? attempt(request, url)
+      : Effect.zipRight(limiter.acquire(request.rateClass ?? "operation"), attempt(request, url))
+    const guarded = breaker === undefined ? limited : breaker.guard(limited)
+    if (retry === undefined) return guarded
+    const idempotent = request.idempotent ?? (request.method === "GET" || request.method === "PATCH")
+    return Effect.retry(guarded, RetryPolicy.schedule(retry, idempotent) as Schedule.Schedule<unknown, SendError>)
+  }
+
   const sendAny = (request: TransportRequest, absoluteUrl?: string): Effect.Effect<TransportResponse, SendError> =>
     Effect.gen(function*() {
       let url: string
@@ -279,15 +373,7 @@ export const make: Effect.Effect<
         for (const [key, value] of Object.entries(request.query ?? {})) target.searchParams.set(key, value)
         url = target.toString()
       }
-      const state = yield* Ref.get(authState)
-      const attempt = state._tag === "Known"
-        ? yield* authorised(request, url, state.challenge)
-        : state._tag === "NotRequired"
-        ? yield* unauthenticated(request, url)
-        : yield* discovery.withPermits(1)(discover(request, url))
-      if (attempt.status >= 200 && attempt.status < 300) return attempt
-      const now = yield* Clock.currentTimeMillis
-      return yield* Effect.fail(fromResponse({ ...attempt, bodyText: attempt.text }, request.expected ?? {}, now))
+      return yield* resilient(request, url)
     })
 
   // `fromResponse` only produces NotFound / Conflict when `expected` asks for them, which is what ErrorsOf states.

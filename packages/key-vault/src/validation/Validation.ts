@@ -23,9 +23,6 @@ import {
 const fail = (operation: string, field: string, message: string): Effect.Effect<never, ValidationError> =>
   Effect.fail(new ValidationError({ operation, field, message }))
 
-const describe = (input: unknown): string =>
-  typeof input === "string" ? JSON.stringify(input.length > 40 ? `${input.slice(0, 40)}...` : input) : typeof input
-
 const check = <A>(operation: string, field: string, value: A, problem: string | undefined): Effect.Effect<A, ValidationError> =>
   problem === undefined ? Effect.succeed(value) : fail(operation, field, problem)
 
@@ -172,7 +169,7 @@ const CREATABLE_KEY_TYPES: ReadonlyArray<CreatableKeyType> = ["RSA", "RSA-HSM", 
 export const keyType = (operation: string, input: unknown): Effect.Effect<CreatableKeyType, ValidationError> =>
   typeof input === "string" && (CREATABLE_KEY_TYPES as ReadonlyArray<string>).includes(input)
     ? Effect.succeed(input as CreatableKeyType)
-    : fail(operation, "keyType", `keyType must be one of ${CREATABLE_KEY_TYPES.join(", ")}, got ${describe(input)}`)
+    : fail(operation, "keyType", `keyType must be one of ${CREATABLE_KEY_TYPES.join(", ")}; ${shape(input, /./)}`)
 
 /**
  * An optional RSA key size: 2048, 3072 or 4096 bits.
@@ -203,7 +200,7 @@ export const publicExponent = (operation: string, input: unknown): Effect.Effect
 export const curve = (operation: string, input: unknown): Effect.Effect<CurveName, ValidationError> =>
   typeof input === "string" && isCurveName(input)
     ? Effect.succeed(input)
-    : fail(operation, "curve", `curve must be one of P-256, P-384, P-521, P-256K, got ${describe(input)}`)
+    : fail(operation, "curve", `curve must be one of P-256, P-384, P-521, P-256K; ${shape(input, /./)}`)
 
 /**
  * Optional key operations: known JWK operations, each at most once.
@@ -217,11 +214,11 @@ export const keyOperations = (
   if (input === undefined) return Effect.succeed(undefined)
   if (!Array.isArray(input)) return fail(operation, "keyOperations", "keyOperations must be an array")
   const seen = new Set<string>()
-  for (const op of input as ReadonlyArray<unknown>) {
+  for (const [i, op] of (input as ReadonlyArray<unknown>).entries()) {
     if (typeof op !== "string" || !(KEY_OPERATIONS as ReadonlyArray<string>).includes(op)) {
-      return fail(operation, "keyOperations", `unknown key operation ${describe(op)}; known: ${KEY_OPERATIONS.join(", ")}`)
+      return fail(operation, "keyOperations", `keyOperations[${i}] is not one of ${KEY_OPERATIONS.join(", ")}`)
     }
-    if (seen.has(op)) return fail(operation, "keyOperations", `key operation ${describe(op)} is listed twice`)
+    if (seen.has(op)) return fail(operation, "keyOperations", `key operation ${op} is listed twice`)
     seen.add(op)
   }
   return Effect.succeed(input as ReadonlyArray<KeyOperation>)
@@ -247,7 +244,7 @@ export const isoDuration = (
 ): Effect.Effect<string | undefined, ValidationError> =>
   input === undefined || (typeof input === "string" && ISO_8601_DURATION.test(input))
     ? Effect.succeed(input)
-    : fail(operation, field, `${field} must be an ISO 8601 duration such as P90D, P1Y or PT48H, got ${describe(input)}`)
+    : fail(operation, field, `${field} must be an ISO 8601 duration such as P90D, P1Y or PT48H; ${shape(input, /[0-9PYMWDTHS]/)}`)
 
 /**
  * `POST /rng` returns at most 128 bytes per call.
@@ -297,7 +294,7 @@ export const keyIdentifier = (
   if (typeof input !== "string") return fail(operation, "keyId", `keyId must be a string, got ${typeof input}`)
   const parsed = Option.getOrUndefined(Identifier.parse(input))
   if (parsed === undefined || parsed.collection !== "keys") {
-    return fail(operation, "keyId", `keyId must look like https://{vault}/keys/{name}[/{version}], got ${describe(input)}`)
+    return fail(operation, "keyId", `keyId must look like https://{vault}/keys/{name}[/{version}]; ${shape(input, /./)}`)
   }
   if (parsed.vaultUrl.toLowerCase() !== vaultUrl.toLowerCase()) {
     return fail(operation, "keyId", `keyId belongs to ${parsed.vaultUrl}, not to this client's vault ${vaultUrl}`)

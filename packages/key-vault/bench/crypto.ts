@@ -1,0 +1,174 @@
+/**
+ * Local vs remote cryptography, in one run against the emulator's HTTPS server on loopback:
+ * RS256 verify (RSA-2048), ES256 verify (P-256) and RSA-OAEP-256 encrypt (RSA-2048), each through a client in `auto`
+ * mode (local once the public key is known) and one in `remote-only` mode (a vault round trip per operation).
+ *
+ * Operations run one after another (concurrency 1), so remote figures are round-trip bound. Each measurement has a
+ * warm-up, then `--rounds` rounds of `--round-ms` milliseconds; the reported figure is the median of the rounds.
+ *
+ *   npm run bench -- crypto [--rounds 5] [--round-ms 400] [--warmup-ms 300] [--no-keep-alive]
+ *
+ * The last line printed is one JSON object with every figure.
+ */
+import * as Emulator from "@effect-azure/key-vault-emulator/Emulator"
+import * as HttpsServer from "@effect-azure/key-vault-emulator/server/HttpsServer"
+import * as Tls from "@effect-azure/key-vault-emulator/server/Tls"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import * as TokenProvider from "../src/auth/TokenProvider.js"
+import { Cryptography } from "../src/crypto/Cryptography.js"
+import * as KeyVault from "../src/KeyVault.js"
+import { Keys } from "../src/keys/Keys.js"
+
+interface Settings {
+  readonly rounds: number
+  readonly roundMillis: number
+  readonly warmupMillis: number
+  readonly keepAlive: boolean
+}
+
+const parse = (argv: ReadonlyArray<string>): Settings => {
+  const value = (flag: string, fallback: number): number => {
+    const at = argv.indexOf(flag)
+    const raw = at === -1 ? undefined : Number(argv[at + 1])
+    return raw !== undefined && Number.isFinite(raw) && raw > 0 ? raw : fallback
+  }
+  return {
+    rounds: value("--rounds", 5),
+    roundMillis: value("--round-ms", 400),
+    warmupMillis: value("--warmup-ms", 300),
+    keepAlive: !argv.includes("--no-keep-alive")
+  }
+}
+
+const median = (values: ReadonlyArray<number>): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/** Runs `op` back to back for `millis` and answers operations per second. */
+const throughput = <E>(op: Effect.Effect<unknown, E>, millis: number): Effect.Effect<number, E> =>
+  Effect.gen(function*() {
+    const start = performance.now()
+    const deadline = start + millis
+    let count = 0
+    let now = start
+    while (now < deadline) {
+      yield* op
+      count++
+      now = performance.now()
+    }
+    return (count * 1000) / (now - start)
+  })
+
+const measure = <E>(label: string, op: Effect.Effect<unknown, E>, settings: Settings): Effect.Effect<number, E> =>
+  Effect.gen(function*() {
+    yield* throughput(op, settings.warmupMillis)
+    const rounds: Array<number> = []
+    for (let i = 0; i < settings.rounds; i++) rounds.push(yield* throughput(op, settings.roundMillis))
+    const result = median(rounds)
+    yield* Effect.sync(() =>
+      console.log(
+        `${label.padEnd(34)} median ${result.toFixed(0).padStart(8)} ops/s   rounds ${rounds.map((r) => r.toFixed(0)).join(" ")}`
+      )
+    )
+    return result
+  })
+
+const ensure = (condition: boolean, message: string): Effect.Effect<void, Error> =>
+  condition ? Effect.void : Effect.fail(new Error(message))
+
+const program = (settings: Settings) =>
+  Effect.gen(function*() {
+    const stateDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "kv-bench-crypto-"))
+    yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(stateDir, { recursive: true, force: true })))
+    const emulator = yield* Emulator.make()
+    const tls = yield* Tls.ensureTlsMaterial({ stateDir })
+    const server = yield* HttpsServer.serve({ handler: emulator.handler, tls: { cert: tls.certPem, key: tls.keyPem } })
+    // Keep-alive, as a production agent should be: otherwise every remote operation pays a TLS handshake too, and the
+    // comparison would flatter local cryptography. `--no-keep-alive` measures that case.
+    const http = NodeHttpClient.layerWithoutAgent.pipe(
+      Layer.provide(NodeHttpClient.makeAgentLayer({ ca: tls.caCertPem, keepAlive: settings.keepAlive }))
+    )
+    const client = (localCryptography: "auto" | "remote-only") =>
+      Layer.build(
+        KeyVault.layer({ vaultUrl: server.url, disableChallengeResourceVerification: true, localCryptography }).pipe(
+          Layer.provide(Layer.merge(http, TokenProvider.layerStatic()))
+        )
+      )
+    const localContext = yield* client("auto")
+    const remoteContext = yield* client("remote-only")
+    const keys = Context.get(localContext, Keys)
+    const local = Context.get(localContext, Cryptography)
+    const remote = Context.get(remoteContext, Cryptography)
+
+    yield* Effect.sync(() =>
+      console.log(
+        `crypto bench: emulator at ${server.url}, node ${process.version}, ${settings.rounds} rounds of ${settings.roundMillis} ms, concurrency 1, keep-alive ${settings.keepAlive}`
+      )
+    )
+    yield* keys.createRsaKey("bench-rsa", { keySize: 2048 })
+    yield* keys.createEcKey("bench-ec", { curve: "P-256" })
+    const rsa = { name: "bench-rsa" }
+    const ec = { name: "bench-ec" }
+
+    const digest256 = new Uint8Array(Crypto.createHash("sha256").update("bench").digest())
+    const rs256 = (yield* remote.sign(rsa, "RS256", digest256)).result
+    const es256 = (yield* remote.sign(ec, "ES256", digest256)).result
+    const plaintext = Crypto.randomBytes(32)
+
+    // Both paths must agree before they are timed.
+    for (const crypto of [local, remote]) {
+      yield* ensure((yield* crypto.verify(rsa, "RS256", digest256, rs256)).isValid, "RS256 signature did not verify")
+      yield* ensure((yield* crypto.verify(ec, "ES256", digest256, es256)).isValid, "ES256 signature did not verify")
+      const encrypted = yield* crypto.encrypt(rsa, "RSA-OAEP-256", plaintext)
+      const decrypted = yield* remote.decrypt(rsa, "RSA-OAEP-256", encrypted.result)
+      yield* ensure(Buffer.from(decrypted.result).equals(plaintext), "RSA-OAEP-256 round trip failed")
+    }
+
+    const localVerify = yield* measure("RS256 verify, local", local.verify(rsa, "RS256", digest256, rs256), settings)
+    const remoteVerify = yield* measure("RS256 verify, remote", remote.verify(rsa, "RS256", digest256, rs256), settings)
+    const localEcVerify = yield* measure("ES256 verify, local", local.verify(ec, "ES256", digest256, es256), settings)
+    const remoteEcVerify = yield* measure("ES256 verify, remote", remote.verify(ec, "ES256", digest256, es256), settings)
+    const localEncrypt = yield* measure("RSA-OAEP-256 encrypt, local", local.encrypt(rsa, "RSA-OAEP-256", plaintext), settings)
+    const remoteEncrypt = yield* measure("RSA-OAEP-256 encrypt, remote", remote.encrypt(rsa, "RSA-OAEP-256", plaintext), settings)
+
+    const round = (n: number) => Math.round(n)
+    const ratio = (a: number, b: number) => Math.round((a / b) * 10) / 10
+    const summary = {
+      suite: "crypto",
+      node: process.version,
+      rounds: settings.rounds,
+      roundMillis: settings.roundMillis,
+      concurrency: 1,
+      keepAlive: settings.keepAlive,
+      localVerifyOpsPerSec: round(localVerify),
+      remoteVerifyOpsPerSec: round(remoteVerify),
+      verifySpeedup: ratio(localVerify, remoteVerify),
+      localEcVerifyOpsPerSec: round(localEcVerify),
+      remoteEcVerifyOpsPerSec: round(remoteEcVerify),
+      ecVerifySpeedup: ratio(localEcVerify, remoteEcVerify),
+      localEncryptOpsPerSec: round(localEncrypt),
+      remoteEncryptOpsPerSec: round(remoteEncrypt),
+      encryptSpeedup: ratio(localEncrypt, remoteEncrypt)
+    }
+    yield* Effect.sync(() => {
+      console.log(`local/remote: RS256 verify ${summary.verifySpeedup}x, ES256 verify ${summary.ecVerifySpeedup}x, RSA-OAEP-256 encrypt ${summary.encryptSpeedup}x`)
+      console.log(JSON.stringify(summary))
+    })
+  })
+
+/**
+ * Entry point for `bench/run.ts`.
+ *
+ * @since 0.1.0
+ */
+export const main = (argv: ReadonlyArray<string>): Promise<void> =>
+  Effect.runPromise(Effect.scoped(program(parse(argv))))

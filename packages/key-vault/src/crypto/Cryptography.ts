@@ -1,0 +1,402 @@
+/**
+ * The `Cryptography` service: encrypt, decrypt, sign, verify, wrap and unwrap with a vault key, addressed by name
+ * (and optional version) or by key identifier.
+ *
+ * Before any request, every call is checked by the algorithm validator against the key's public JWK and attributes,
+ * which the service fetches once per key (and keeps in the `KeyMaterialCache` until `Keys` changes the key). With the
+ * public key at hand, encrypt, wrapKey and verify run locally (mode `auto`, the default); decrypt, unwrapKey and sign
+ * always go to the vault, which alone holds the private key.
+ *
+ * Spans carry the vault host, key name, operation, algorithm and `keyvault.crypto_location` (`local` / `remote`),
+ * never plaintexts, unwrapped keys or signatures.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import type { NotFoundError, RequestError, ValidationError } from "../errors/KeyVaultError.js"
+import type { KeyVaultKey } from "../keys/Key.js"
+import { keyFromWire } from "../keys/Key.js"
+import { KeyMaterialCache } from "../keys/KeyMaterialCache.js"
+import { decode, KeyVaultTransport } from "../transport/Transport.js"
+import * as Validation from "../validation/Validation.js"
+import * as KeyWire from "../wire/KeyWire.js"
+import type { EncryptionAlgorithm, SignatureAlgorithm } from "./Algorithms.js"
+import * as AlgorithmValidator from "./AlgorithmValidator.js"
+import * as LocalCrypto from "./LocalCrypto.js"
+
+/**
+ * A key to work with: its identifier (`https://{vault}/keys/{name}[/{version}]`, which must be on this client's
+ * vault), or its name with an optional version. Without a version the latest version does the work.
+ *
+ * @since 0.1.0
+ */
+export type KeyReference = string | { readonly name: string; readonly version?: string | undefined }
+
+/**
+ * `auto` (default): public-key operations (encrypt, wrapKey, verify) run locally once the public key is known.
+ * `remote-only`: every operation goes to the vault (the key is still fetched once, for validation).
+ *
+ * @since 0.1.0
+ */
+export type LocalCryptographyMode = "auto" | "remote-only"
+
+/**
+ * Options of the service.
+ *
+ * @since 0.1.0
+ */
+export interface CryptographyOptions {
+  readonly localCryptography?: LocalCryptographyMode | undefined
+}
+
+/**
+ * The outcome of encrypt, decrypt, wrapKey, unwrapKey, sign and signData.
+ *
+ * @since 0.1.0
+ */
+export interface CryptographyResult<A extends string = string> {
+  readonly result: Uint8Array
+  /** The identifier (with version) of the key that did the work. */
+  readonly keyId: string
+  readonly algorithm: A
+}
+
+/**
+ * The outcome of verify and verifyData.
+ *
+ * @since 0.1.0
+ */
+export interface VerifyResult<A extends string = string> {
+  readonly isValid: boolean
+  /** The identifier (with version) of the key that checked the signature. */
+  readonly keyId: string
+  readonly algorithm: A
+}
+
+/**
+ * What any cryptography call can raise: input refused (also when the key does not permit the operation, is disabled or
+ * outside its validity window), the key or version missing, or a request error.
+ *
+ * @since 0.1.0
+ */
+export type CryptographyError = ValidationError | NotFoundError | RequestError
+
+/**
+ * The cryptography service.
+ *
+ * @since 0.1.0
+ */
+export interface CryptographyService {
+  /** Encrypts a short plaintext (at most `maxPlaintextBytes` for the modulus) with an RSA key. */
+  readonly encrypt: (
+    key: KeyReference,
+    algorithm: EncryptionAlgorithm,
+    plaintext: Uint8Array
+  ) => Effect.Effect<CryptographyResult<EncryptionAlgorithm>, CryptographyError>
+  /** Decrypts in the vault. */
+  readonly decrypt: (
+    key: KeyReference,
+    algorithm: EncryptionAlgorithm,
+    ciphertext: Uint8Array
+  ) => Effect.Effect<CryptographyResult<EncryptionAlgorithm>, CryptographyError>
+  /** Wraps (encrypts) a symmetric key with an RSA key. */
+  readonly wrapKey: (
+    key: KeyReference,
+    algorithm: EncryptionAlgorithm,
+    keyToWrap: Uint8Array
+  ) => Effect.Effect<CryptographyResult<EncryptionAlgorithm>, CryptographyError>
+  /** Unwraps in the vault. */
+  readonly unwrapKey: (
+    key: KeyReference,
+    algorithm: EncryptionAlgorithm,
+    wrappedKey: Uint8Array
+  ) => Effect.Effect<CryptographyResult<EncryptionAlgorithm>, CryptographyError>
+  /** Signs a digest (of the algorithm's hash length) in the vault. */
+  readonly sign: (
+    key: KeyReference,
+    algorithm: SignatureAlgorithm,
+    digest: Uint8Array
+  ) => Effect.Effect<CryptographyResult<SignatureAlgorithm>, CryptographyError>
+  /** Verifies a signature over a digest. */
+  readonly verify: (
+    key: KeyReference,
+    algorithm: SignatureAlgorithm,
+    digest: Uint8Array,
+    signature: Uint8Array
+  ) => Effect.Effect<VerifyResult<SignatureAlgorithm>, CryptographyError>
+  /** Hashes `data` locally with the algorithm's hash, then signs the digest in the vault. */
+  readonly signData: (
+    key: KeyReference,
+    algorithm: SignatureAlgorithm,
+    data: Uint8Array
+  ) => Effect.Effect<CryptographyResult<SignatureAlgorithm>, CryptographyError>
+  /** Hashes `data` locally with the algorithm's hash, then verifies the signature over the digest. */
+  readonly verifyData: (
+    key: KeyReference,
+    algorithm: SignatureAlgorithm,
+    data: Uint8Array,
+    signature: Uint8Array
+  ) => Effect.Effect<VerifyResult<SignatureAlgorithm>, CryptographyError>
+}
+
+/**
+ * The cryptography service tag.
+ *
+ * @since 0.1.0
+ */
+export class Cryptography extends Context.Tag("@effect-azure/key-vault/Cryptography")<
+  Cryptography,
+  CryptographyService
+>() {}
+
+const encodeOperation = Schema.encodeSync(KeyWire.KeyOperationsParameters)
+const encodeSign = Schema.encodeSync(KeyWire.KeySignParameters)
+const encodeVerify = Schema.encodeSync(KeyWire.KeyVerifyParameters)
+
+/** Path segments of the remote operations: the service spells the key-wrap ones in lower case. */
+const SEGMENT: Readonly<Record<AlgorithmValidator.CryptoOperation, string>> = {
+  encrypt: "encrypt",
+  decrypt: "decrypt",
+  wrapKey: "wrapkey",
+  unwrapKey: "unwrapkey",
+  sign: "sign",
+  verify: "verify"
+}
+
+/** What the caller passes, in the field name a validation message should use. */
+const PAYLOAD_FIELD: Readonly<Record<string, string>> = {
+  encrypt: "plaintext",
+  decrypt: "ciphertext",
+  wrapKey: "keyToWrap",
+  unwrapKey: "wrappedKey",
+  sign: "digest",
+  verify: "digest",
+  signData: "data",
+  verifyData: "data"
+}
+
+type PublicOperation = "encrypt" | "decrypt" | "wrapKey" | "unwrapKey" | "sign" | "verify" | "signData" | "verifyData"
+
+interface Resolved {
+  readonly name: string
+  readonly version: string | undefined
+}
+
+interface Prepared {
+  readonly target: Resolved
+  readonly checked: AlgorithmValidator.CheckedAlgorithm
+  readonly key: KeyVaultKey
+  /** The digest for sign / verify (computed for the *Data forms), the caller's bytes otherwise. */
+  readonly payload: Uint8Array
+  readonly local: LocalCrypto.LocalKey | undefined
+}
+
+/**
+ * Builds the service on a transport and a key material cache.
+ *
+ * @since 0.1.0
+ */
+export const make = (
+  options: CryptographyOptions = {}
+): Effect.Effect<CryptographyService, never, KeyVaultTransport | KeyMaterialCache> =>
+  Effect.gen(function*() {
+    const transport = yield* KeyVaultTransport
+    const cache = yield* KeyMaterialCache
+    const { vaultHost, vaultUrl } = transport.config
+    const mode: LocalCryptographyMode = options.localCryptography ?? "auto"
+    // Preparing a public key costs more than a verify; keep one per fetched key object, released with it.
+    const localKeys = new WeakMap<KeyVaultKey, LocalCrypto.LocalKey | null>()
+
+    const localKeyOf = (key: KeyVaultKey): LocalCrypto.LocalKey | undefined => {
+      const known = localKeys.get(key)
+      if (known !== undefined) return known ?? undefined
+      const prepared = LocalCrypto.fromJwk(key.key)
+      localKeys.set(key, prepared ?? null)
+      return prepared
+    }
+
+    const resolve = (operation: string, ref: KeyReference): Effect.Effect<Resolved, ValidationError> =>
+      typeof ref === "object" && ref !== null
+        ? Effect.all({ name: Validation.name(operation, ref.name), version: Validation.version(operation, ref.version) })
+        : Validation.keyIdentifier(operation, ref, vaultUrl)
+
+    const load = (operation: string, target: Resolved) =>
+      Effect.flatMap(
+        transport.send({
+          operation,
+          method: "GET",
+          path: `/keys/${target.name}/${target.version ?? ""}`,
+          expected: { notFound: true }
+        }),
+        decode(operation, KeyWire.KeyBundle)
+      ).pipe(Effect.map((bundle) => keyFromWire(bundle, { vaultUrl, name: target.name })))
+
+    /**
+     * Everything before the actual operation: reference, bytes, algorithm and digest checked without the key; then
+     * the key (cached or fetched) and the checks that need it, at the time the `Clock` gives.
+     */
+    const prepare = (
+      publicOperation: PublicOperation,
+      op: AlgorithmValidator.CryptoOperation,
+      ref: KeyReference,
+      algorithm: unknown,
+      input: Uint8Array
+    ): Effect.Effect<Prepared, CryptographyError> =>
+      Effect.gen(function*() {
+        const operation = `Cryptography.${publicOperation}`
+        const target = yield* resolve(operation, ref)
+        yield* Effect.annotateCurrentSpan("keyvault.name", target.name)
+        const bytes = yield* Validation.bytes(operation, PAYLOAD_FIELD[publicOperation]!, input, { allowEmpty: false })
+        const checked = yield* AlgorithmValidator.checkAlgorithm(operation, op, algorithm)
+        yield* Effect.annotateCurrentSpan("keyvault.algorithm", checked.algorithm)
+        const payload = checked.kind === "signature" && (publicOperation === "signData" || publicOperation === "verifyData")
+          ? LocalCrypto.hash(checked.spec.hash, bytes)
+          : bytes
+        yield* AlgorithmValidator.checkDigest(operation, checked, payload)
+        const key = yield* cache.getOrLoad(target.name, target.version, load(operation, target))
+        const now = yield* Clock.currentTimeMillis
+        yield* AlgorithmValidator.checkKey(operation, op, checked, AlgorithmValidator.factsOf(key), now, payload.length)
+        return { target, checked, key, payload, local: localKeyOf(key) }
+      })
+
+    // Name and algorithm join the span once they have passed validation: a mistaken argument must not reach traces.
+    const span = (publicOperation: PublicOperation) => ({
+      kind: "client" as const,
+      attributes: {
+        "keyvault.vault_host": vaultHost,
+        "keyvault.object_type": "key",
+        "keyvault.operation": publicOperation
+      }
+    })
+
+    const located = (location: "local" | "remote") => Effect.annotateCurrentSpan("keyvault.crypto_location", location)
+
+    const pathOf = (target: Resolved, op: AlgorithmValidator.CryptoOperation) =>
+      `/keys/${target.name}/${target.version ?? ""}/${SEGMENT[op]}`
+
+    const remoteOperation = (
+      publicOperation: PublicOperation,
+      op: AlgorithmValidator.CryptoOperation,
+      prepared: Prepared,
+      body: unknown
+    ) =>
+      Effect.zipRight(
+        located("remote"),
+        Effect.flatMap(
+          transport.send({
+            operation: `Cryptography.${publicOperation}`,
+            method: "POST",
+            path: pathOf(prepared.target, op),
+            body,
+            expected: { notFound: true }
+          }),
+          decode(`Cryptography.${publicOperation}`, KeyWire.KeyOperationResult)
+        )
+      ).pipe(Effect.map((answer) => ({
+        result: answer.value,
+        keyId: answer.kid ?? prepared.key.id,
+        algorithm: prepared.checked.algorithm
+      })))
+
+    const encryption = (publicOperation: "encrypt" | "decrypt" | "wrapKey" | "unwrapKey") =>
+    (
+      ref: KeyReference,
+      algorithm: EncryptionAlgorithm,
+      input: Uint8Array
+    ): Effect.Effect<CryptographyResult<EncryptionAlgorithm>, CryptographyError> =>
+      Effect.gen(function*() {
+        const prepared = yield* prepare(publicOperation, publicOperation, ref, algorithm, input)
+        const alg = prepared.checked.algorithm as EncryptionAlgorithm
+        const local = prepared.local
+        if (
+          mode === "auto" && (publicOperation === "encrypt" || publicOperation === "wrapKey") &&
+          local?.kind === "RSA"
+        ) {
+          const ciphertext = Either.try(() => LocalCrypto.encrypt(local, alg, prepared.payload))
+          // The validator rules out every failure we know of; should OpenSSL still refuse, the vault decides.
+          if (Either.isRight(ciphertext)) {
+            yield* located("local")
+            return { result: ciphertext.right, keyId: prepared.key.id, algorithm: alg }
+          }
+        }
+        const answer = yield* remoteOperation(
+          publicOperation,
+          publicOperation,
+          prepared,
+          encodeOperation({ alg, value: prepared.payload })
+        )
+        return { ...answer, algorithm: alg }
+      }).pipe(Effect.withSpan(`Cryptography.${publicOperation}`, span(publicOperation)))
+
+    const signWith = (publicOperation: "sign" | "signData") =>
+    (
+      ref: KeyReference,
+      algorithm: SignatureAlgorithm,
+      input: Uint8Array
+    ): Effect.Effect<CryptographyResult<SignatureAlgorithm>, CryptographyError> =>
+      Effect.gen(function*() {
+        const prepared = yield* prepare(publicOperation, "sign", ref, algorithm, input)
+        const alg = prepared.checked.algorithm as SignatureAlgorithm
+        const answer = yield* remoteOperation(publicOperation, "sign", prepared, encodeSign({ alg, value: prepared.payload }))
+        return { ...answer, algorithm: alg }
+      }).pipe(Effect.withSpan(`Cryptography.${publicOperation}`, span(publicOperation)))
+
+    const verifyWith = (publicOperation: "verify" | "verifyData") =>
+    (
+      ref: KeyReference,
+      algorithm: SignatureAlgorithm,
+      input: Uint8Array,
+      signature: Uint8Array
+    ): Effect.Effect<VerifyResult<SignatureAlgorithm>, CryptographyError> =>
+      Effect.gen(function*() {
+        const operation = `Cryptography.${publicOperation}`
+        const sig = yield* Validation.bytes(operation, "signature", signature, { allowEmpty: false })
+        const prepared = yield* prepare(publicOperation, "verify", ref, algorithm, input)
+        const alg = prepared.checked.algorithm as SignatureAlgorithm
+        if (mode === "auto" && prepared.local !== undefined) {
+          yield* located("local")
+          return {
+            isValid: LocalCrypto.verify(prepared.local, alg, prepared.payload, sig),
+            keyId: prepared.key.id,
+            algorithm: alg
+          }
+        }
+        yield* located("remote")
+        const answer = yield* Effect.flatMap(
+          transport.send({
+            operation,
+            method: "POST",
+            path: pathOf(prepared.target, "verify"),
+            body: encodeVerify({ alg, digest: prepared.payload, value: sig }),
+            expected: { notFound: true }
+          }),
+          decode(operation, KeyWire.KeyVerifyResult)
+        )
+        return { isValid: answer.value, keyId: prepared.key.id, algorithm: alg }
+      }).pipe(Effect.withSpan(`Cryptography.${publicOperation}`, span(publicOperation)))
+
+    return {
+      encrypt: encryption("encrypt"),
+      decrypt: encryption("decrypt"),
+      wrapKey: encryption("wrapKey"),
+      unwrapKey: encryption("unwrapKey"),
+      sign: signWith("sign"),
+      verify: verifyWith("verify"),
+      signData: signWith("signData"),
+      verifyData: verifyWith("verifyData")
+    }
+  })
+
+/**
+ * The cryptography layer, on a transport and a key material cache (shared with `Keys`, which invalidates it).
+ *
+ * @since 0.1.0
+ */
+export const layer = (
+  options: CryptographyOptions = {}
+): Layer.Layer<Cryptography, never, KeyVaultTransport | KeyMaterialCache> => Layer.effect(Cryptography, make(options))
