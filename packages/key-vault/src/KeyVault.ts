@@ -37,13 +37,14 @@ const fromConfig = <E1, E2>(
   cache: Layer.Layer<VaultCache.VaultCache, E2>,
   cryptography: Cryptography.CryptographyOptions
 ): Layer.Layer<KeyVaultServices, E1 | E2, HttpClient.HttpClient | TokenProvider> => {
-  const transport = Transport.layer.pipe(Layer.provideMerge(config), Layer.provideMerge(cache))
-  // One key material cache shared by both: Cryptography fills it, Keys invalidates it on every change to a key.
-  // Fresh, so that two clients for two vaults in one application never share (and mix up) their keys.
-  const keys = Layer.merge(Keys.layer, Cryptography.layer(cryptography)).pipe(
-    Layer.provide(Layer.fresh(KeyMaterialCache.layerMemory))
+  // Every constant layer is made `fresh`: a layer value is built once per layer graph, so without it two clients for
+  // two vaults in one application would share one transport, one key cache, one secrets service.
+  const transport = Layer.fresh(Transport.layer).pipe(Layer.provideMerge(config), Layer.provideMerge(cache))
+  // One key material cache (the cache's `key` namespace) shared by both: Cryptography fills it, Keys invalidates it.
+  const keys = Layer.merge(Layer.fresh(Keys.layer), Cryptography.layer(cryptography)).pipe(
+    Layer.provide(Layer.fresh(KeyMaterialCache.layerVaultCache))
   )
-  return Layer.merge(Secrets.layer, keys).pipe(Layer.provideMerge(transport))
+  return Layer.merge(Layer.fresh(Secrets.layer), keys).pipe(Layer.provideMerge(transport))
 }
 
 /**

@@ -3,14 +3,16 @@
  * local cryptography need one `GET` per key, not one per operation. `Keys` invalidates a name on every mutation
  * through the client (update, rotate, delete, ...).
  *
- * This small interface is the seam for the general cache layer: `layerMemory` is a plain bounded map that keeps
- * entries until they are invalidated or evicted.
+ * The client uses `layerVaultCache` (the shared cache's `key` namespace); `layerMemory` is a plain bounded map that
+ * keeps entries until they are invalidated or evicted, for use without the cache.
  *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { VaultCache } from "../cache/VaultCache.js"
+import { KeyVaultConfig } from "../config/KeyVaultConfig.js"
 import type { KeyVaultKey } from "./Key.js"
 
 /**
@@ -91,3 +93,21 @@ export const makeMemory = (options: { readonly maxEntries?: number } = {}): Effe
  * @since 0.1.0
  */
 export const layerMemory: Layer.Layer<KeyMaterialCache> = Layer.effect(KeyMaterialCache, makeMemory())
+
+/**
+ * The key material cache as the `key` namespace of the client's `VaultCache`: public key material then shares the
+ * cache's TTL, refresh-ahead, coalescing, negative caching, stale-if-error, metrics and size bound with secrets.
+ *
+ * @since 0.1.0
+ */
+export const layerVaultCache: Layer.Layer<KeyMaterialCache, never, VaultCache | KeyVaultConfig> = Layer.effect(
+  KeyMaterialCache,
+  Effect.gen(function*() {
+    const config = yield* KeyVaultConfig
+    const namespace = (yield* VaultCache).namespace(config.vaultHost, "key")
+    return {
+      getOrLoad: (name, version, load) => namespace.get(name, version, () => load),
+      invalidate: (name) => namespace.invalidate(name)
+    }
+  })
+)

@@ -162,6 +162,7 @@ export const run = (
         }), { concurrency: 16, discard: true })
 
       const baseline = yield* cache.stats
+      console.error('setup done', performance.now())
       let atWarmup: CacheStats | undefined
       let reads = 0
       let writes = 0
@@ -196,6 +197,7 @@ export const run = (
       for (const group of groups(events)) {
         const at = group[0]!.atMillis
         last = at
+        if (process.env.DBG) console.error('group', at, group.length, (tracker as any).live)
         yield* advance(at)
         if (atWarmup === undefined && at >= warmupMillis) atWarmup = yield* cache.stats
         if (at >= warmupMillis) for (const event of group) if (event.op === "read") readsAfterWarmup++
@@ -203,6 +205,7 @@ export const run = (
           ? perform(group[0]!)
           : Effect.forEach(group, perform, { concurrency: "unbounded", discard: true })
         yield* Effect.supervised(step, tracker)
+        if (process.env.DBG) console.error('  live', (tracker as any).live)
         yield* tracker.idle
       }
       recorder.on = false

@@ -1,0 +1,439 @@
+/**
+ * Replays an access log through the real client and its cache, against a vault served in-process (the emulator), in
+ * simulated time, and reports what the cache saved and how close the vault came to Azure's throttling limits.
+ *
+ * A log is a list of `AccessEvent`s: parsed from a file (`parse`, `parseFile`) or drawn from a synthetic Zipf workload
+ * (`zipf`). `replay` builds `KeyVault.layer` with the cache options given, pre-creates every secret the log names
+ * (those writes are not counted), then plays the events in time order:
+ *
+ * - Time is simulated. By default a virtual clock moves straight to each event's millisecond; `clock: "TestClock"`
+ *   uses Effect's `TestClock` instead (same results, but each move costs about 4 ms of real time, so keep it for
+ *   short logs). Either way an hour of traffic is never an hour of waiting.
+ * - Events of the same millisecond run concurrently; a step ends only when every fiber it started is done, including
+ *   the loads and refresh-ahead fibers the cache forks in the background, so refresh-ahead happens at the simulated
+ *   time it would in production.
+ * - Every request that reaches the vault is recorded with its simulated time (`HttpClient.tapRequest`).
+ *
+ * The vault answers in zero simulated time, so the report measures the cache's policy (what it asks the vault for,
+ * and when), not latency.
+ *
+ * @since 0.1.0
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as PlatformError from "@effect/platform/Error"
+import type * as ConfigError from "effect/ConfigError"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import type { TokenProvider } from "../auth/TokenProvider.js"
+import type * as CacheConfig from "../cache/CacheConfig.js"
+import * as LogParser from "./internal/LogParser.js"
+import * as Runner from "./internal/Runner.js"
+import * as Zipf from "./internal/Zipf.js"
+
+/**
+ * One access: at `atMillis` after the start of the log, a `read` (a `Secrets.get`, of `version` when given) or a
+ * `write` (a `Secrets.set` of a new value) of secret `name`.
+ *
+ * `version` is a label, not necessarily a real version id: the replay creates one real version per distinct label of
+ * a name before it starts and reads that one. On a write it is ignored.
+ *
+ * @since 0.1.0
+ */
+export interface AccessEvent {
+  readonly atMillis: number
+  readonly op: "read" | "write"
+  readonly name: string
+  readonly version?: string | undefined
+}
+
+/**
+ * A log line that could not be read. `line` is 1-based; the message names the field, never echoes a long value.
+ *
+ * @since 0.1.0
+ */
+export class LogParseError extends Data.TaggedError("LogParseError")<{
+  readonly line: number
+  readonly message: string
+  /** The file, when parsed from one. */
+  readonly source?: string | undefined
+}> {}
+
+/**
+ * Options of `zipf` that cannot describe a workload (for example a negative rate).
+ *
+ * @since 0.1.0
+ */
+export class WorkloadOptionsError extends Data.TaggedError("WorkloadOptionsError")<{
+  readonly message: string
+}> {}
+
+/**
+ * Pre-creating a secret before the replay failed, so the replay did not start.
+ *
+ * @since 0.1.0
+ */
+export class ReplaySetupError extends Data.TaggedError("ReplaySetupError")<{
+  readonly name: string
+  readonly message: string
+}> {}
+
+/**
+ * Parses a log: JSON lines `{"t":<ms or ISO-8601>,"op":"read"|"write","name":"x","version":"v"}` and / or CSV lines
+ * `t,op,name[,version]` (a `t,op,name,version` header line is allowed; blank lines and `#` comments are skipped).
+ * Times are all relative milliseconds or all ISO-8601 instants, which are made relative to the earliest. Names must
+ * be valid Key Vault names. The first bad line fails the parse with its line number.
+ *
+ * @since 0.1.0
+ */
+export const parse = (text: string, options?: { readonly source?: string | undefined }): Effect.Effect<
+  ReadonlyArray<AccessEvent>,
+  LogParseError
+> =>
+  Effect.suspend(() =>
+    Either.match(LogParser.parse(text), {
+      onLeft: (error) =>
+        Effect.fail(new LogParseError({ line: error.line, message: error.message, source: options?.source })),
+      onRight: (events) => Effect.succeed(events)
+    })
+  )
+
+/**
+ * Reads and parses a log file (see `parse`).
+ *
+ * @since 0.1.0
+ */
+export const parseFile = (
+  path: string
+): Effect.Effect<ReadonlyArray<AccessEvent>, LogParseError | PlatformError.PlatformError, FileSystem.FileSystem> =>
+  Effect.flatMap(
+    FileSystem.FileSystem,
+    (fs) => Effect.flatMap(fs.readFileString(path), (text) => parse(text, { source: path }))
+  )
+
+/**
+ * The synthetic workload's knobs.
+ *
+ * @since 0.1.0
+ */
+export interface ZipfOptions {
+  /** How many distinct secrets. Default 1,000. */
+  readonly secrets?: number | undefined
+  /** The Zipf exponent s: the secret of popularity rank k is read with probability ∝ k^-s. Default 0.99. */
+  readonly exponent?: number | undefined
+  /** Operations (reads and writes together) per simulated second. Default 100. */
+  readonly requestsPerSecond?: number | undefined
+  /** Length of the workload in simulated seconds. Default 3,600. */
+  readonly durationSeconds?: number | undefined
+  /** The share of operations that are writes (0..1), picking their secret by the same popularity. Default 0. */
+  readonly writeFraction?: number | undefined
+  /** Seed of the generator: the same options and seed give the same events. Default 42. */
+  readonly seed?: number | undefined
+  /** `poisson` (exponential gaps, default) or `uniform` (evenly spaced). Times are whole milliseconds. */
+  readonly arrivals?: "poisson" | "uniform" | undefined
+}
+
+/**
+ * The name the synthetic vault gives its `index`-th secret, e.g. `payments-api-db-password-000`.
+ *
+ * @since 0.1.0
+ */
+export const secretName: (index: number) => string = Zipf.secretName
+
+/**
+ * Draws a synthetic workload: `secrets` names with Zipf(`exponent`) popularity (ranks mapped to names through a
+ * seeded permutation), arrivals at `requestsPerSecond` for `durationSeconds`, a `writeFraction` of them writes.
+ * Deterministic for a given seed.
+ *
+ * @since 0.1.0
+ */
+export const zipf = (options: ZipfOptions = {}): Effect.Effect<ReadonlyArray<AccessEvent>, WorkloadOptionsError> =>
+  Effect.suspend(() => {
+    const resolved: Zipf.ResolvedZipf = {
+      secrets: options.secrets ?? 1_000,
+      exponent: options.exponent ?? 0.99,
+      requestsPerSecond: options.requestsPerSecond ?? 100,
+      durationSeconds: options.durationSeconds ?? 3_600,
+      writeFraction: options.writeFraction ?? 0,
+      seed: options.seed ?? 42,
+      arrivals: options.arrivals ?? "poisson"
+    }
+    const problem = !(Number.isInteger(resolved.secrets) && resolved.secrets >= 1 && resolved.secrets <= 1_000_000)
+      ? "secrets must be an integer between 1 and 1,000,000"
+      : !(Number.isFinite(resolved.exponent) && resolved.exponent >= 0)
+      ? "exponent must be a finite number >= 0"
+      : !(Number.isFinite(resolved.requestsPerSecond) && resolved.requestsPerSecond > 0)
+      ? "requestsPerSecond must be a positive number"
+      : !(Number.isFinite(resolved.durationSeconds) && resolved.durationSeconds > 0)
+      ? "durationSeconds must be a positive number"
+      : !(resolved.writeFraction >= 0 && resolved.writeFraction <= 1)
+      ? "writeFraction must lie between 0 and 1"
+      : !Number.isInteger(resolved.seed)
+      ? "seed must be an integer"
+      : resolved.requestsPerSecond * resolved.durationSeconds > 50_000_000
+      ? "the workload would exceed 50 million events"
+      : undefined
+    return problem === undefined
+      ? Effect.succeed(Zipf.generate(resolved))
+      : Effect.fail(new WorkloadOptionsError({ message: problem }))
+  })
+
+/**
+ * Azure Key Vault's service limits the report compares with, per vault and region, over a 10-second window:
+ * 4,000 operations (secret reads, and every other transaction) and 300 secret writes.
+ *
+ * @since 0.1.0
+ */
+export const VaultLimits: {
+  readonly windowMillis: number
+  readonly operations: number
+  readonly secretWrites: number
+} = { windowMillis: 10_000, operations: 4_000, secretWrites: 300 }
+
+/**
+ * The most timestamps (sorted ascending, milliseconds) falling in any window `[t, t + windowMillis)`, and the first
+ * such window's start.
+ *
+ * @since 0.1.0
+ */
+export const peakInWindow = (
+  timestamps: ReadonlyArray<number>,
+  windowMillis: number = VaultLimits.windowMillis
+): { readonly count: number; readonly startMillis: number } => {
+  let best = 0
+  let startMillis = 0
+  let lo = 0
+  for (let hi = 0; hi < timestamps.length; hi++) {
+    while (timestamps[hi]! - timestamps[lo]! >= windowMillis) lo++
+    if (hi - lo + 1 > best) {
+      best = hi - lo + 1
+      startMillis = timestamps[lo]!
+    }
+  }
+  return { count: best, startMillis }
+}
+
+/**
+ * What a replay measured. Counts cover the replay only (not the pre-creation of secrets).
+ *
+ * - `hitRatio`: the share of reads that did not start a vault request of their own:
+ *   `(totalReads - cache.misses) / totalReads`. With no vault failures that is
+ *   `(hits + staleServed + coalesced + negativeHits) / (hits + staleServed + coalesced + negativeHits + misses)`.
+ *   A coalesced read waited for another read's request and counts as answered here; 0 when the cache is off.
+ * - `vaultLoadSavedPct`: `100 × (1 - vaultReadRequests / totalReads)`: the share of reads the vault did not have to
+ *   serve, with refresh-ahead requests counted against the cache.
+ * - `userVisibleMissesAfterWarmup`: reads at or after `warmupMillis` (default: the cache TTL) that waited for the
+ *   vault: `misses + coalesced` over that period (every read when the cache is off).
+ * - `refreshes`: refresh-ahead loads completed (ok, failed or dropped).
+ * - `peakRequestsPer10s`: the most vault requests in any sliding 10-second window, compared with
+ *   `limits.operations`; `peakWriteRequestsPer10s` with `limits.secretWrites`. `throttled` is true when either peak
+ *   exceeds its limit; `headroom` is limit − peak (negative when over) and the same as a percentage of the limit.
+ *
+ * @since 0.1.0
+ */
+export const ReplayReport = Schema.Struct({
+  clock: Schema.Literal("virtual", "TestClock"),
+  events: Schema.Number,
+  simulatedMillis: Schema.Number,
+  totalReads: Schema.Number,
+  totalWrites: Schema.Number,
+  readErrors: Schema.Record({ key: Schema.String, value: Schema.Number }),
+  writeErrors: Schema.Record({ key: Schema.String, value: Schema.Number }),
+  vaultRequests: Schema.Number,
+  vaultReadRequests: Schema.Number,
+  vaultWriteRequests: Schema.Number,
+  hitRatio: Schema.Number,
+  vaultLoadSavedPct: Schema.Number,
+  staleServed: Schema.Number,
+  refreshes: Schema.Number,
+  warmupMillis: Schema.Number,
+  readsAfterWarmup: Schema.Number,
+  userVisibleMissesAfterWarmup: Schema.Number,
+  cache: Schema.Struct({
+    enabled: Schema.Boolean,
+    hits: Schema.Number,
+    misses: Schema.Number,
+    coalesced: Schema.Number,
+    staleServed: Schema.Number,
+    negativeHits: Schema.Number,
+    refreshesOk: Schema.Number,
+    refreshesFailed: Schema.Number,
+    refreshesDropped: Schema.Number,
+    evictions: Schema.Number,
+    size: Schema.Number
+  }),
+  peakRequestsPer10s: Schema.Number,
+  peakWindowStartMillis: Schema.Number,
+  peakReadRequestsPer10s: Schema.Number,
+  peakWriteRequestsPer10s: Schema.Number,
+  limits: Schema.Struct({ windowMillis: Schema.Number, operations: Schema.Number, secretWrites: Schema.Number }),
+  throttled: Schema.Boolean,
+  headroom: Schema.Struct({
+    operations: Schema.Number,
+    operationsPct: Schema.Number,
+    secretWrites: Schema.Number,
+    secretWritesPct: Schema.Number
+  })
+})
+
+/**
+ * The report as a plain object.
+ *
+ * @since 0.1.0
+ */
+export type ReplayReport = typeof ReplayReport.Type
+
+/**
+ * Replay settings. All optional.
+ *
+ * @since 0.1.0
+ */
+export interface ReplayOptions {
+  /** The vault URL the client is built for. Default `https://replay.vault.azure.net`. */
+  readonly vaultUrl?: string | undefined
+  /** The cache under test (`CacheConfig.CacheOptions`). Default: the client's defaults. */
+  readonly cache?: CacheConfig.CacheOptions | undefined
+  /** Reads before this much simulated time are warm-up, left out of `userVisibleMissesAfterWarmup`. Default: the TTL. */
+  readonly warmup?: Duration.DurationInput | undefined
+  /** `virtual` (default, fast) or `TestClock` (Effect's test clock; about 4 ms of real time per distinct millisecond). */
+  readonly clock?: "virtual" | "TestClock" | undefined
+  /** Seed of the `Random` the cache draws its TTL jitter from, for reproducible reports. Default 42. */
+  readonly seed?: number | undefined
+  /** Size of every secret value written, in bytes. Default 100. */
+  readonly valueBytes?: number | undefined
+  /** The simulated wall-clock time the replay starts at, epoch milliseconds. Default 2025-01-01T00:00:00Z. */
+  readonly startMillis?: number | undefined
+}
+
+const round = (value: number, digits: number): number => {
+  const factor = 10 ** digits
+  return Math.round(value * factor) / factor
+}
+
+/**
+ * Turns what the runner saw into a report.
+ */
+const summarize = (clock: "virtual" | "TestClock", result: Runner.RunResult): ReplayReport => {
+  const d = (field: "hits" | "misses" | "coalesced" | "staleServed" | "negativeHits" | "refreshesOk" | "refreshesFailed" | "refreshesDropped" | "evictions", from = result.baseline) =>
+    result.final[field] - from[field]
+  const misses = result.cacheEnabled ? d("misses") : result.reads
+  const waitedAfterWarmup = result.cacheEnabled
+    ? d("misses", result.atWarmup) + d("coalesced", result.atWarmup)
+    : result.readsAfterWarmup
+  const all = [...result.readRequestTimes, ...result.writeRequestTimes].sort((a, b) => a - b)
+  const peak = peakInWindow(all)
+  const peakReads = peakInWindow(result.readRequestTimes)
+  const peakWrites = peakInWindow(result.writeRequestTimes)
+  const refreshes = d("refreshesOk") + d("refreshesFailed") + d("refreshesDropped")
+  return {
+    clock,
+    events: result.events,
+    simulatedMillis: result.lastEventMillis,
+    totalReads: result.reads,
+    totalWrites: result.writes,
+    readErrors: result.readErrors,
+    writeErrors: result.writeErrors,
+    vaultRequests: all.length,
+    vaultReadRequests: result.readRequestTimes.length,
+    vaultWriteRequests: result.writeRequestTimes.length,
+    hitRatio: result.reads === 0 ? 0 : round((result.reads - misses) / result.reads, 6),
+    vaultLoadSavedPct: result.reads === 0 ? 0 : round(100 * (1 - result.readRequestTimes.length / result.reads), 4),
+    staleServed: d("staleServed"),
+    refreshes,
+    warmupMillis: result.warmupMillis,
+    readsAfterWarmup: result.readsAfterWarmup,
+    userVisibleMissesAfterWarmup: waitedAfterWarmup,
+    cache: {
+      enabled: result.cacheEnabled,
+      hits: d("hits"),
+      misses: d("misses"),
+      coalesced: d("coalesced"),
+      staleServed: d("staleServed"),
+      negativeHits: d("negativeHits"),
+      refreshesOk: d("refreshesOk"),
+      refreshesFailed: d("refreshesFailed"),
+      refreshesDropped: d("refreshesDropped"),
+      evictions: d("evictions"),
+      size: result.final.size
+    },
+    peakRequestsPer10s: peak.count,
+    peakWindowStartMillis: peak.startMillis,
+    peakReadRequestsPer10s: peakReads.count,
+    peakWriteRequestsPer10s: peakWrites.count,
+    limits: { ...VaultLimits },
+    throttled: peak.count > VaultLimits.operations || peakWrites.count > VaultLimits.secretWrites,
+    headroom: {
+      operations: VaultLimits.operations - peak.count,
+      operationsPct: round(100 * (1 - peak.count / VaultLimits.operations), 2),
+      secretWrites: VaultLimits.secretWrites - peakWrites.count,
+      secretWritesPct: round(100 * (1 - peakWrites.count / VaultLimits.secretWrites), 2)
+    }
+  }
+}
+
+const DEFAULT_START = Date.UTC(2025, 0, 1)
+
+/**
+ * Replays `events` through `KeyVault.layer` with `options.cache`, against the vault behind the `HttpClient` in
+ * context: meant for the emulator (`@effect-azure/key-vault-emulator/testing/HttpClientLayer` `layerFresh()`),
+ * since it writes every secret it reads first. Fails only when the client cannot be built or a secret cannot be
+ * pre-created; errors of replayed operations are counted in the report.
+ *
+ * @since 0.1.0
+ */
+export const replay = (
+  events: ReadonlyArray<AccessEvent>,
+  options: ReplayOptions = {}
+): Effect.Effect<
+  ReplayReport,
+  ConfigError.ConfigError | ReplaySetupError,
+  HttpClient.HttpClient | TokenProvider
+> => {
+  const clock = options.clock ?? "virtual"
+  const warmup = options.warmup === undefined ? undefined : Duration.toMillis(Duration.decode(options.warmup))
+  return Runner.run(events, {
+    vaultUrl: options.vaultUrl ?? "https://replay.vault.azure.net",
+    cache: options.cache ?? {},
+    clock,
+    seed: options.seed ?? 42,
+    valueBytes: options.valueBytes ?? 100,
+    startMillis: options.startMillis ?? DEFAULT_START,
+    warmupMillis: warmup
+  }).pipe(
+    Effect.catchIf(
+      (error): error is Runner.SetupFailure => "_tag" in error && error._tag === "SetupFailure",
+      (failure) => Effect.fail(new ReplaySetupError({ name: failure.name, message: failure.reason }))
+    ),
+    Effect.map((result) => summarize(clock, result))
+  )
+}
+
+/**
+ * A human-readable rendering of a report (several lines, no trailing newline).
+ *
+ * @since 0.1.0
+ */
+export const format = (report: ReplayReport): string => {
+  const pct = (x: number) => `${(100 * x).toFixed(2)}%`
+  const n = (x: number) => x.toLocaleString("en-US")
+  const errors = (e: Readonly<Record<string, number>>) =>
+    Object.keys(e).length === 0 ? "none" : Object.entries(e).map(([k, v]) => `${k} ${n(v)}`).join(", ")
+  return [
+    `replayed ${n(report.events)} events over ${(report.simulatedMillis / 1000).toFixed(1)} simulated s (${report.clock} clock)`,
+    `  reads ${n(report.totalReads)}   writes ${n(report.totalWrites)}   read errors: ${errors(report.readErrors)}   write errors: ${errors(report.writeErrors)}`,
+    `  vault requests ${n(report.vaultRequests)} (reads ${n(report.vaultReadRequests)}, writes ${n(report.vaultWriteRequests)})`,
+    `  hit ratio ${pct(report.hitRatio)}   vault load saved ${report.vaultLoadSavedPct.toFixed(2)}%`,
+    `  cache: hits ${n(report.cache.hits)}, misses ${n(report.cache.misses)}, coalesced ${n(report.cache.coalesced)}, ` +
+    `stale served ${n(report.staleServed)}, negative hits ${n(report.cache.negativeHits)}, refreshes ${n(report.refreshes)}, ` +
+    `evictions ${n(report.cache.evictions)}`,
+    `  after warm-up (${(report.warmupMillis / 1000).toFixed(0)} s): ${n(report.readsAfterWarmup)} reads, ` +
+    `${n(report.userVisibleMissesAfterWarmup)} waited for the vault`,
+    `  peak ${n(report.peakRequestsPer10s)} requests / 10 s (from ${(report.peakWindowStartMillis / 1000).toFixed(1)} s; ` +
+    `limit ${n(report.limits.operations)}, headroom ${report.headroom.operationsPct.toFixed(1)}%)   ` +
+    `peak writes ${n(report.peakWriteRequestsPer10s)} / 10 s (limit ${n(report.limits.secretWrites)})`,
+    `  throttled: ${report.throttled ? "YES" : "no"}`
+  ].join("\n")
+}
