@@ -68,26 +68,41 @@ export const make = (
   vaultHost: string,
   limits: { readonly operationsPer10s: number; readonly writesPer10s: number }
 ): Effect.Effect<RateLimiter> =>
-  Effect.map(Effect.makeSemaphore(1), (turn) => {
+  Effect.gen(function*() {
+    // Two queues: a write waiting for the write window must not hold up reads, which only need the operations window.
+    const operationTurn = yield* Effect.makeSemaphore(1)
+    const writeTurn = yield* Effect.makeSemaphore(1)
     const operations = new Window(limits.operationsPer10s)
     const writes = new Window(limits.writesPer10s)
     const wait = Metric.tagged(waitMetric, "vault_host", vaultHost)
-    const acquire = (rateClass: RateClass): Effect.Effect<void> =>
-      // One waiter at a time holds the turn, so grants are handed out in arrival order; interruption while waiting
-      // releases the turn without recording a grant.
-      turn.withPermits(1)(
-        Effect.gen(function*() {
-          const start = yield* Clock.currentTimeMillis
-          const readyAt = Math.max(
-            operations.readyAt(start),
-            rateClass === "write" ? writes.readyAt(start) : start
-          )
-          if (readyAt > start) yield* Effect.sleep(readyAt - start)
-          const now = yield* Clock.currentTimeMillis
-          operations.record(now)
-          if (rateClass === "write") writes.record(now)
-          wait.unsafeUpdate(now - start, [])
-        })
+
+    const waitFor = (window: Window) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const readyAt = window.readyAt(now)
+        return readyAt > now ? Effect.sleep(readyAt - now) : Effect.void
+      })
+
+    // One waiter at a time holds a turn, so grants are handed out in arrival order; interruption while waiting
+    // releases the turn without recording a grant.
+    const grant = (isWrite: boolean) =>
+      operationTurn.withPermits(1)(
+        Effect.zipRight(
+          waitFor(operations),
+          Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            Effect.sync(() => {
+              operations.record(now)
+              if (isWrite) writes.record(now)
+            }))
+        )
       )
+
+    const acquire = (rateClass: RateClass): Effect.Effect<void> =>
+      Effect.flatMap(Clock.currentTimeMillis, (start) =>
+        (rateClass === "write"
+          ? writeTurn.withPermits(1)(Effect.zipRight(waitFor(writes), grant(true)))
+          : grant(false)).pipe(
+            Effect.zipRight(Clock.currentTimeMillis),
+            Effect.map((end) => wait.unsafeUpdate(end - start, []))
+          ))
     return { acquire }
   })
