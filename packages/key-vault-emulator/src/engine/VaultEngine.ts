@@ -1,10 +1,11 @@
 /**
  * The vault engine: the in-memory state of one vault, as collections of versioned objects with a soft-delete bin.
- * Secrets now; keys and certificates join as further collections built on the same `ObjectStore`.
+ * Secrets and keys now; certificates join as a further collection built on the same `ObjectStore`.
  *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as KeyEngine from "./KeyEngine.js"
 import * as SecretEngine from "./SecretEngine.js"
 
 /**
@@ -36,6 +37,7 @@ export interface VaultEngine {
   /** The deletion recovery level reported in attributes (`Recoverable+Purgeable` at 90 days). */
   readonly recoveryLevel: string
   readonly secrets: SecretEngine.SecretEngine
+  readonly keys: KeyEngine.KeyEngine
 }
 
 /**
@@ -70,7 +72,8 @@ export const make = (options: VaultEngineOptions = {}): Effect.Effect<VaultEngin
       secrets: SecretEngine.make({
         recoverableDays,
         enforceValidityPeriod: options.enforceValidityPeriod ?? true
-      })
+      }),
+      keys: KeyEngine.make({ recoverableDays })
     }
     return Effect.succeed(engine)
   })

@@ -17,6 +17,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import type { VaultEngine } from "../engine/VaultEngine.js"
 import * as Challenge from "./Challenge.js"
+import * as KeyRoutes from "./KeyRoutes.js"
 import type { EmulatorHandler, EmulatorRequest, EmulatorResponse } from "./Protocol.js"
 import * as Responses from "./Responses.js"
 import * as Router from "./Router.js"
@@ -82,8 +83,12 @@ const serve = (options: AppOptions, request: EmulatorRequest): Effect.Effect<Emu
       return Effect.succeed(
         Responses.badParameter("Object names must be 1 to 127 characters of letters, digits and dashes.")
       )
-    case "Matched":
-      return SecretRoutes.handle(match.route, { engine: options.engine, request, apiVersion })
+    case "Matched": {
+      const context = { engine: options.engine, request, apiVersion }
+      return Router.isKeyRoute(match.route)
+        ? KeyRoutes.handle(match.route, context)
+        : SecretRoutes.handle(match.route, context)
+    }
   }
 }
 

@@ -1,18 +1,18 @@
 /**
  * Maps a method and path to a Key Vault operation. Segments other than names and versions match
  * case-insensitively (clients differ), one trailing slash is ignored, and an empty version segment
- * (`/secrets/{name}/`, which the JS SDK sends) means the latest version. Never a redirect.
+ * (`/secrets/{name}/`, `/keys/{name}//encrypt`, which the JS SDK sends) means the latest version. Never a redirect.
  *
  * @since 0.1.0
  */
 import { NAME_PATTERN } from "@effect-azure/key-vault/wire/Rules"
 
 /**
- * A recognised operation.
+ * A recognised secret operation.
  *
  * @since 0.1.0
  */
-export type Route =
+export type SecretRoute =
   | { readonly _tag: "SetSecret"; readonly name: string }
   | { readonly _tag: "GetSecret"; readonly name: string; readonly version: string | undefined }
   | { readonly _tag: "UpdateSecret"; readonly name: string; readonly version: string | undefined }
@@ -25,6 +25,82 @@ export type Route =
   | { readonly _tag: "GetDeletedSecret"; readonly name: string }
   | { readonly _tag: "PurgeDeletedSecret"; readonly name: string }
   | { readonly _tag: "RecoverDeletedSecret"; readonly name: string }
+
+/**
+ * The cryptographic operations of `POST /keys/{name}/{version}/{operation}`, by their `key_ops` names.
+ *
+ * @since 0.1.0
+ */
+export type KeyCryptoOperation = "encrypt" | "decrypt" | "sign" | "verify" | "wrapKey" | "unwrapKey"
+
+/**
+ * A recognised key operation (and `POST /rng`, which the service files under keys).
+ *
+ * @since 0.1.0
+ */
+export type KeyRoute =
+  | { readonly _tag: "CreateKey"; readonly name: string }
+  | { readonly _tag: "ImportKey"; readonly name: string }
+  | { readonly _tag: "GetKey"; readonly name: string; readonly version: string | undefined }
+  | { readonly _tag: "UpdateKey"; readonly name: string; readonly version: string | undefined }
+  | { readonly _tag: "DeleteKey"; readonly name: string }
+  | { readonly _tag: "ListKeys" }
+  | { readonly _tag: "ListKeyVersions"; readonly name: string }
+  | { readonly _tag: "BackupKey"; readonly name: string }
+  | { readonly _tag: "RestoreKey" }
+  | { readonly _tag: "RotateKey"; readonly name: string }
+  | { readonly _tag: "GetKeyRotationPolicy"; readonly name: string }
+  | { readonly _tag: "UpdateKeyRotationPolicy"; readonly name: string }
+  | {
+    readonly _tag: "KeyOperation"
+    readonly name: string
+    readonly version: string | undefined
+    readonly operation: KeyCryptoOperation
+  }
+  | { readonly _tag: "ReleaseKey"; readonly name: string; readonly version: string | undefined }
+  | { readonly _tag: "GetKeyAttestation"; readonly name: string; readonly version: string | undefined }
+  | { readonly _tag: "ListDeletedKeys" }
+  | { readonly _tag: "GetDeletedKey"; readonly name: string }
+  | { readonly _tag: "PurgeDeletedKey"; readonly name: string }
+  | { readonly _tag: "RecoverDeletedKey"; readonly name: string }
+  | { readonly _tag: "GetRandomBytes" }
+
+/**
+ * A recognised operation.
+ *
+ * @since 0.1.0
+ */
+export type Route = SecretRoute | KeyRoute
+
+const keyRouteTags: ReadonlySet<string> = new Set<KeyRoute["_tag"]>([
+  "CreateKey",
+  "ImportKey",
+  "GetKey",
+  "UpdateKey",
+  "DeleteKey",
+  "ListKeys",
+  "ListKeyVersions",
+  "BackupKey",
+  "RestoreKey",
+  "RotateKey",
+  "GetKeyRotationPolicy",
+  "UpdateKeyRotationPolicy",
+  "KeyOperation",
+  "ReleaseKey",
+  "GetKeyAttestation",
+  "ListDeletedKeys",
+  "GetDeletedKey",
+  "PurgeDeletedKey",
+  "RecoverDeletedKey",
+  "GetRandomBytes"
+])
+
+/**
+ * Whether a route is a key operation (served by `KeyRoutes`) rather than a secret one.
+ *
+ * @since 0.1.0
+ */
+export const isKeyRoute = (route: Route): route is KeyRoute => keyRouteTags.has(route._tag)
 
 /**
  * The outcome of routing: an operation, or why there is none.
@@ -65,7 +141,7 @@ export const route = (method: string, pathname: string): RouteMatch => {
     if (decoded === undefined) return notFound
     segments.push(decoded)
   }
-  const [collection, name, action, ...rest] = segments
+  const [collection, name, action, sub, ...rest] = segments
   if (collection === undefined || rest.length > 0) return notFound
 
   const choose = (handlers: Handlers, nameToCheck: string | undefined): RouteMatch => {
@@ -77,6 +153,7 @@ export const route = (method: string, pathname: string): RouteMatch => {
 
   switch (collection.toLowerCase()) {
     case "secrets": {
+      if (sub !== undefined) return notFound
       if (name === undefined) return choose({ GET: () => ({ _tag: "ListSecrets" }) }, undefined)
       if (action === undefined) {
         if (name.toLowerCase() === "restore" && method.toUpperCase() === "POST") {
@@ -104,6 +181,7 @@ export const route = (method: string, pathname: string): RouteMatch => {
       }
     }
     case "deletedsecrets": {
+      if (sub !== undefined) return notFound
       if (name === undefined) return choose({ GET: () => ({ _tag: "ListDeletedSecrets" }) }, undefined)
       if (action === undefined) {
         return choose({
@@ -116,7 +194,97 @@ export const route = (method: string, pathname: string): RouteMatch => {
       }
       return notFound
     }
+    case "keys":
+      return routeKeys(method, name, action, sub, choose)
+    case "deletedkeys": {
+      if (sub !== undefined) return notFound
+      if (name === undefined) return choose({ GET: () => ({ _tag: "ListDeletedKeys" }) }, undefined)
+      if (action === undefined) {
+        return choose({
+          GET: () => ({ _tag: "GetDeletedKey", name }),
+          DELETE: () => ({ _tag: "PurgeDeletedKey", name })
+        }, name)
+      }
+      if (action.toLowerCase() === "recover") {
+        return choose({ POST: () => ({ _tag: "RecoverDeletedKey", name }) }, name)
+      }
+      return notFound
+    }
+    case "rng":
+      return name === undefined ? choose({ POST: () => ({ _tag: "GetRandomBytes" }) }, undefined) : notFound
     default:
       return notFound
+  }
+}
+
+const cryptoOperations: Readonly<Record<string, KeyCryptoOperation>> = {
+  encrypt: "encrypt",
+  decrypt: "decrypt",
+  sign: "sign",
+  verify: "verify",
+  wrapkey: "wrapKey",
+  unwrapkey: "unwrapKey"
+}
+
+/** The action segments after a version (or an empty version): crypto, release and attestation. */
+const versionedKeyAction = (
+  name: string,
+  version: string | undefined,
+  action: string
+): Handlers | undefined => {
+  const lower = action.toLowerCase()
+  const operation = cryptoOperations[lower]
+  if (operation !== undefined) return { POST: () => ({ _tag: "KeyOperation", name, version, operation }) }
+  if (lower === "release") return { POST: () => ({ _tag: "ReleaseKey", name, version }) }
+  if (lower === "attestation") return { GET: () => ({ _tag: "GetKeyAttestation", name, version }) }
+  return undefined
+}
+
+const routeKeys = (
+  method: string,
+  name: string | undefined,
+  action: string | undefined,
+  sub: string | undefined,
+  choose: (handlers: Handlers, nameToCheck: string | undefined) => RouteMatch
+): RouteMatch => {
+  if (name === undefined) return choose({ GET: () => ({ _tag: "ListKeys" }) }, undefined)
+  if (action === undefined) {
+    if (name.toLowerCase() === "restore" && method.toUpperCase() === "POST") return matched({ _tag: "RestoreKey" })
+    return choose({
+      GET: () => ({ _tag: "GetKey", name, version: undefined }),
+      PUT: () => ({ _tag: "ImportKey", name }),
+      PATCH: () => ({ _tag: "UpdateKey", name, version: undefined }),
+      DELETE: () => ({ _tag: "DeleteKey", name })
+    }, name)
+  }
+  const version = action === "" ? undefined : action
+  if (sub !== undefined) {
+    const handlers = versionedKeyAction(name, version, sub)
+    return handlers === undefined ? notFound : choose(handlers, name)
+  }
+  switch (action.toLowerCase()) {
+    case "create":
+      return choose({ POST: () => ({ _tag: "CreateKey", name }) }, name)
+    case "versions":
+      return choose({ GET: () => ({ _tag: "ListKeyVersions", name }) }, name)
+    case "backup":
+      return choose({ POST: () => ({ _tag: "BackupKey", name }) }, name)
+    case "rotate":
+      return choose({ POST: () => ({ _tag: "RotateKey", name }) }, name)
+    case "rotationpolicy":
+      return choose({
+        GET: () => ({ _tag: "GetKeyRotationPolicy", name }),
+        PUT: () => ({ _tag: "UpdateKeyRotationPolicy", name })
+      }, name)
+    default: {
+      // `/keys/{name}/encrypt` (no version segment at all) is not in the spec; it is served as the latest version
+      // for hand-written clients. Versions are hex, so these words never collide with one.
+      const versionless = versionedKeyAction(name, undefined, action)
+      if (versionless !== undefined) return choose(versionless, name)
+      return choose({
+        GET: () => ({ _tag: "GetKey", name, version }),
+        PATCH: () => ({ _tag: "UpdateKey", name, version })
+      }, name)
+    }
   }
 }

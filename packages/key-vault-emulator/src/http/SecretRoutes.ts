@@ -24,7 +24,7 @@ import * as Paging from "./Paging.js"
 import type { EmulatorRequest, EmulatorResponse } from "./Protocol.js"
 import * as RequestBody from "./RequestBody.js"
 import * as Responses from "./Responses.js"
-import type { Route } from "./Router.js"
+import type { SecretRoute } from "./Router.js"
 import * as SecretValidation from "./SecretValidation.js"
 import * as SecretViews from "./SecretViews.js"
 
@@ -79,7 +79,7 @@ const versionKey = ({ secret }: Secret): string =>
  *
  * @since 0.1.0
  */
-export const handle = (route: Route, { apiVersion, engine, request }: SecretRequest): Effect.Effect<EmulatorResponse> => {
+export const handle = (route: SecretRoute, { apiVersion, engine, request }: SecretRequest): Effect.Effect<EmulatorResponse> => {
   const context: SecretViews.ViewContext = { origin: request.url.origin, engine }
   const secrets = engine.secrets
   switch (route._tag) {
