@@ -25,6 +25,7 @@ import type * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as KeyVault from "../src/KeyVault.js"
+import * as AzureIdentity from "../src/auth/AzureIdentity.js"
 import * as TokenProvider from "../src/auth/TokenProvider.js"
 import { Secrets } from "../src/secrets/Secrets.js"
 
@@ -151,20 +152,21 @@ const emulatorLayer: Layer.Layer<KeyVault.KeyVaultServices, unknown> = Layer.unw
     yield* say(`the client uses ${vaultUrl}; challenge resource verification stays on`)
     const ca = Fs.readFileSync(info.caCertPath!, "utf8")
     const http: Layer.Layer<HttpClient.HttpClient> = NodeHttpClient.layerWithoutAgent.pipe(
-      Layer.provide(NodeHttpClient.makeAgentLayer({ ca, lookup: loopbackLookup }))
+      Layer.provide(NodeHttpClient.makeAgentLayer({ ca, lookup: loopbackLookup, keepAlive: true }))
     )
     return KeyVault.layer({ vaultUrl }).pipe(Layer.provide(Layer.merge(http, TokenProvider.layerStatic())))
   })
 )
 
+// A real vault: the default Azure credential chain (environment, workload identity, managed identity, Azure CLI,
+// ...), or a bearer token from AZURE_KEYVAULT_TOKEN when one is given.
 const azureLayer = (vaultUrl: string): Layer.Layer<KeyVault.KeyVaultServices, unknown> =>
   Layer.unwrapEffect(
     Effect.gen(function*() {
-      const token = yield* Config.redacted("AZURE_KEYVAULT_TOKEN")
-      yield* say(`using the vault at ${vaultUrl}`)
-      return KeyVault.layer({ vaultUrl }).pipe(
-        Layer.provide(Layer.merge(NodeHttpClient.layerUndici, TokenProvider.layerStatic(token)))
-      )
+      const token = yield* Config.option(Config.redacted("AZURE_KEYVAULT_TOKEN"))
+      yield* say(`using the vault at ${vaultUrl} with ${Option.isSome(token) ? "the token in AZURE_KEYVAULT_TOKEN" : "DefaultAzureCredential"}`)
+      const tokens = Option.match(token, { onNone: () => AzureIdentity.layer(), onSome: TokenProvider.layerStatic })
+      return KeyVault.layer({ vaultUrl }).pipe(Layer.provide(Layer.merge(NodeHttpClient.layerUndici, tokens)))
     })
   )
 

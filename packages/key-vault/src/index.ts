@@ -185,3 +185,38 @@ export * as AlgorithmValidator from "./crypto/AlgorithmValidator.js"
  * @since 0.1.0
  */
 export * as LocalCrypto from "./crypto/LocalCrypto.js"
+
+/**
+ * A `TokenProvider` over `@azure/identity` (`DefaultAzureCredential` or any `TokenCredential`).
+ *
+ * @since 0.1.0
+ */
+export * as AzureIdentity from "./auth/AzureIdentity.js"
+
+/**
+ * Retry, circuit breaker and rate limiter settings.
+ *
+ * @since 0.1.0
+ */
+export * as ResilienceConfig from "./resilience/ResilienceConfig.js"
+
+/**
+ * The circuit breaker.
+ *
+ * @since 0.1.0
+ */
+export * as CircuitBreaker from "./resilience/CircuitBreaker.js"
+
+/**
+ * The rate limiter.
+ *
+ * @since 0.1.0
+ */
+export * as RateLimiter from "./resilience/RateLimiter.js"
+
+/**
+ * The retry policy.
+ *
+ * @since 0.1.0
+ */
+export * as RetryPolicy from "./resilience/RetryPolicy.js"
