@@ -188,6 +188,23 @@ describe("Transport challenge flow", () => {
     }).pipe(Effect.provide(vault.layer()))
   })
 
+  it.effect("shares the learned challenge with every client of the same vault on the same HttpClient", () => {
+    const vault = scripted((seen) =>
+      seen.authorization === undefined
+        ? { status: 401, headers: { "www-authenticate": challenge } }
+        : { status: 200, body: bundle("a") }
+    )
+    return Effect.gen(function*() {
+      const first = yield* Effect.provide(Secrets, vault.layer())
+      const second = yield* Effect.provide(Secrets, vault.layer())
+      yield* first.get("a")
+      yield* second.get("a")
+      // The official SDKs pay one 401 per client instance; here the second client goes out authorised at once.
+      expect(vault.seen.filter((s) => s.authorization === undefined)).toHaveLength(1)
+      expect(vault.seen).toHaveLength(3)
+    })
+  })
+
   it.effect("sends bodies once to an endpoint that never asks for a token", () => {
     const vault = scripted(() => ({ status: 200, body: bundle("a") }))
     return Effect.gen(function*() {
