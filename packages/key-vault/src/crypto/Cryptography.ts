@@ -292,6 +292,8 @@ export const make = (
             operation: `Cryptography.${publicOperation}`,
             method: "POST",
             path: pathOf(prepared.target, op),
+            // A cryptographic operation changes nothing in the vault: safe to repeat.
+            idempotent: true,
             body,
             expected: { notFound: true }
           }),
@@ -372,6 +374,7 @@ export const make = (
             operation,
             method: "POST",
             path: pathOf(prepared.target, "verify"),
+            idempotent: true,
             body: encodeVerify({ alg, digest: prepared.payload, value: sig }),
             expected: { notFound: true }
           }),

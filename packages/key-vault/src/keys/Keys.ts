@@ -538,6 +538,7 @@ export const make: Effect.Effect<KeysService, never, KeyVaultTransport> = Effect
         operation,
         method: "POST",
         path: `/keys/${n}/backup`,
+        idempotent: true,
         expected: { notFound: true }
       }, KeyWire.BackupKeyResult)
       return result.value
@@ -605,6 +606,8 @@ export const make: Effect.Effect<KeysService, never, KeyVaultTransport> = Effect
         operation,
         method: "PUT",
         path: `/keys/${n}/rotationpolicy`,
+        // The whole policy is replaced: a repeat leaves the same policy.
+        idempotent: true,
         body,
         expected: { notFound: true }
       }, KeyWire.KeyRotationPolicy)
@@ -619,6 +622,7 @@ export const make: Effect.Effect<KeysService, never, KeyVaultTransport> = Effect
         operation,
         method: "POST",
         path: "/rng",
+        idempotent: true,
         body: encodeRandom({ count: c })
       }, KeyWire.RandomBytes)
       return result.value
