@@ -1,6 +1,7 @@
 /**
- * The emulator: one vault engine and the Key Vault REST app over it. Serve `handler` any way you like (HTTPS server,
- * in-process `HttpClient` Layer, Azure SDK transport); inspect or drive `engine` directly in tests.
+ * The emulator: one vault engine (secrets, and keys with real cryptography) and the Key Vault REST app over it. Serve
+ * `handler` any way you like (HTTPS server, in-process `HttpClient` Layer, Azure SDK transport); inspect or drive
+ * `engine` directly in tests.
  *
  * @since 0.1.0
  */
@@ -8,7 +9,12 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Engine from "./engine/VaultEngine.js"
 import * as App from "./http/App.js"
+import * as Faults from "./faults/Faults.js"
+import type { FaultRule } from "./faults/FaultRule.js"
+import * as RequestPipeline from "./faults/RequestPipeline.js"
+import * as Throttle from "./faults/Throttle.js"
 import type { EmulatorHandler } from "./http/Protocol.js"
+import * as Journal from "./journal/Journal.js"
 
 /**
  * The tenant named in the challenge when none is configured: the all-zero GUID, recognisably not a real tenant.
@@ -38,9 +44,21 @@ export interface EmulatorOptions {
   /**
    * Refuse to return a secret value before its `nbf` or from its `exp` on (403 `Forbidden`, inner `SecretNotYetValid`
    * / `SecretExpired`). Default true, which is stricter than the real service (it is lenient about secret validity);
-   * set false to mimic it.
+   * set false to mimic it. Keys always enforce their window as the service does: encrypt, wrapKey and sign are refused
+   * outside nbf..exp (403 `KeyNotYetValid` / `KeyExpired`), decrypt, unwrapKey and verify are not.
    */
   readonly enforceValidityPeriod?: boolean
+  /** Fault rules active from the start (more can be added at runtime through `faults`). Invalid rules die. */
+  readonly faults?: ReadonlyArray<FaultRule> | undefined
+  /** Seed of the fault rules' probabilities, 0..2^32-1; default `Faults.DEFAULT_SEED`, so runs repeat. */
+  readonly seed?: number | undefined
+  /**
+   * Throttling mode: the service's per-vault limits per 10-second window, answered with its 429 `Throttled` body.
+   * `true` for the defaults, or settings; off by default.
+   */
+  readonly throttle?: boolean | Throttle.ThrottleOptions | undefined
+  /** Entries the request journal keeps (the oldest go first); default 10,000, 0 keeps none. */
+  readonly journalCapacity?: number | undefined
 }
 
 /**
@@ -51,6 +69,12 @@ export interface EmulatorOptions {
 export interface Emulator {
   readonly handler: EmulatorHandler
   readonly engine: Engine.VaultEngine
+  /** Every request served, for tests to assert on. */
+  readonly journal: Journal.Journal
+  /** Fault rules: `add(rule)` returns an id, `remove(id)`, `clear`. */
+  readonly faults: Faults.Faults
+  /** The throttle, when throttling mode is on. */
+  readonly throttle: Throttle.Throttle | undefined
 }
 
 /**
@@ -66,19 +90,29 @@ export type VaultEngine = Engine.VaultEngine
  * @since 0.1.0
  */
 export const make = (options: EmulatorOptions = {}): Effect.Effect<Emulator> =>
-  Effect.map(
-    Engine.make({
+  Effect.gen(function*() {
+    const engine = yield* Engine.make({
       recoverableDays: options.recoverableDays,
       enforceValidityPeriod: options.enforceValidityPeriod
-    }),
-    (engine): Emulator => ({
-      engine,
-      handler: App.make({ engine, tenantId: options.tenantId ?? DEFAULT_TENANT_ID, resource: options.resource })
     })
-  )
+    const journal = yield* Journal.make(options.journalCapacity)
+    const faults = yield* Faults.make({ seed: options.seed, rules: options.faults })
+    const throttle = options.throttle === undefined || options.throttle === false
+      ? undefined
+      : yield* Throttle.make(options.throttle === true ? {} : options.throttle)
+    const app = App.make({ engine, tenantId: options.tenantId ?? DEFAULT_TENANT_ID, resource: options.resource })
+    return {
+      engine,
+      journal,
+      faults,
+      throttle,
+      handler: RequestPipeline.wrap(app, { journal, faults, throttle })
+    }
+  })
 
 /**
- * Access to the emulator behind a Layer (for example `HttpClientLayer.layerFresh`), so tests can inspect its engine.
+ * Access to the emulator behind a Layer (for example `HttpClientLayer.layerFresh`), so tests can inspect its engine,
+ * read its journal and inject faults.
  *
  * @since 0.1.0
  */

@@ -38,11 +38,67 @@ export * as VaultEngine from "./engine/VaultEngine.js"
 export * as SecretEngine from "./engine/SecretEngine.js"
 
 /**
+ * The key collection of the engine (real RSA and EC cryptography).
+ *
+ * @since 0.1.0
+ */
+export * as KeyEngine from "./engine/KeyEngine.js"
+
+/**
+ * Key rotation policies: the default, validation, ISO 8601 durations.
+ *
+ * @since 0.1.0
+ */
+export * as KeyRotationPolicy from "./engine/KeyRotationPolicy.js"
+
+/**
+ * Key material: generation, public and private JWKs, validation of imported keys.
+ *
+ * @since 0.1.0
+ */
+export * as KeyMaterial from "./engine/crypto/KeyMaterial.js"
+
+/**
  * The engine's typed failures.
  *
  * @since 0.1.0
  */
 export * as VaultError from "./engine/VaultError.js"
+
+/**
+ * The request journal.
+ *
+ * @since 0.1.0
+ */
+export * as Journal from "./journal/Journal.js"
+
+/**
+ * Operation names of requests, shared by the journal, fault rules and throttling.
+ *
+ * @since 0.1.0
+ */
+export * as Operation from "./journal/Operation.js"
+
+/**
+ * Fault rules: the shape, validation and JSON reading.
+ *
+ * @since 0.1.0
+ */
+export * as FaultRule from "./faults/FaultRule.js"
+
+/**
+ * The fault-rule registry of an emulator.
+ *
+ * @since 0.1.0
+ */
+export * as Faults from "./faults/Faults.js"
+
+/**
+ * Throttling mode: the service's per-vault limits.
+ *
+ * @since 0.1.0
+ */
+export * as Throttle from "./faults/Throttle.js"
 
 /**
  * In-process `HttpClient` Layer for `@effect/platform` clients.

@@ -13,8 +13,10 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Emulator from "../Emulator.js"
+import * as FaultRule from "../faults/FaultRule.js"
 import * as HttpsServer from "../server/HttpsServer.js"
 import * as Tls from "../server/Tls.js"
 
@@ -38,6 +40,16 @@ export interface CliOptions {
   readonly tenantId: string | undefined
   readonly recoverableDays: number | undefined
   readonly help: boolean
+  /** `--fault` rules, in order (applied after the rules of `--faults-file`). */
+  readonly faults?: ReadonlyArray<FaultRule.FaultRule> | undefined
+  /** `--faults-file` paths, in order; read when the command starts. */
+  readonly faultsFiles?: ReadonlyArray<string> | undefined
+  /** `--seed`: the fault rules' probability seed. */
+  readonly seed?: number | undefined
+  /** `--throttle`: throttling mode. */
+  readonly throttle?: boolean | undefined
+  /** `--throttle-retry-after[=on|off]`: send `Retry-After` with throttling 429s. */
+  readonly throttleRetryAfter?: boolean | undefined
 }
 
 /**
@@ -71,7 +83,20 @@ Options:
                             (default $KEY_VAULT_EMULATOR_STATE_DIR or ./.emulator)
   --tenant-id <guid>        tenant announced in the authentication challenge
   --recoverable-days <n>    soft-delete retention in days, 7..90 (default 90)
+  --fault <json>            a fault rule (repeatable), e.g.
+                            '{"operation":"getSecret","times":2,"fault":{"_tag":"Status","status":503}}'
+  --faults-file <path>      a JSON array of fault rules (repeatable; applied before --fault rules)
+  --seed <n>                seed of fault probabilities, 0..4294967295 (default 0: runs repeat)
+  --throttle                enforce the service's per-vault limits per 10 s window (429 Throttled)
+  --throttle-retry-after[=on|off]
+                            send Retry-After with throttling 429s (default off, like the service often)
   -h, --help                show this help
+
+Fault rule: {"operation"?: name or [names], "name"?: glob or "/regexp/flags", "probability"?: 0..1,
+  "times"?: n, "phase"?: "before" | "after", "fault": action}. Actions: {"_tag":"Status","status":503,
+  "retryAfter"?:{"_tag":"Seconds"|"HttpDate","seconds":n} | {"_tag":"RetryAfterMs"|"XMsRetryAfterMs","millis":n}},
+  {"_tag":"Latency","millis":n}, {"_tag":"Reset"}, {"_tag":"Stall"}, {"_tag":"Truncate","bytes"?:n},
+  {"_tag":"MalformedJson"}. An invalid rule exits with code 2.
 
 On start, one JSON line is printed on stdout:
   {"vaultUrl":"https://localhost:PORT","caCertPath":"...","host":"127.0.0.1","port":PORT,"tls":true}
@@ -97,7 +122,16 @@ const parseInteger = (flag: string, value: string, min: number, max: number): Ei
     : Either.left(new UsageError({ message: `${flag} expects an integer from ${min} to ${max}, got "${value}"` }))
 }
 
-const VALUE_FLAGS = new Set(["--host", "--port", "--state-dir", "--tenant-id", "--recoverable-days"])
+const VALUE_FLAGS = new Set([
+  "--host",
+  "--port",
+  "--state-dir",
+  "--tenant-id",
+  "--recoverable-days",
+  "--fault",
+  "--faults-file",
+  "--seed"
+])
 const SWITCH_FLAGS = new Set(["--http", "--help", "-h"])
 
 /**
@@ -111,6 +145,12 @@ export const parseArgs = (argv: ReadonlyArray<string>): Either.Either<CliOptions
     const arg = argv[i]!
     const eq = arg.startsWith("--") ? arg.indexOf("=") : -1
     const flag = eq === -1 ? arg : arg.slice(0, eq)
+    if (flag === "--throttle" || flag === "--throttle-retry-after") {
+      const switched = parseThrottleSwitch(flag, eq === -1 ? undefined : arg.slice(eq + 1), options)
+      if (Either.isLeft(switched)) return Either.left(switched.left)
+      options = switched.right
+      continue
+    }
     if (SWITCH_FLAGS.has(flag)) {
       if (eq !== -1) return Either.left(new UsageError({ message: `${flag} does not take a value` }))
       options = flag === "--http" ? { ...options, http: true } : { ...options, help: true }
@@ -157,10 +197,66 @@ export const parseArgs = (argv: ReadonlyArray<string>): Either.Either<CliOptions
         options = { ...options, recoverableDays: days.right }
         break
       }
+      case "--fault": {
+        const rule = FaultRule.fromJson(value)
+        if (Either.isLeft(rule)) return Either.left(new UsageError({ message: `--fault: ${rule.left.message}` }))
+        options = { ...options, faults: [...(options.faults ?? []), rule.right] }
+        break
+      }
+      case "--faults-file":
+        options = { ...options, faultsFiles: [...(options.faultsFiles ?? []), value] }
+        break
+      case "--seed": {
+        const seed = parseInteger(flag, value, 0, 0xffffffff)
+        if (Either.isLeft(seed)) return Either.left(seed.left)
+        options = { ...options, seed: seed.right }
+        break
+      }
     }
+  }
+  if (options.throttleRetryAfter !== undefined && options.throttle !== true) {
+    return Either.left(new UsageError({ message: "--throttle-retry-after needs --throttle" }))
   }
   return Either.right(options)
 }
+
+// `--throttle` takes no value; `--throttle-retry-after` alone means on, or takes `=on` / `=off`.
+const parseThrottleSwitch = (
+  flag: "--throttle" | "--throttle-retry-after",
+  value: string | undefined,
+  options: CliOptions
+): Either.Either<CliOptions, UsageError> => {
+  if (flag === "--throttle") {
+    return value === undefined
+      ? Either.right({ ...options, throttle: true })
+      : Either.left(new UsageError({ message: "--throttle does not take a value" }))
+  }
+  if (value === undefined || value === "on") return Either.right({ ...options, throttleRetryAfter: true })
+  if (value === "off") return Either.right({ ...options, throttleRetryAfter: false })
+  return Either.left(new UsageError({ message: `--throttle-retry-after expects on or off, got "${value}"` }))
+}
+
+/**
+ * Reads the rules of every `--faults-file`, in order; an unreadable file or invalid rules are a usage error.
+ *
+ * @since 0.1.0
+ */
+export const readFaultsFiles = (
+  paths: ReadonlyArray<string>
+): Effect.Effect<ReadonlyArray<FaultRule.FaultRule>, UsageError> =>
+  Effect.forEach(paths, (path) =>
+    Effect.try({
+      try: () => Fs.readFileSync(path, "utf8"),
+      catch: (cause) =>
+        new UsageError({
+          message: `--faults-file ${path}: cannot read it${cause instanceof Error ? ` (${cause.message})` : ""}`
+        })
+    }).pipe(
+      Effect.flatMap((text) =>
+        Either.mapLeft(FaultRule.arrayFromJson(text), (error) =>
+          new UsageError({ message: `--faults-file ${path}: ${error.message}` }))
+      )
+    )).pipe(Effect.map((lists) => lists.flat()))
 
 const isUnspecified = (host: string): boolean => host === "0.0.0.0" || host === "::"
 
@@ -180,11 +276,15 @@ const resolveStateDir = (flag: string | undefined): Effect.Effect<string> =>
  */
 export const start = (
   options: CliOptions
-): Effect.Effect<StartupInfo, Tls.TlsError | HttpsServer.ServerError, Scope.Scope> =>
+): Effect.Effect<StartupInfo, UsageError | Tls.TlsError | HttpsServer.ServerError, Scope.Scope> =>
   Effect.gen(function*() {
+    const fileRules = yield* readFaultsFiles(options.faultsFiles ?? [])
     const emulator = yield* Emulator.make({
       ...(options.tenantId === undefined ? {} : { tenantId: options.tenantId }),
-      ...(options.recoverableDays === undefined ? {} : { recoverableDays: options.recoverableDays })
+      ...(options.recoverableDays === undefined ? {} : { recoverableDays: options.recoverableDays }),
+      faults: [...fileRules, ...(options.faults ?? [])],
+      seed: options.seed,
+      throttle: options.throttle === true ? { retryAfter: options.throttleRetryAfter } : undefined
     })
     const material = options.http
       ? undefined

@@ -21,6 +21,18 @@ export interface EmulatorRequest {
 }
 
 /**
+ * A misbehaviour below HTTP that fault injection asks an adapter to produce: drop the connection (`Reset`), never
+ * answer (`Stall`), or send the status, the headers and only the first `bytes` of the body, then drop the connection
+ * (`Truncate`).
+ *
+ * @since 0.1.0
+ */
+export type TransportFault =
+  | { readonly _tag: "Reset" }
+  | { readonly _tag: "Stall" }
+  | { readonly _tag: "Truncate"; readonly bytes: number }
+
+/**
  * A response: status, headers (lower-case names), and the body bytes (empty for 204).
  *
  * @since 0.1.0
@@ -29,6 +41,11 @@ export interface EmulatorResponse {
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
   readonly body: Uint8Array
+  /**
+   * A transport fault for the adapter to produce instead of (Reset, Stall) or while (Truncate) sending this response.
+   * An adapter that ignores it sends the response as is (for Reset and Stall, a 503 error).
+   */
+  readonly fault?: TransportFault | undefined
 }
 
 /**

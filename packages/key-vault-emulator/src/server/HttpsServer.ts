@@ -291,8 +291,25 @@ const writeResponse = (
     }
     if (closeConnection) headers["connection"] = "close"
     return Effect.try(() => {
-      res.writeHead(response.status, headers)
-      res.end(hasBody ? response.body : undefined)
+      const fault = response.fault
+      switch (fault?._tag) {
+        case "Reset":
+          // Destroying the socket before any byte of the answer: the client sees ECONNRESET / "socket hang up".
+          res.destroy()
+          return
+        case "Stall":
+          // Never answer. The socket stays in the server's set, so closing the server still frees it.
+          return
+        case "Truncate":
+          // The full content-length, part of the body, then the connection goes: the client's body read fails.
+          res.writeHead(response.status, headers)
+          res.flushHeaders()
+          res.write(response.body.subarray(0, fault.bytes), () => res.socket?.destroySoon())
+          return
+        case undefined:
+          res.writeHead(response.status, headers)
+          res.end(hasBody ? response.body : undefined)
+      }
     }).pipe(
       Effect.catchAll((cause) =>
         Effect.logError("emulator response could not be written").pipe(

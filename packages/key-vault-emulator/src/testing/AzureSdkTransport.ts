@@ -18,7 +18,7 @@ import type {
 import * as Effect from "effect/Effect"
 import { Readable } from "node:stream"
 import type { Emulator } from "../Emulator.js"
-import type { EmulatorRequest } from "../http/Protocol.js"
+import type { EmulatorRequest, EmulatorResponse } from "../http/Protocol.js"
 
 /** A case-insensitive header collection that remembers the case each name was set with. */
 const makeHeaders = (initial: Readonly<Record<string, string>>): HttpHeaders => {
@@ -71,8 +71,64 @@ const readBody = async (request: PipelineRequest): Promise<Uint8Array> => {
 }
 
 /**
+ * Shaped like the `RestError` the SDK's Node client raises for a reset socket: the retry policy retries only errors
+ * named `RestError`, and the exponential strategy treats code `ECONNRESET` as a network failure. Built here because
+ * `@azure/core-rest-pipeline` is not a runtime dependency; `isRestError` accepts it by name.
+ */
+const connectionReset = (): Error => {
+  const error = new Error("read ECONNRESET") as Error & { code: string }
+  error.name = "RestError"
+  error.code = "ECONNRESET"
+  return error
+}
+
+/** Runs the handler, interrupting it when the request's signal (an `AbortSignalLike`) aborts. */
+const runAbortable = <A>(effect: Effect.Effect<A>, request: PipelineRequest): Promise<A> => {
+  const signal = request.abortSignal
+  if (signal === undefined) return Effect.runPromise(effect)
+  const controller = new AbortController()
+  const onAbort = (): void => controller.abort()
+  signal.addEventListener("abort", onAbort)
+  return Effect.runPromise(effect, { signal: controller.signal }).finally(() =>
+    signal.removeEventListener("abort", onAbort)
+  )
+}
+
+/** Never settles unless the request's signal aborts (no signal: it never settles, like a dead server). */
+const stall = (request: PipelineRequest): Promise<never> =>
+  new Promise<never>((_, reject) => {
+    request.abortSignal?.addEventListener("abort", () => reject(abortError()), { once: true })
+  })
+
+/**
+ * The response with only the first `bytes` of its body. A streamed response errors after them, as a socket closed
+ * mid-body does; a buffered one is just short, and the SDK fails to parse it.
+ */
+const truncated = (request: PipelineRequest, response: EmulatorResponse, bytes: number): PipelineResponse => {
+  const partial = response.body.subarray(0, bytes)
+  const pipelineResponse: PipelineResponse = {
+    request,
+    status: response.status,
+    headers: makeHeaders(response.headers)
+  }
+  if (request.streamResponseStatusCodes?.has(response.status) === true) {
+    pipelineResponse.readableStreamBody = new Readable({
+      read() {
+        this.push(Buffer.from(partial))
+        this.destroy(connectionReset())
+      }
+    })
+  } else {
+    pipelineResponse.bodyAsText = decoder.decode(partial)
+  }
+  return pipelineResponse
+}
+
+/**
  * An Azure SDK `HttpClient` served by `emulator`. Each request runs the handler with `Effect.runPromise`, so the
- * vault's time is the live clock.
+ * vault's time is the live clock; the request's `abortSignal` interrupts it. Injected transport faults: `Reset`
+ * rejects with a `RestError`-named error of code `ECONNRESET`, `Stall` settles only on abort, `Truncate` answers with
+ * part of the body.
  *
  * @since 0.1.0
  */
@@ -87,8 +143,14 @@ export const makeAzureHttpClient = (emulator: Emulator): HttpClient => ({
       headers,
       body: await readBody(request)
     }
-    const response = await Effect.runPromise(emulator.handler(emulatorRequest))
+    // The signal interrupts the handler too, so an abort ends injected latency at once.
+    const response = await runAbortable(emulator.handler(emulatorRequest), request).catch((cause: unknown) => {
+      throw isAborted(request) ? abortError() : cause
+    })
     if (isAborted(request)) throw abortError()
+    if (response.fault?._tag === "Reset") throw connectionReset()
+    if (response.fault?._tag === "Stall") return stall(request)
+    if (response.fault?._tag === "Truncate") return truncated(request, response, response.fault.bytes)
     const pipelineResponse: PipelineResponse = {
       request,
       status: response.status,

@@ -14,7 +14,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import type { Emulator, EmulatorOptions } from "../Emulator.js"
 import { EmulatorService, make as makeEmulator } from "../Emulator.js"
-import type { EmulatorRequest } from "../http/Protocol.js"
+import type { EmulatorRequest, EmulatorResponse } from "../http/Protocol.js"
 
 export {
   /**
@@ -51,7 +51,8 @@ const bodyBytes = (request: HttpClientRequest.HttpClientRequest): Either.Either<
 }
 
 /**
- * An `HttpClient` served by `emulator`.
+ * An `HttpClient` served by `emulator`. Injected transport faults: `Reset` fails with a `RequestError` of reason
+ * `Transport`, `Stall` never completes (interruptible: use a timeout), `Truncate` answers with part of the body.
  *
  * @since 0.1.0
  */
@@ -71,15 +72,42 @@ export const make = (emulator: Emulator): HttpClient.HttpClient =>
       headers,
       body: body.right
     }
-    return Effect.map(emulator.handler(emulatorRequest), (response) =>
-      HttpClientResponse.fromWeb(
-        request,
-        new Response(nullBodyStatuses.has(response.status) ? null : response.body, {
-          status: response.status,
-          headers: response.headers
-        })
-      ))
+    return Effect.flatMap(emulator.handler(emulatorRequest), (response) => {
+      switch (response.fault?._tag) {
+        case "Reset":
+          return Effect.fail(
+            new HttpClientError.RequestError({
+              request,
+              reason: "Transport",
+              description: "the emulator reset the connection (injected fault)"
+            })
+          )
+        case "Stall":
+          // Never answers; the caller's timeout (or interruption) ends the wait.
+          return Effect.never
+        case "Truncate": {
+          // The headers announce the full length, as on the wire; only part of the body arrives.
+          const partial = response.body.subarray(0, response.fault.bytes)
+          const headers = { ...response.headers, "content-length": String(response.body.byteLength) }
+          return Effect.succeed(toClientResponse(request, { ...response, headers, body: partial }))
+        }
+        case undefined:
+          return Effect.succeed(toClientResponse(request, response))
+      }
+    })
   })
+
+const toClientResponse = (
+  request: HttpClientRequest.HttpClientRequest,
+  response: EmulatorResponse
+): HttpClientResponse.HttpClientResponse =>
+  HttpClientResponse.fromWeb(
+    request,
+    new Response(nullBodyStatuses.has(response.status) ? null : response.body, {
+      status: response.status,
+      headers: response.headers
+    })
+  )
 
 /**
  * A Layer providing an `HttpClient` served by `emulator`.

@@ -1,0 +1,189 @@
+/**
+ * Throttling mode: the per-vault limits of the real service, counted with the Effect `Clock`.
+ *
+ * The service publishes limits "per vault per region per 10 seconds" and says that requests answered 429 do not count
+ * towards them. It does not document the window type; field reports describe a counter that resets 10 s after the
+ * first transaction of a window, so this is a **fixed window per bucket that opens with the first counted request**
+ * (not a sliding log). Buckets, with the published defaults (software RSA-2048 / EC keys):
+ *
+ * | bucket | operations | default |
+ * |---|---|---|
+ * | `secretCreate` | `setSecret` (the service's "Secret CREATE") | 300 |
+ * | `secretOther` | every other secret, vault and unknown request | 4,000 |
+ * | `keyCreate` | `createKey`, `rotateKey` (a rotation creates a key) | 20 |
+ * | `keyOther` | every other key operation, crypto and `rng` included | 4,000 |
+ *
+ * The service weights key operations by key type and size (an RSA-4096 GET costs 8); every request costs 1 here.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type { Classified } from "../journal/Operation.js"
+import type { EmulatorResponse } from "../http/Protocol.js"
+import * as Responses from "../http/Responses.js"
+
+/**
+ * Operations allowed per window, per bucket.
+ *
+ * @since 0.1.0
+ */
+export interface ThrottleLimits {
+  readonly secretCreate: number
+  readonly secretOther: number
+  readonly keyCreate: number
+  readonly keyOther: number
+}
+
+/**
+ * A throttling bucket.
+ *
+ * @since 0.1.0
+ */
+export type ThrottleBucket = keyof ThrottleLimits
+
+/**
+ * The service's published limits for a standard vault with software keys.
+ *
+ * @since 0.1.0
+ */
+export const DEFAULT_LIMITS: ThrottleLimits = {
+  secretCreate: 300,
+  secretOther: 4_000,
+  keyCreate: 20,
+  keyOther: 4_000
+}
+
+/**
+ * The service's window.
+ *
+ * @since 0.1.0
+ */
+export const DEFAULT_WINDOW_MILLIS = 10_000
+
+/**
+ * The message of the service's 429, verbatim.
+ *
+ * @since 0.1.0
+ */
+export const THROTTLED_MESSAGE =
+  "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached"
+
+/**
+ * Throttling settings.
+ *
+ * @since 0.1.0
+ */
+export interface ThrottleOptions {
+  /** Overrides for some or all buckets (whole numbers >= 0). */
+  readonly limits?: Partial<ThrottleLimits> | undefined
+  /** Window length; default 10,000 ms. */
+  readonly windowMillis?: number | undefined
+  /**
+   * Send `Retry-After` (whole seconds until the window resets, at least 1) with the 429. Default false: the real 429
+   * often has none, and clients must back off on their own.
+   */
+  readonly retryAfter?: boolean | undefined
+}
+
+/**
+ * The throttle of one emulator.
+ *
+ * @since 0.1.0
+ */
+export interface Throttle {
+  readonly limits: ThrottleLimits
+  readonly windowMillis: number
+  readonly retryAfter: boolean
+  /** Counts the request, or answers 429 without counting it (as the service does). */
+  readonly check: (request: Classified) => Effect.Effect<Option.Option<EmulatorResponse>>
+  /** Forgets every window. */
+  readonly reset: Effect.Effect<void>
+}
+
+/**
+ * Which bucket an operation counts against.
+ *
+ * @since 0.1.0
+ */
+export const bucketOf = (request: Classified): ThrottleBucket => {
+  if (request.family === "key") {
+    return request.operation === "createKey" || request.operation === "rotateKey" ? "keyCreate" : "keyOther"
+  }
+  return request.operation === "setSecret" ? "secretCreate" : "secretOther"
+}
+
+/**
+ * The service's 429 body, with `Retry-After` when `retryAfterSeconds` is given.
+ *
+ * @since 0.1.0
+ */
+export const throttledResponse = (retryAfterSeconds?: number): EmulatorResponse =>
+  Responses.error(
+    429,
+    "Throttled",
+    THROTTLED_MESSAGE,
+    undefined,
+    retryAfterSeconds === undefined ? {} : { "retry-after": String(retryAfterSeconds) }
+  )
+
+interface Window {
+  start: number
+  count: number
+}
+
+/**
+ * A throttle. Limits and window must be whole numbers (limits >= 0, window >= 1); anything else is a programming
+ * error and dies.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: ThrottleOptions = {}): Effect.Effect<Throttle> =>
+  Effect.suspend(() => {
+    const limits: ThrottleLimits = { ...DEFAULT_LIMITS, ...definedOnly(options.limits ?? {}) }
+    const windowMillis = options.windowMillis ?? DEFAULT_WINDOW_MILLIS
+    for (const [bucket, limit] of Object.entries(limits)) {
+      if (!Number.isSafeInteger(limit) || limit < 0) {
+        return Effect.dieMessage(`throttle limit ${bucket} must be a whole number >= 0, got ${limit}`)
+      }
+    }
+    if (!Number.isSafeInteger(windowMillis) || windowMillis < 1) {
+      return Effect.dieMessage(`throttle window must be a whole number of milliseconds >= 1, got ${windowMillis}`)
+    }
+    const retryAfter = options.retryAfter ?? false
+    const windows = new Map<ThrottleBucket, Window>()
+
+    const checkAt = (request: Classified, now: number): Option.Option<EmulatorResponse> => {
+      const bucket = bucketOf(request)
+      let window = windows.get(bucket)
+      if (window === undefined || now >= window.start + windowMillis) {
+        window = { start: now, count: 0 }
+        windows.set(bucket, window)
+      }
+      if (window.count >= limits[bucket]) {
+        const seconds = Math.max(1, Math.ceil((window.start + windowMillis - now) / 1000))
+        return Option.some(throttledResponse(retryAfter ? seconds : undefined))
+      }
+      window.count += 1
+      return Option.none()
+    }
+
+    const throttle: Throttle = {
+      limits,
+      windowMillis,
+      retryAfter,
+      // The window check and the increment are one synchronous step: concurrent requests cannot both take the last slot.
+      check: (request) => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => checkAt(request, now))),
+      reset: Effect.sync(() => windows.clear())
+    }
+    return Effect.succeed(throttle)
+  })
+
+const definedOnly = (limits: Partial<ThrottleLimits>): Partial<ThrottleLimits> => {
+  const out: { -readonly [K in ThrottleBucket]?: number } = {}
+  for (const [bucket, limit] of Object.entries(limits) as Array<[ThrottleBucket, number | undefined]>) {
+    if (limit !== undefined) out[bucket] = limit
+  }
+  return out
+}

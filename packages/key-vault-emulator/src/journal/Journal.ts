@@ -1,0 +1,175 @@
+/**
+ * The request journal: a bounded record of every request the emulator served, for tests to assert on (how many
+ * retries reached the vault, whether a token was sent, which fault each attempt met). It never holds bodies, query
+ * strings or header values, so it cannot leak a secret.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import type { OperationName } from "./Operation.js"
+
+/**
+ * Default capacity: enough for a throttling test (4,000 reads and then some) without growing without bound.
+ *
+ * @since 0.1.0
+ */
+export const DEFAULT_CAPACITY = 10_000
+
+/**
+ * The fault a request met, if any: an injected rule (by id) or the throttling mode.
+ *
+ * @since 0.1.0
+ */
+export interface AppliedFault {
+  readonly kind: "Status" | "Latency" | "Reset" | "Stall" | "Truncate" | "MalformedJson" | "Throttled"
+  /** The fault rule's id; `null` for throttling. */
+  readonly ruleId: string | null
+  /** When the rule acted relative to the app; `null` for throttling. */
+  readonly phase: "before" | "after" | null
+}
+
+/**
+ * One served request.
+ *
+ * @since 0.1.0
+ */
+export interface JournalEntry {
+  /** Increases by one per request over the emulator's life (not reset by `clear`). */
+  readonly sequence: number
+  /** When the request arrived, Unix milliseconds from the Effect `Clock`. */
+  readonly timeMillis: number
+  readonly method: string
+  /** The URL path, without the query string. */
+  readonly path: string
+  readonly operation: OperationName
+  /** The object name the path addresses, as sent; `null` for lists, restore, rng and unknown paths. */
+  readonly name: string | null
+  /** The status the client was sent; `null` when it got none (connection reset or stalled). */
+  readonly status: number | null
+  /** Whether the request carried a bearer token (without one it always gets the 401 challenge). */
+  readonly tokenPresent: boolean
+  /** Whether the app handled the request, so a write may have been applied (false when a fault answered first). */
+  readonly reachedEngine: boolean
+  readonly fault: AppliedFault | null
+  /** Clock time from arrival to the response (injected latency included; a stall counts until it was decided). */
+  readonly durationMillis: number
+}
+
+/**
+ * A query over the journal; every given field must match.
+ *
+ * @since 0.1.0
+ */
+export interface JournalFilter {
+  readonly operation?: OperationName | ReadonlyArray<OperationName> | undefined
+  /** An exact name (case-insensitive, as Key Vault names are) or a RegExp. */
+  readonly name?: string | RegExp | undefined
+  readonly status?: number | ReadonlyArray<number> | undefined
+  readonly method?: string | undefined
+  /** `true`: only requests that met a fault (throttling included); `false`: only those that did not. */
+  readonly faulted?: boolean | undefined
+  readonly tokenPresent?: boolean | undefined
+}
+
+/**
+ * The journal of one emulator.
+ *
+ * @since 0.1.0
+ */
+export interface Journal {
+  readonly capacity: number
+  /** All retained entries, oldest first. */
+  readonly entries: Effect.Effect<ReadonlyArray<JournalEntry>>
+  /** Retained entries matching `filter`, oldest first. */
+  readonly query: (filter: JournalFilter) => Effect.Effect<ReadonlyArray<JournalEntry>>
+  /** How many entries were dropped because the journal was full (since the last `clear`). */
+  readonly dropped: Effect.Effect<number>
+  readonly clear: Effect.Effect<void>
+  /** Appends an entry; the emulator's request pipeline calls this, tests normally do not. */
+  readonly record: (entry: Omit<JournalEntry, "sequence">) => Effect.Effect<void>
+}
+
+const asArray = <A>(value: A | ReadonlyArray<A>): ReadonlyArray<A> =>
+  Array.isArray(value) ? value : [value as A]
+
+/**
+ * Whether `entry` matches `filter`.
+ *
+ * @since 0.1.0
+ */
+export const matches = (entry: JournalEntry, filter: JournalFilter): boolean => {
+  if (filter.operation !== undefined && !asArray(filter.operation).includes(entry.operation)) return false
+  if (filter.status !== undefined && (entry.status === null || !asArray(filter.status).includes(entry.status))) {
+    return false
+  }
+  if (filter.method !== undefined && filter.method.toUpperCase() !== entry.method) return false
+  if (filter.faulted !== undefined && filter.faulted !== (entry.fault !== null)) return false
+  if (filter.tokenPresent !== undefined && filter.tokenPresent !== entry.tokenPresent) return false
+  if (filter.name !== undefined) {
+    if (entry.name === null) return false
+    if (typeof filter.name === "string") {
+      if (filter.name.toLowerCase() !== entry.name.toLowerCase()) return false
+    } else {
+      // A global or sticky RegExp keeps state between `test` calls; reset it so every entry is judged alike.
+      filter.name.lastIndex = 0
+      if (!filter.name.test(entry.name)) return false
+    }
+  }
+  return true
+}
+
+/**
+ * A new, empty journal keeping at most `capacity` entries (a ring buffer: the oldest go first). `capacity` 0 keeps
+ * nothing. A negative or fractional capacity is a programming error and dies.
+ *
+ * @since 0.1.0
+ */
+export const make = (capacity: number = DEFAULT_CAPACITY): Effect.Effect<Journal> =>
+  Effect.suspend(() => {
+    if (!Number.isSafeInteger(capacity) || capacity < 0) {
+      return Effect.dieMessage(`journal capacity must be a whole number >= 0, got ${capacity}`)
+    }
+    // A fixed array and a start index: appending is O(1) and never reallocates once full.
+    const ring: Array<JournalEntry | undefined> = []
+    let start = 0
+    let size = 0
+    let sequence = 0
+    let dropped = 0
+
+    const snapshot = (): ReadonlyArray<JournalEntry> => {
+      const out: Array<JournalEntry> = []
+      for (let i = 0; i < size; i++) out.push(ring[(start + i) % capacity]!)
+      return out
+    }
+
+    const journal: Journal = {
+      capacity,
+      entries: Effect.sync(snapshot),
+      query: (filter) => Effect.sync(() => snapshot().filter((entry) => matches(entry, filter))),
+      dropped: Effect.sync(() => dropped),
+      clear: Effect.sync(() => {
+        ring.length = 0
+        start = 0
+        size = 0
+        dropped = 0
+      }),
+      record: (entry) =>
+        Effect.sync(() => {
+          sequence += 1
+          if (capacity === 0) {
+            dropped += 1
+            return
+          }
+          const full: JournalEntry = { sequence, ...entry }
+          if (size < capacity) {
+            ring[(start + size) % capacity] = full
+            size += 1
+          } else {
+            ring[start] = full
+            start = (start + 1) % capacity
+            dropped += 1
+          }
+        })
+    }
+    return Effect.succeed(journal)
+  })

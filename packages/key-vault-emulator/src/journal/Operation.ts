@@ -1,0 +1,142 @@
+/**
+ * Names a request by the Key Vault operation it asks for (`getSecret`, `createKey`, `sign`, ...), the vocabulary the
+ * request journal, fault rules and throttling share. It reuses the app's own `Router`, so a request is named exactly
+ * as it is served and there is one path grammar, not two that drift apart.
+ *
+ * @since 0.1.0
+ */
+import * as Router from "../http/Router.js"
+
+/**
+ * Every operation name, as in the REST API reference (camel case; the key crypto operations by their `key_ops`
+ * names). `unknown` is a request that routes nowhere (404, 405, invalid name).
+ *
+ * @since 0.1.0
+ */
+export const OPERATIONS = [
+  "setSecret",
+  "getSecret",
+  "updateSecret",
+  "deleteSecret",
+  "listSecrets",
+  "listSecretVersions",
+  "backupSecret",
+  "restoreSecret",
+  "listDeletedSecrets",
+  "getDeletedSecret",
+  "purgeDeletedSecret",
+  "recoverDeletedSecret",
+  "createKey",
+  "importKey",
+  "getKey",
+  "updateKey",
+  "deleteKey",
+  "listKeys",
+  "listKeyVersions",
+  "backupKey",
+  "restoreKey",
+  "rotateKey",
+  "getKeyRotationPolicy",
+  "updateKeyRotationPolicy",
+  "encrypt",
+  "decrypt",
+  "sign",
+  "verify",
+  "wrapKey",
+  "unwrapKey",
+  "releaseKey",
+  "getKeyAttestation",
+  "listDeletedKeys",
+  "getDeletedKey",
+  "purgeDeletedKey",
+  "recoverDeletedKey",
+  "getRandomBytes",
+  "unknown"
+] as const
+
+/**
+ * An operation name.
+ *
+ * @since 0.1.0
+ */
+export type OperationName = typeof OPERATIONS[number]
+
+/**
+ * Which family of throttling limits an operation counts against.
+ *
+ * @since 0.1.0
+ */
+export type OperationFamily = "secret" | "key"
+
+/**
+ * What a request is: its operation, the object name it addresses (if any) and its throttling family.
+ *
+ * @since 0.1.0
+ */
+export interface Classified {
+  readonly operation: OperationName
+  readonly name: string | undefined
+  readonly family: OperationFamily
+}
+
+const known: ReadonlySet<string> = new Set(OPERATIONS)
+
+/**
+ * Whether `name` is an operation name.
+ *
+ * @since 0.1.0
+ */
+export const isOperationName = (name: string): name is OperationName => known.has(name)
+
+// Exhaustive over the router's tags: a new route (certificates) fails to compile here until it has a name.
+const byTag: { readonly [K in Exclude<Router.Route["_tag"], "KeyOperation">]: OperationName } = {
+  SetSecret: "setSecret",
+  GetSecret: "getSecret",
+  UpdateSecret: "updateSecret",
+  DeleteSecret: "deleteSecret",
+  ListSecrets: "listSecrets",
+  ListSecretVersions: "listSecretVersions",
+  BackupSecret: "backupSecret",
+  RestoreSecret: "restoreSecret",
+  ListDeletedSecrets: "listDeletedSecrets",
+  GetDeletedSecret: "getDeletedSecret",
+  PurgeDeletedSecret: "purgeDeletedSecret",
+  RecoverDeletedSecret: "recoverDeletedSecret",
+  CreateKey: "createKey",
+  ImportKey: "importKey",
+  GetKey: "getKey",
+  UpdateKey: "updateKey",
+  DeleteKey: "deleteKey",
+  ListKeys: "listKeys",
+  ListKeyVersions: "listKeyVersions",
+  BackupKey: "backupKey",
+  RestoreKey: "restoreKey",
+  RotateKey: "rotateKey",
+  GetKeyRotationPolicy: "getKeyRotationPolicy",
+  UpdateKeyRotationPolicy: "updateKeyRotationPolicy",
+  ReleaseKey: "releaseKey",
+  GetKeyAttestation: "getKeyAttestation",
+  ListDeletedKeys: "listDeletedKeys",
+  GetDeletedKey: "getDeletedKey",
+  PurgeDeletedKey: "purgeDeletedKey",
+  RecoverDeletedKey: "recoverDeletedKey",
+  GetRandomBytes: "getRandomBytes"
+}
+
+const unknownRequest: Classified = { operation: "unknown", name: undefined, family: "secret" }
+
+/**
+ * Classifies a request by method and path (case-insensitive segments, version-less forms, as the app routes them).
+ * Unroutable requests are `unknown` in the `secret` family: the service counts them as vault transactions.
+ *
+ * @since 0.1.0
+ */
+export const classify = (method: string, pathname: string): Classified => {
+  const match = Router.route(method, pathname)
+  if (match._tag !== "Matched") return unknownRequest
+  const route = match.route
+  const name = "name" in route ? route.name : undefined
+  const family: OperationFamily = Router.isKeyRoute(route) ? "key" : "secret"
+  const operation = route._tag === "KeyOperation" ? route.operation : byTag[route._tag]
+  return { operation, name, family }
+}
