@@ -220,3 +220,11 @@ export * as RateLimiter from "./resilience/RateLimiter.js"
  * @since 0.1.0
  */
 export * as RetryPolicy from "./resilience/RetryPolicy.js"
+
+/**
+ * Access log replay: real or synthetic (Zipf) traffic through the client and its cache against an in-process vault,
+ * in simulated time, reporting what the cache saved and the peak load against the vault's limits.
+ *
+ * @since 0.1.0
+ */
+export * as AccessLogReplay from "./replay/AccessLogReplay.js"

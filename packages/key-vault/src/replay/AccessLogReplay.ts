@@ -6,13 +6,16 @@
  * (`zipf`). `replay` builds `KeyVault.layer` with the cache options given, pre-creates every secret the log names
  * (those writes are not counted), then plays the events in time order:
  *
- * - Time is simulated. By default a virtual clock moves straight to each event's millisecond; `clock: "TestClock"`
- *   uses Effect's `TestClock` instead (same results, but each move costs about 4 ms of real time, so keep it for
- *   short logs). Either way an hour of traffic is never an hour of waiting.
- * - Events of the same millisecond run concurrently; a step ends only when every fiber it started is done, including
+ * - Time is simulated. By default a virtual `Clock` moves straight to each event's millisecond; `clock: "TestClock"`
+ *   uses Effect's `TestClock` instead. Both give the same report (a test checks it), but each `TestClock` move waits
+ *   for every fiber to suspend by polling with real `setTimeout(0)` timers, about 4 ms, which would stretch an hour
+ *   at 100 requests/s to half an hour: keep `TestClock` for short logs.
+ * - Events of the same millisecond run concurrently; a step ends when everything it started has settled, including
  *   the loads and refresh-ahead fibers the cache forks in the background, so refresh-ahead happens at the simulated
- *   time it would in production.
+ *   time it would in production. Fibers asleep on the clock (the client's rate limiter, retry backoff) wake when the
+ *   clock reaches their deadline, in order.
  * - Every request that reaches the vault is recorded with its simulated time (`HttpClient.tapRequest`).
+ * - The cache's TTL jitter draws from a `Random` seeded by `seed`: the same log and options give the same report.
  *
  * The vault answers in zero simulated time, so the report measures the cache's policy (what it asks the vault for,
  * and when), not latency.
@@ -30,6 +33,8 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type { TokenProvider } from "../auth/TokenProvider.js"
 import type * as CacheConfig from "../cache/CacheConfig.js"
+import type { CacheStats } from "../cache/VaultCache.js"
+import type { ResilienceOptions } from "../resilience/ResilienceConfig.js"
 import * as LogParser from "./internal/LogParser.js"
 import * as Runner from "./internal/Runner.js"
 import * as Zipf from "./internal/Zipf.js"
@@ -219,6 +224,7 @@ export const peakInWindow = (
 /**
  * What a replay measured. Counts cover the replay only (not the pre-creation of secrets).
  *
+ * - `unfinished`: operations still waiting (asleep on the clock) 15 simulated minutes after the last event; 0 normally.
  * - `hitRatio`: the share of reads that did not start a vault request of their own:
  *   `(totalReads - cache.misses) / totalReads`. With no vault failures that is
  *   `(hits + staleServed + coalesced + negativeHits) / (hits + staleServed + coalesced + negativeHits + misses)`.
@@ -240,6 +246,7 @@ export const ReplayReport = Schema.Struct({
   simulatedMillis: Schema.Number,
   totalReads: Schema.Number,
   totalWrites: Schema.Number,
+  unfinished: Schema.Number,
   readErrors: Schema.Record({ key: Schema.String, value: Schema.Number }),
   writeErrors: Schema.Record({ key: Schema.String, value: Schema.Number }),
   vaultRequests: Schema.Number,
@@ -306,6 +313,12 @@ export interface ReplayOptions {
   readonly valueBytes?: number | undefined
   /** The simulated wall-clock time the replay starts at, epoch milliseconds. Default 2025-01-01T00:00:00Z. */
   readonly startMillis?: number | undefined
+  /**
+   * The replayed client's retries, circuit breaker and rate limiter (`KeyVault.layer`'s `resilience`). Default: the
+   * client's defaults, rate limiter included: a request it holds back waits in simulated time, and a read that waits
+   * there for its load counts as waiting for the vault.
+   */
+  readonly resilience?: ResilienceOptions | undefined
 }
 
 const round = (value: number, digits: number): number => {
@@ -313,11 +326,10 @@ const round = (value: number, digits: number): number => {
   return Math.round(value * factor) / factor
 }
 
-/**
- * Turns what the runner saw into a report.
- */
+// Turns what the runner saw into a report: deltas of the cache's counters over the replay, peaks over the recorded
+// request times.
 const summarize = (clock: "virtual" | "TestClock", result: Runner.RunResult): ReplayReport => {
-  const d = (field: "hits" | "misses" | "coalesced" | "staleServed" | "negativeHits" | "refreshesOk" | "refreshesFailed" | "refreshesDropped" | "evictions", from = result.baseline) =>
+  const d = (field: Exclude<keyof CacheStats, "size" | "negativeSize">, from: CacheStats = result.baseline): number =>
     result.final[field] - from[field]
   const misses = result.cacheEnabled ? d("misses") : result.reads
   const waitedAfterWarmup = result.cacheEnabled
@@ -334,6 +346,7 @@ const summarize = (clock: "virtual" | "TestClock", result: Runner.RunResult): Re
     simulatedMillis: result.lastEventMillis,
     totalReads: result.reads,
     totalWrites: result.writes,
+    unfinished: result.unfinished,
     readErrors: result.readErrors,
     writeErrors: result.writeErrors,
     vaultRequests: all.length,
@@ -401,7 +414,8 @@ export const replay = (
     seed: options.seed ?? 42,
     valueBytes: options.valueBytes ?? 100,
     startMillis: options.startMillis ?? DEFAULT_START,
-    warmupMillis: warmup
+    warmupMillis: warmup,
+    resilience: options.resilience
   }).pipe(
     Effect.catchIf(
       (error): error is Runner.SetupFailure => "_tag" in error && error._tag === "SetupFailure",
@@ -422,8 +436,11 @@ export const format = (report: ReplayReport): string => {
   const errors = (e: Readonly<Record<string, number>>) =>
     Object.keys(e).length === 0 ? "none" : Object.entries(e).map(([k, v]) => `${k} ${n(v)}`).join(", ")
   return [
-    `replayed ${n(report.events)} events over ${(report.simulatedMillis / 1000).toFixed(1)} simulated s (${report.clock} clock)`,
-    `  reads ${n(report.totalReads)}   writes ${n(report.totalWrites)}   read errors: ${errors(report.readErrors)}   write errors: ${errors(report.writeErrors)}`,
+    `replayed ${n(report.events)} events over ${(report.simulatedMillis / 1000).toFixed(1)} simulated s ` +
+    `(clock: ${report.clock})`,
+    `  reads ${n(report.totalReads)}   writes ${n(report.totalWrites)}   ` +
+    `read errors: ${errors(report.readErrors)}   write errors: ${errors(report.writeErrors)}` +
+    (report.unfinished > 0 ? `   unfinished: ${n(report.unfinished)}` : ""),
     `  vault requests ${n(report.vaultRequests)} (reads ${n(report.vaultReadRequests)}, writes ${n(report.vaultWriteRequests)})`,
     `  hit ratio ${pct(report.hitRatio)}   vault load saved ${report.vaultLoadSavedPct.toFixed(2)}%`,
     `  cache: hits ${n(report.cache.hits)}, misses ${n(report.cache.misses)}, coalesced ${n(report.cache.coalesced)}, ` +

@@ -92,7 +92,9 @@ const unquote = (field: string): string => {
 
 const csvLine = (text: string): Either.Either<Raw, string> => {
   const parts = text.split(",").map(unquote)
-  if (parts.length < 3 || parts.length > 4) return Either.left(`expected 3 or 4 comma-separated fields (t,op,name[,version]), got ${parts.length}`)
+  if (parts.length < 3 || parts.length > 4) {
+    return Either.left(`expected 3 or 4 comma-separated fields (t,op,name[,version]), got ${parts.length}`)
+  }
   const [t, op, name, version] = parts
   return fields(t, op, name, version === undefined || version === "" ? undefined : version)
 }

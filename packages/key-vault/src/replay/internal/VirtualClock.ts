@@ -105,27 +105,24 @@ export class VirtualClock implements Clock.Clock {
     })
   }
 
+  /** The earliest deadline of a sleeper still waiting, if any. */
+  nextDeadline(): number | undefined {
+    for (let s = this.sleepers.peek(); s !== undefined; s = this.sleepers.peek()) {
+      if (!s.cancelled) return s.at
+      this.sleepers.pop()
+    }
+    return undefined
+  }
+
   /**
-   * Moves the clock to `target` (never backwards). Sleepers due on the way wake in deadline order with the clock set
-   * to their deadline, and `settle` runs after each batch, so what they do happens at the right simulated time.
+   * Sets the clock to `target` (never backwards) and wakes every sleeper due by then, in deadline order. Callers that
+   * want each sleeper to run at its own deadline move to `nextDeadline()` first.
    */
-  advanceTo(target: number, settle: Effect.Effect<void>): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      const next = this.sleepers.peek()
-      if (next !== undefined && next.at <= target) {
-        this.sleepers.pop()
-        if (next.cancelled) return this.advanceTo(target, settle)
-        this.now = Math.max(this.now, next.at)
-        next.wake()
-        // Everyone else due at the very same instant wakes together, as with TestClock.
-        for (let s = this.sleepers.peek(); s !== undefined && s.at === next.at; s = this.sleepers.peek()) {
-          this.sleepers.pop()
-          if (!s.cancelled) s.wake()
-        }
-        return Effect.zipRight(settle, this.advanceTo(target, settle))
-      }
-      if (target > this.now) this.now = target
-      return Effect.void
-    })
+  setTime(target: number): void {
+    if (target > this.now) this.now = target
+    for (let s = this.sleepers.peek(); s !== undefined && s.at <= this.now; s = this.sleepers.peek()) {
+      this.sleepers.pop()
+      if (!s.cancelled) s.wake()
+    }
   }
 }

@@ -1,0 +1,192 @@
+/**
+ * Replays an access log (or a synthetic Zipf workload) through the real client and cache against the in-process
+ * emulator, in simulated time, and prints a readable report followed by the report as ONE JSON line (the last line).
+ *
+ *   npm run replay -- <log file> [cache options]
+ *   npm run replay -- --zipf [--secrets 1000] [--s 0.99] [--rps 100] [--duration 3600] [--write-fraction 0]
+ *                            [--seed 42] [cache options]
+ *
+ * Cache options: --ttl <s> (300), --max-entries <n> (10000), --refresh-ahead <0..1|off> (0.8),
+ * --negative-ttl <s|off> (30), --stale-if-error <s|off> (300), --jitter <0..0.5> (0.1), --encrypt, --no-cache.
+ * Replay options: --warmup <s> (the TTL), --clock <virtual|TestClock> (virtual), --no-rate-limiter,
+ * --value-bytes <n> (100), --random-seed <n> (42, the cache's TTL jitter).
+ *
+ * Exit codes: 0 done, 1 the log could not be read or parsed (the message names the line), 2 bad arguments.
+ */
+import * as Emulator from "@effect-azure/key-vault-emulator/testing/HttpClientLayer"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as TokenProvider from "../src/auth/TokenProvider.js"
+import type * as CacheConfig from "../src/cache/CacheConfig.js"
+import * as AccessLogReplay from "../src/replay/AccessLogReplay.js"
+
+interface Parsed {
+  readonly source: { readonly _tag: "file"; readonly path: string } | {
+    readonly _tag: "zipf"
+    readonly options: AccessLogReplay.ZipfOptions
+  }
+  readonly replay: AccessLogReplay.ReplayOptions
+}
+
+class UsageError extends Error {}
+
+const USAGE = `usage: npm run replay -- <log file | --zipf [--secrets 1000] [--s 0.99] [--rps 100] [--duration 3600] \
+[--write-fraction 0] [--seed 42]> [--ttl 300] [--max-entries N] [--refresh-ahead 0.8|off] [--negative-ttl 30|off] \
+[--stale-if-error 300|off] [--jitter 0.1] [--encrypt] [--no-cache] [--warmup S] [--clock virtual|TestClock] \
+[--no-rate-limiter] [--value-bytes 100] [--random-seed 42]`
+
+const FLAGS_WITH_VALUE = new Set([
+  "--secrets", "--s", "--rps", "--duration", "--write-fraction", "--seed", "--ttl", "--max-entries", "--refresh-ahead",
+  "--negative-ttl", "--stale-if-error", "--jitter", "--warmup", "--clock", "--value-bytes", "--random-seed"
+])
+const SWITCHES = new Set(["--zipf", "--encrypt", "--no-cache", "--no-rate-limiter"])
+const ZIPF_ONLY = ["--secrets", "--s", "--rps", "--duration", "--write-fraction", "--seed"]
+
+/** Parses argv; throws `UsageError` for anything it does not understand. */
+const parseArgs = (argv: ReadonlyArray<string>): Parsed => {
+  const values = new Map<string, string>()
+  const switches = new Set<string>()
+  const positional: Array<string> = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg.startsWith("--")) {
+      const eq = arg.indexOf("=")
+      const flag = eq === -1 ? arg : arg.slice(0, eq)
+      if (SWITCHES.has(flag) && eq === -1) switches.add(flag)
+      else if (FLAGS_WITH_VALUE.has(flag)) {
+        const value = eq === -1 ? argv[++i] : arg.slice(eq + 1)
+        if (value === undefined || value === "") throw new UsageError(`${flag} needs a value`)
+        values.set(flag, value)
+      } else throw new UsageError(`unknown option ${arg}`)
+    } else positional.push(arg)
+  }
+  const number = (flag: string, check: (n: number) => boolean, what: string): number | undefined => {
+    const raw = values.get(flag)
+    if (raw === undefined) return undefined
+    const n = Number(raw)
+    if (raw.trim() === "" || !Number.isFinite(n) || !check(n)) throw new UsageError(`${flag} must be ${what}, got ${raw}`)
+    return n
+  }
+  const seconds = (flag: string): number | undefined => number(flag, (n) => n > 0, "a positive number of seconds")
+  const secondsOrOff = (flag: string): number | false | undefined =>
+    values.get(flag) === "off" ? false : seconds(flag)
+  const integer = (flag: string, min: number): number | undefined =>
+    number(flag, (n) => Number.isInteger(n) && n >= min, `an integer >= ${min}`)
+
+  const zipf = switches.has("--zipf")
+  if (zipf && positional.length > 0) throw new UsageError("give a log file or --zipf, not both")
+  if (!zipf && positional.length !== 1) throw new UsageError("give one log file, or --zipf")
+  if (!zipf) {
+    const stray = ZIPF_ONLY.find((flag) => values.has(flag))
+    if (stray !== undefined) throw new UsageError(`${stray} only applies with --zipf`)
+  }
+  const clock = values.get("--clock")
+  if (clock !== undefined && clock !== "virtual" && clock !== "TestClock") {
+    throw new UsageError(`--clock must be virtual or TestClock, got ${clock}`)
+  }
+  const refreshAhead = values.get("--refresh-ahead") === "off"
+    ? false
+    : number("--refresh-ahead", (n) => n > 0 && n < 1, "a fraction strictly between 0 and 1, or off")
+  const ttl = seconds("--ttl")
+  const negativeTtl = secondsOrOff("--negative-ttl")
+  const staleIfError = secondsOrOff("--stale-if-error")
+  const jitter = number("--jitter", (n) => n >= 0 && n <= 0.5, "between 0 and 0.5")
+  const maxEntries = integer("--max-entries", 1)
+  const cache: CacheConfig.CacheOptions = {
+    ...(switches.has("--no-cache") ? { enabled: false } : {}),
+    ...(ttl === undefined ? {} : { ttl: `${ttl} seconds` }),
+    ...(maxEntries === undefined ? {} : { maxEntries }),
+    ...(refreshAhead === undefined ? {} : { refreshAhead }),
+    ...(negativeTtl === undefined ? {} : { negativeTtl: negativeTtl === false ? false : `${negativeTtl} seconds` }),
+    ...(staleIfError === undefined ? {} : { staleIfError: staleIfError === false ? false : `${staleIfError} seconds` }),
+    ...(jitter === undefined ? {} : { jitter }),
+    ...(switches.has("--encrypt") ? { encryptAtRest: true } : {})
+  }
+  const warmup = number("--warmup", (n) => n >= 0, "a number of seconds >= 0")
+  const valueBytes = integer("--value-bytes", 0)
+  const randomSeed = integer("--random-seed", 0)
+  if (valueBytes !== undefined && valueBytes > 25 * 1024) throw new UsageError("--value-bytes must be at most 25600")
+  const replay: AccessLogReplay.ReplayOptions = {
+    cache,
+    ...(warmup === undefined ? {} : { warmup: `${warmup} seconds` }),
+    ...(clock === undefined ? {} : { clock }),
+    ...(valueBytes === undefined ? {} : { valueBytes }),
+    ...(randomSeed === undefined ? {} : { seed: randomSeed }),
+    ...(switches.has("--no-rate-limiter") ? { resilience: { rateLimiter: false } } : {})
+  }
+  if (!zipf) return { source: { _tag: "file", path: positional[0]! }, replay }
+  const writeFraction = number("--write-fraction", (n) => n >= 0 && n <= 1, "between 0 and 1")
+  const options: AccessLogReplay.ZipfOptions = {
+    secrets: integer("--secrets", 1),
+    exponent: number("--s", (n) => n >= 0, "a number >= 0"),
+    requestsPerSecond: number("--rps", (n) => n > 0, "a positive number"),
+    durationSeconds: seconds("--duration"),
+    writeFraction,
+    seed: integer("--seed", 0)
+  }
+  return { source: { _tag: "zipf", options }, replay }
+}
+
+const describeSource = (parsed: Parsed): string => {
+  if (parsed.source._tag === "file") return `log ${parsed.source.path}`
+  const o = parsed.source.options
+  return `zipf: ${o.secrets ?? 1000} secrets, s=${o.exponent ?? 0.99}, ${o.requestsPerSecond ?? 100} ops/s for ` +
+    `${o.durationSeconds ?? 3600} s, write fraction ${o.writeFraction ?? 0}, seed ${o.seed ?? 42}`
+}
+
+const program = (parsed: Parsed) =>
+  Effect.gen(function*() {
+    const started = performance.now()
+    const events = parsed.source._tag === "file"
+      ? yield* AccessLogReplay.parseFile(parsed.source.path)
+      : yield* AccessLogReplay.zipf(parsed.source.options)
+    const report = yield* AccessLogReplay.replay(events, parsed.replay)
+    const wall = (performance.now() - started) / 1000
+    yield* Effect.sync(() => {
+      console.log(describeSource(parsed))
+      console.log(`cache options: ${JSON.stringify(parsed.replay.cache)}`)
+      console.log(AccessLogReplay.format(report))
+      console.log(`  real time ${wall.toFixed(1)} s for ${(report.simulatedMillis / 1000).toFixed(0)} simulated s`)
+      console.log(JSON.stringify(report))
+    })
+  }).pipe(Effect.provide(Layer.mergeAll(Emulator.layerFresh(), TokenProvider.layerStatic(), NodeFileSystem.layer)))
+
+const main = async (argv: ReadonlyArray<string>): Promise<number> => {
+  let parsed: Parsed
+  try {
+    parsed = parseArgs(argv)
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    console.error(`replay: ${error.message}`)
+    console.error(USAGE)
+    return 2
+  }
+  const exit = await Effect.runPromiseExit(program(parsed))
+  if (exit._tag === "Success") return 0
+  const failure = Option.getOrUndefined(Cause.failureOption(exit.cause))
+  if (failure !== undefined && typeof failure === "object" && "_tag" in failure) {
+    switch (failure._tag) {
+      case "WorkloadOptionsError":
+        console.error(`replay: ${failure.message}`)
+        console.error(USAGE)
+        return 2
+      case "LogParseError":
+        console.error(`replay: ${failure.source ?? "log"}, line ${failure.line}: ${failure.message}`)
+        return 1
+      case "SystemError":
+      case "BadArgument":
+        console.error(`replay: cannot read the log: ${failure.message}`)
+        return 1
+    }
+  }
+  console.error(`replay failed: ${String(exit.cause)}`)
+  return 1
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code), (error: unknown) => {
+  console.error(error)
+  process.exit(1)
+})
