@@ -1,6 +1,5 @@
 /**
- * What the replay work found in the cache, as tests of the behaviour users rely on. Marked `fails` while the bug is
- * there (the suite stays green); vitest reports "expected to fail" the day it is fixed: then drop the `.fails`.
+ * What the replay work found in the cache (now fixed), kept as tests of the behaviour users rely on.
  */
 import * as Emulator from "@effect-azure/key-vault-emulator/testing/HttpClientLayer"
 import { describe, expect, it } from "@effect/vitest"
@@ -18,11 +17,9 @@ const client = KeyVault.layer({ vaultUrl: "https://findings.vault.azure.net" }).
 )
 
 describe("VaultCache findings", () => {
-  // `VaultCache.get` looks the entry up when `secrets.get(name)` is *called*, not when the returned Effect runs: on a
-  // hit it returns `Effect.succeed(value)` captured at that moment. An Effect built once and run again (a variable,
-  // `Effect.repeat`, `Effect.retry`, a Schedule-driven poller) keeps answering that value after a write through the
-  // client and after its TTL, and never reaches the vault again.
-  it.effect.fails("a get Effect built once answers the current value each time it runs", () =>
+  // The cache lookup must happen when the Effect runs, not when `secrets.get(name)` is called: an Effect built once
+  // and run again (a variable, `Effect.repeat`, `Effect.retry`, a Schedule-driven poller) must see writes and expiry.
+  it.effect("a get Effect built once answers the current value each time it runs", () =>
     Effect.gen(function*() {
       const secrets = yield* Secrets
       yield* secrets.set("db-password", "old")
@@ -33,7 +30,7 @@ describe("VaultCache findings", () => {
       expect(Redacted.value((yield* readPassword).value)).toBe("new")
     }).pipe(Effect.provide(client)))
 
-  it.effect.fails("a get Effect built once goes back to the vault after the TTL", () =>
+  it.effect("a get Effect built once goes back to the vault after the TTL", () =>
     Effect.gen(function*() {
       const secrets = yield* Secrets
       const cache = yield* VaultCache

@@ -52,7 +52,8 @@ export type ObjectType = "secret" | "key" | "certificate"
  */
 export interface EntryCodec<A> {
   readonly encode: (value: A, cipher: AtRestCipher.AtRestCipher | undefined) => unknown
-  readonly decode: (stored: unknown, cipher: AtRestCipher.AtRestCipher | undefined) => A | undefined
+  /** `name` is the (lower-cased) name the entry is filed under. */
+  readonly decode: (stored: unknown, cipher: AtRestCipher.AtRestCipher | undefined, name: string) => A | undefined
 }
 
 /**
@@ -143,28 +144,31 @@ const identity: EntryCodec<unknown> = { encode: (value) => value, decode: (store
 const LATEST = "latest"
 
 interface Names {
-  /** name (lower case) -> version (or "latest") -> entry */
-  readonly byName: Map<string, Map<string, Entry>>
+  /** name (lower case) -> the entry of its latest version: the common read, one map lookup. */
+  readonly latest: Map<string, Entry>
+  /** name (lower case) -> version -> entry, for reads of a specific version. */
+  readonly versions: Map<string, Map<string, Entry>>
   readonly vaultHost: string
   readonly objectType: ObjectType
 }
 
+// Kept small on purpose (a cache holds many): times are integer milliseconds since the cache was built, so they
+// stay small integers in V8 rather than boxed doubles; an entry's identity doubles as its generation.
 interface Entry {
   readonly names: Names
   readonly name: string
-  readonly version: string
+  /** `undefined` for the latest version. */
+  readonly version: string | undefined
   readonly stored: unknown
-  /** `Effect.succeed(value)` kept for identity-coded values: a hit then allocates nothing. */
-  readonly answer: Effect.Effect<unknown> | undefined
-  readonly seq: number
   readonly expiresAt: number
   readonly refreshAt: number
-  /** While serving stale after a failed reload: no new attempt before this time. */
-  retryAt: number
   // The LRU list: `prev` is older, `next` newer.
   prev: Entry | undefined
   next: Entry | undefined
 }
+
+// "Never" as a small integer: far beyond any TTL, and no boxed double in the entry.
+const NEVER = 0x3fffffff
 
 interface Negative {
   readonly error: unknown
@@ -220,7 +224,9 @@ export const make = (
     const negativesByName = new Map<string, Set<string>>()
     const inflight = new Map<string, Flight>()
     const refreshing = new Set<Entry>()
-    let seq = 0
+    // While an expired entry is served stale after a failed reload: no new attempt before this time. Rare, so kept
+    // beside the entries rather than in each of them; weak, so a dropped entry takes its mark with it.
+    const retryAt = new WeakMap<Entry, number>()
     const stats = {
       hits: 0,
       misses: 0,
@@ -258,19 +264,27 @@ export const make = (
     }
 
     const removeEntry = (entry: Entry): void => {
-      const versions = entry.names.byName.get(entry.name)
-      if (versions === undefined || versions.get(entry.version) !== entry) return
-      versions.delete(entry.version)
-      if (versions.size === 0) entry.names.byName.delete(entry.name)
+      if (entry.version === undefined) {
+        if (entry.names.latest.get(entry.name) !== entry) return
+        entry.names.latest.delete(entry.name)
+      } else {
+        const versions = entry.names.versions.get(entry.name)
+        if (versions === undefined || versions.get(entry.version) !== entry) return
+        versions.delete(entry.version)
+        if (versions.size === 0) entry.names.versions.delete(entry.name)
+      }
       unlink(entry)
       size--
       CacheMetrics.size.unsafeUpdate(size, noTags)
     }
 
-    const lookup = (names: Names, name: string, version: string): Entry | undefined =>
-      names.byName.get(name)?.get(version)
+    const lookup = (names: Names, name: string, version: string | undefined): Entry | undefined =>
+      version === undefined ? names.latest.get(name) : names.versions.get(name)?.get(version)
 
     const isCurrent = (entry: Entry): boolean => lookup(entry.names, entry.name, entry.version) === entry
+
+    const base = clock.unsafeCurrentTimeMillis()
+    const now = (): number => clock.unsafeCurrentTimeMillis() - base
 
     const nameKeyOf = (names: Names, name: string): string => `${names.vaultHost}:${names.objectType}:${name}:`
 
@@ -284,11 +298,17 @@ export const make = (
     }
 
     // Stores a loaded value as the newest entry, evicting the least recently used beyond the bound.
-    const store = (names: Names, name: string, version: string, value: unknown, codec: EntryCodec<unknown>) =>
+    const store = (
+      names: Names,
+      name: string,
+      version: string | undefined,
+      value: unknown,
+      codec: EntryCodec<unknown>
+    ) =>
       Effect.map(random.next, (r) => {
-        const now = clock.unsafeCurrentTimeMillis()
-        const ttl = version === LATEST ? config.ttlMillis : config.versionTtlMillis
-        const lifetime = ttl * (1 - config.jitter * r)
+        const at = now()
+        const ttl = version === undefined ? config.ttlMillis : config.versionTtlMillis
+        const lifetime = Math.floor(ttl * (1 - config.jitter * r))
         const previous = lookup(names, name, version)
         if (previous !== undefined) removeEntry(previous)
         const entry: Entry = {
@@ -296,23 +316,23 @@ export const make = (
           name,
           version,
           stored: codec.encode(value, cipher),
-          answer: codec === identity ? Effect.succeed(value) : undefined,
-          seq: ++seq,
-          expiresAt: now + lifetime,
-          refreshAt: config.refreshAhead > 0 ? now + lifetime * config.refreshAhead : Number.POSITIVE_INFINITY,
-          retryAt: 0,
+          expiresAt: at + lifetime,
+          refreshAt: config.refreshAhead > 0 ? at + Math.floor(lifetime * config.refreshAhead) : NEVER,
           prev: undefined,
           next: undefined
         }
-        let versions = names.byName.get(name)
-        if (versions === undefined) {
-          versions = new Map()
-          names.byName.set(name, versions)
+        if (version === undefined) names.latest.set(name, entry)
+        else {
+          let versions = names.versions.get(name)
+          if (versions === undefined) {
+            versions = new Map()
+            names.versions.set(name, versions)
+          }
+          versions.set(version, entry)
         }
-        versions.set(version, entry)
         append(entry)
         size++
-        removeNegative(nameKeyOf(names, name) + version)
+        removeNegative(nameKeyOf(names, name) + (version ?? LATEST))
         while (size > config.maxEntries && oldest !== undefined) {
           removeEntry(oldest)
           stats.evictions++
@@ -321,12 +341,12 @@ export const make = (
         CacheMetrics.size.unsafeUpdate(size, noTags)
       })
 
-    const remember = (names: Names, name: string, version: string, error: unknown): void => {
+    const remember = (names: Names, name: string, version: string | undefined, error: unknown): void => {
       if (config.negativeTtlMillis === 0) return
       const nameKey = nameKeyOf(names, name)
-      const key = nameKey + version
+      const key = nameKey + (version ?? LATEST)
       removeNegative(key)
-      negatives.set(key, { error, expiresAt: clock.unsafeCurrentTimeMillis() + config.negativeTtlMillis, nameKey })
+      negatives.set(key, { error, expiresAt: now() + config.negativeTtlMillis, nameKey })
       let keys = negativesByName.get(nameKey)
       if (keys === undefined) {
         keys = new Set()
@@ -341,7 +361,7 @@ export const make = (
     const settle = (
       names: Names,
       name: string,
-      version: string,
+      version: string | undefined,
       key: string,
       flight: Flight,
       previous: Entry | undefined,
@@ -358,16 +378,16 @@ export const make = (
         }
         const error = Cause.failureOption(exit.cause)
         if (Option.isSome(error) && flight.valid) {
-          const now = clock.unsafeCurrentTimeMillis()
+          const at = now()
           const current = lookup(names, name, version)
           if (isTransient(error.value)) {
             const stale = previous !== undefined && current === previous && config.staleIfErrorMillis > 0 &&
-                now < previous.expiresAt + config.staleIfErrorMillis
-              ? codec.decode(previous.stored, cipher)
+                at < previous.expiresAt + config.staleIfErrorMillis
+              ? codec.decode(previous.stored, cipher, previous.name)
               : undefined
             if (stale !== undefined && previous !== undefined) {
               // Serve the last good value, and hold off the next attempt a little, so an outage is not hammered.
-              previous.retryAt = now + Math.min(config.ttlMillis / 10, 30_000)
+              retryAt.set(previous, at + Math.floor(Math.min(config.ttlMillis / 10, 30_000)))
               stats.staleServed++
               staleMetric[names.objectType].unsafeUpdate(1, noTags)
               return Deferred.succeed(flight.deferred, stale)
@@ -383,7 +403,7 @@ export const make = (
     const load = <A, E>(
       names: Names,
       name: string,
-      version: string,
+      version: string | undefined,
       userName: string,
       userVersion: string | undefined,
       previous: Entry | undefined,
@@ -391,10 +411,10 @@ export const make = (
       codec: EntryCodec<A>
     ): Effect.Effect<A, E> => {
       const nameKey = nameKeyOf(names, name)
-      const key = nameKey + version
+      const key = nameKey + (version ?? LATEST)
       const negative = negatives.get(key)
       if (negative !== undefined) {
-        if (clock.unsafeCurrentTimeMillis() < negative.expiresAt) {
+        if (now() < negative.expiresAt) {
           stats.negativeHits++
           negativeMetric[names.objectType].unsafeUpdate(1, noTags)
           // Only not-founds of this very key are stored here, raised by this namespace's loader.
@@ -462,33 +482,32 @@ export const make = (
     }
 
     const makeNamespace = (vaultHost: string, objectType: ObjectType): CacheNamespace => {
-      const names: Names = { byName: new Map(), vaultHost, objectType }
+      const names: Names = { latest: new Map(), versions: new Map(), vaultHost, objectType }
       allNames.push(names)
       const hits = hitMetric[objectType]
       const stale = staleMetric[objectType]
 
-      const get = <A, E>(
+      // The lookup runs when the Effect runs (not when `get` is called), so an Effect built once and run many times
+      // (a variable, `Effect.repeat`, a poller) sees every write and every expiry.
+      const read = <A, E>(
         userName: string,
         userVersion: string | undefined,
         loader: Loader<A, E>,
-        codec: EntryCodec<A> = identity as EntryCodec<unknown> as EntryCodec<A>
+        codec: EntryCodec<A>
       ): Effect.Effect<A, E> => {
-        if (!config.enabled) return loader(userName, userVersion)
         const name = userName.toLowerCase()
-        const version = userVersion ?? LATEST
-        const entry = names.byName.get(name)?.get(version)
+        const entry = lookup(names, name, userVersion)
         if (entry !== undefined) {
-          const now = clock.unsafeCurrentTimeMillis()
-          const fresh = now < entry.expiresAt
-          if (fresh || now < entry.retryAt) {
-            const answer = entry.answer as Effect.Effect<A> | undefined
-            const value = answer === undefined ? codec.decode(entry.stored, cipher) : undefined
-            if (answer === undefined && value === undefined) {
+          const at = now()
+          const fresh = at < entry.expiresAt
+          if (fresh || at < (retryAt.get(entry) ?? 0)) {
+            const value = codec.decode(entry.stored, cipher, entry.name)
+            if (value === undefined) {
               removeEntry(entry)
               stats.tamperedDropped++
             } else {
               touch(entry)
-              const result = answer ?? Effect.succeed(value as A)
+              const result = Effect.succeed(value)
               if (!fresh) {
                 stats.staleServed++
                 stale.unsafeUpdate(1, noTags)
@@ -496,20 +515,30 @@ export const make = (
               }
               stats.hits++
               hits.unsafeUpdate(1, noTags)
-              if (now >= entry.refreshAt && !refreshing.has(entry)) {
+              if (at >= entry.refreshAt && !refreshing.has(entry)) {
                 return Effect.zipRight(startRefresh(entry, userName, userVersion, loader, codec), result)
               }
               return result
             }
           }
         }
-        return Effect.suspend(() =>
-          load(names, name, version, userName, userVersion, lookup(names, name, version), loader, codec)
-        )
+        return load(names, name, userVersion, userName, userVersion, lookup(names, name, userVersion), loader, codec)
       }
 
+      const get = <A, E>(
+        userName: string,
+        userVersion: string | undefined,
+        loader: Loader<A, E>,
+        codec: EntryCodec<A> = identity as EntryCodec<unknown> as EntryCodec<A>
+      ): Effect.Effect<A, E> =>
+        config.enabled
+          ? Effect.suspend(() => read(userName, userVersion, loader, codec))
+          : Effect.suspend(() => loader(userName, userVersion))
+
       const invalidateName = (name: string): void => {
-        const versions = names.byName.get(name)
+        const latest = names.latest.get(name)
+        if (latest !== undefined) removeEntry(latest)
+        const versions = names.versions.get(name)
         if (versions !== undefined) for (const entry of [...versions.values()]) removeEntry(entry)
         const nameKey = nameKeyOf(names, name)
         for (const key of negativesByName.get(nameKey) ?? []) negatives.delete(key)
@@ -524,10 +553,9 @@ export const make = (
         refresh: (userName, userVersion, loader, codec) =>
           Effect.suspend(() => {
             const name = userName.toLowerCase()
-            const version = userVersion ?? LATEST
-            const entry = lookup(names, name, version)
+            const entry = lookup(names, name, userVersion)
             if (entry !== undefined) removeEntry(entry)
-            const key = nameKeyOf(names, name) + version
+            const key = nameKeyOf(names, name) + (userVersion ?? LATEST)
             removeNegative(key)
             const flight = inflight.get(key)
             if (flight !== undefined) flight.valid = false
@@ -549,7 +577,10 @@ export const make = (
     }
 
     const invalidateAll: Effect.Effect<void> = Effect.sync(() => {
-      for (const names of allNames) names.byName.clear()
+      for (const names of allNames) {
+        names.latest.clear()
+        names.versions.clear()
+      }
       oldest = undefined
       newest = undefined
       size = 0

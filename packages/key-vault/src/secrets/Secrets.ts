@@ -135,25 +135,116 @@ const attributesOf = (
   return Object.keys(attributes).length === 0 ? undefined : attributes
 }
 
-interface SealedSecret {
-  readonly name: string
-  readonly properties: SecretProperties
-  readonly sealed: AtRestCipher.Sealed
+// What the cache keeps of a secret: the value and the fields the vault sent, as small integers and shared strings.
+// The id, vault URL and Dates are rebuilt on each hit (cheap); the `Redacted` wrapper is kept (making one costs more
+// than the rest of the hit). A cached 100-byte secret then takes a few hundred bytes, not the ~1.4 KB of a decoded
+// `Secret` with its id, slices and Dates.
+class CachedSecret {
+  constructor(
+    /** Only when the vault's spelling differs from the lower-cased name the cache files it under. */
+    readonly name: string | undefined,
+    readonly version: string | undefined,
+    /** The value, or its sealed form when encryption at rest is on. */
+    readonly value: Redacted.Redacted<string> | AtRestCipher.Sealed,
+    readonly contentType: string | undefined,
+    readonly enabled: boolean | undefined,
+    readonly created: number | undefined,
+    readonly updated: number | undefined,
+    readonly recoveryLevel: string | undefined,
+    readonly recoverableDays: number | undefined,
+    /** Fields most secrets leave empty, in one optional object. */
+    readonly rare: RareFields | undefined
+  ) {}
 }
 
-// With encryption at rest the cache holds the value sealed; without it, the `Secret` itself (no copy on a hit).
-const secretCodec: EntryCodec<Secret> = {
-  encode: (secret, cipher) =>
-    cipher === undefined
-      ? secret
-      : { name: secret.name, properties: secret.properties, sealed: cipher.seal(Redacted.value(secret.value)) },
-  decode: (stored, cipher) => {
-    if (cipher === undefined) return stored as Secret
-    const { name, properties, sealed } = stored as SealedSecret
-    const plaintext = cipher.open(sealed)
-    return plaintext === undefined ? undefined : { name, properties, value: Redacted.make(plaintext) }
-  }
+interface RareFields {
+  readonly tags: Readonly<Record<string, string>> | undefined
+  readonly nbf: number | undefined
+  readonly exp: number | undefined
+  readonly managed: boolean
+  readonly keyId: string | undefined
+  readonly previousVersion: string | undefined
 }
+
+// A copy that owns its characters: a version or name sliced out of an id would keep the whole id alive.
+const own = (s: string | undefined): string | undefined =>
+  s === undefined ? undefined : Buffer.from(s, "utf8").toString("utf8")
+
+const interned = new Map<string, string>()
+// Content types and recovery levels repeat across secrets: keep one copy of each (a bounded table).
+const intern = (s: string | undefined): string | undefined => {
+  if (s === undefined) return undefined
+  const known = interned.get(s)
+  if (known !== undefined) return known
+  if (interned.size < 256) interned.set(s, s)
+  return s
+}
+
+const seconds = (date: Date | undefined): number | undefined =>
+  date === undefined ? undefined : Math.floor(date.getTime() / 1000)
+
+const dateOf = (s: number | undefined): Date | undefined => (s === undefined ? undefined : new Date(s * 1000))
+
+const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({})
+
+const makeSecretCodec = (vaultUrl: string): EntryCodec<Secret> => ({
+  encode: (secret, cipher) => {
+    const p = secret.properties
+    const tags = Object.keys(p.tags).length === 0 ? undefined : p.tags
+    const nbf = seconds(p.notBefore)
+    const exp = seconds(p.expiresOn)
+    const rare = tags === undefined && nbf === undefined && exp === undefined && !p.managed && p.keyId === undefined &&
+        p.previousVersion === undefined
+      ? undefined
+      : { tags, nbf, exp, managed: p.managed, keyId: own(p.keyId), previousVersion: own(p.previousVersion) }
+    return new CachedSecret(
+      p.name === p.name.toLowerCase() ? undefined : own(p.name),
+      own(p.version),
+      cipher === undefined ? secret.value : cipher.seal(Redacted.value(secret.value)),
+      intern(p.contentType),
+      p.enabled,
+      seconds(p.createdOn),
+      seconds(p.updatedOn),
+      intern(p.recoveryLevel),
+      p.recoverableDays,
+      rare
+    )
+  },
+  decode: (stored, cipher, key) => {
+    const c = stored as CachedSecret
+    let value: Redacted.Redacted<string>
+    if (Redacted.isRedacted(c.value)) value = c.value
+    else {
+      const plaintext = cipher?.open(c.value)
+      if (plaintext === undefined) return undefined
+      value = Redacted.make(plaintext)
+    }
+    const name = c.name ?? key
+    const rare = c.rare
+    return {
+      name,
+      value,
+      properties: {
+        id: c.version === undefined ? `${vaultUrl}/secrets/${name}` : `${vaultUrl}/secrets/${name}/${c.version}`,
+        vaultUrl,
+        name,
+        version: c.version,
+        enabled: c.enabled,
+        notBefore: dateOf(rare?.nbf),
+        expiresOn: dateOf(rare?.exp),
+        createdOn: dateOf(c.created),
+        updatedOn: dateOf(c.updated),
+        contentType: c.contentType,
+        tags: rare?.tags ?? NO_TAGS,
+        managed: rare?.managed ?? false,
+        keyId: rare?.keyId,
+        recoveryLevel: c.recoveryLevel,
+        recoverableDays: c.recoverableDays,
+        previousVersion: rare?.previousVersion
+      }
+    }
+  }
+})
 
 const withoutUndefined = <A extends Record<string, unknown>>(record: A): A =>
   Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as A
@@ -166,6 +257,7 @@ const withoutUndefined = <A extends Record<string, unknown>>(record: A): A =>
 export const make: Effect.Effect<SecretsService, never, KeyVaultTransport | VaultCache> = Effect.gen(function*() {
   const transport = yield* KeyVaultTransport
   const cache = (yield* VaultCache).namespace(transport.config.vaultHost, "secret")
+  const secretCodec = makeSecretCodec(transport.config.vaultUrl)
   const { vaultHost, vaultUrl } = transport.config
 
   // The name is added to the span only once it has passed validation: a caller who swapped name and value must not
