@@ -1,6 +1,6 @@
 /**
- * Against a real Azure Key Vault: opt-in with KEYVAULT_E2E_TESTS=true, AZURE_KEYVAULT_URL and AZURE_KEYVAULT_TOKEN
- * (a bearer token for https://vault.azure.net). Otherwise the suite is reported as skipped.
+ * Against a real Azure Key Vault: opt-in with KEYVAULT_E2E_TESTS=true and AZURE_KEYVAULT_URL, signing in with
+ * DefaultAzureCredential (or a bearer token in AZURE_KEYVAULT_TOKEN). Otherwise the suite is reported as skipped.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it } from "@effect/vitest"
@@ -9,6 +9,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as KeyVault from "../src/KeyVault.js"
+import * as AzureIdentity from "../src/auth/AzureIdentity.js"
 import * as TokenProvider from "../src/auth/TokenProvider.js"
 import { Secrets } from "../src/secrets/Secrets.js"
 
@@ -19,7 +20,9 @@ describe.skipIf(!enabled)("e2e against Azure Key Vault (KEYVAULT_E2E_TESTS=true)
     KeyVault.layerConfig().pipe(
       Layer.provide(Layer.merge(
         NodeHttpClient.layerUndici,
-        TokenProvider.layerStatic(process.env["AZURE_KEYVAULT_TOKEN"] ?? "")
+        process.env["AZURE_KEYVAULT_TOKEN"] === undefined
+          ? AzureIdentity.layer()
+          : TokenProvider.layerStatic(process.env["AZURE_KEYVAULT_TOKEN"])
       ))
     )
 
