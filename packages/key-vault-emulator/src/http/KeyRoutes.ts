@@ -25,18 +25,15 @@ import {
 } from "@effect-azure/key-vault/wire/KeyWire"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Schema from "effect/Schema"
 import * as KeyMaterial from "../engine/crypto/KeyMaterial.js"
 import type { KeyOperationError, KeyOperationOutcome } from "../engine/KeyEngine.js"
 import type { Key } from "../engine/KeyVersion.js"
-import type { VaultEngine } from "../engine/VaultEngine.js"
-import type { VaultError } from "../engine/VaultError.js"
 import * as KeyValidation from "./KeyValidation.js"
 import * as KeyViews from "./KeyViews.js"
 import * as Paging from "./Paging.js"
-import type { EmulatorRequest, EmulatorResponse } from "./Protocol.js"
-import * as RequestBody from "./RequestBody.js"
+import type { EmulatorResponse } from "./Protocol.js"
 import * as Responses from "./Responses.js"
+import { ok, respond, type RouteRequest, versionOrderKey, withBody, withPage } from "./RouteSupport.js"
 import type { KeyCryptoOperation, KeyRoute } from "./Router.js"
 
 /**
@@ -44,48 +41,11 @@ import type { KeyCryptoOperation, KeyRoute } from "./Router.js"
  *
  * @since 0.1.0
  */
-export interface KeyRequest {
-  readonly engine: VaultEngine
-  readonly request: EmulatorRequest
-  readonly apiVersion: string
-}
-
-/** Encoding our own values cannot fail; if it does, it is a bug and becomes a 500 upstream. */
-const ok = <A, I>(schema: Schema.Schema<A, I>, value: A): Effect.Effect<EmulatorResponse> =>
-  Effect.map(Effect.orDie(Schema.encode(schema)(value)), (body) => Responses.json(200, body))
-
-const respond = <A>(
-  effect: Effect.Effect<A, VaultError>,
-  onSuccess: (a: A) => Effect.Effect<EmulatorResponse>
-): Effect.Effect<EmulatorResponse> =>
-  Effect.matchEffect(effect, {
-    onFailure: (error) => Effect.succeed(Responses.fromVaultError(error)),
-    onSuccess
-  })
-
-const withBody = <A, I>(
-  schema: Schema.Schema<A, I>,
-  body: Uint8Array,
-  validate: (a: A) => string | undefined,
-  f: (a: A) => Effect.Effect<EmulatorResponse>
-): Effect.Effect<EmulatorResponse> => {
-  const decoded = RequestBody.decode(schema, body)
-  if (Either.isLeft(decoded)) return Effect.succeed(Responses.badParameter(decoded.left))
-  const invalid = validate(decoded.right)
-  return invalid === undefined ? f(decoded.right) : Effect.succeed(Responses.badParameter(invalid))
-}
-
-const withPage = (
-  url: URL,
-  f: (page: Paging.PageRequest) => Effect.Effect<EmulatorResponse>
-): Effect.Effect<EmulatorResponse> =>
-  Either.match(Paging.parse(url), { onLeft: (message) => Effect.succeed(Responses.badParameter(message)), onRight: f })
+export type KeyRequest = RouteRequest
 
 const noCheck = (): undefined => undefined
 
-/** Version lists are ordered by creation time then id; the skip token compares this key as a string. */
-const versionKey = ({ key }: Key): string =>
-  `${String(Math.max(0, key.created.getTime())).padStart(16, "0")}:${key.version}`
+const versionKey = ({ key }: Key): string => versionOrderKey(key.created, key.version)
 
 const invalidJwk = (reason: string): EmulatorResponse =>
   Responses.badParameter(`The property "key" must be a valid JsonWebKey object: ${reason}.`)

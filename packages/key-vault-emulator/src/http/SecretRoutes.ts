@@ -15,15 +15,11 @@ import {
   SecretUpdateParameters
 } from "@effect-azure/key-vault/wire/SecretWire"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as Schema from "effect/Schema"
 import type { Secret } from "../engine/SecretVersion.js"
-import type { VaultEngine } from "../engine/VaultEngine.js"
-import type { VaultError } from "../engine/VaultError.js"
 import * as Paging from "./Paging.js"
-import type { EmulatorRequest, EmulatorResponse } from "./Protocol.js"
-import * as RequestBody from "./RequestBody.js"
+import type { EmulatorResponse } from "./Protocol.js"
 import * as Responses from "./Responses.js"
+import { ok, respond, type RouteRequest, versionOrderKey, withBody, withPage } from "./RouteSupport.js"
 import type { SecretRoute } from "./Router.js"
 import * as SecretValidation from "./SecretValidation.js"
 import * as SecretViews from "./SecretViews.js"
@@ -33,46 +29,9 @@ import * as SecretViews from "./SecretViews.js"
  *
  * @since 0.1.0
  */
-export interface SecretRequest {
-  readonly engine: VaultEngine
-  readonly request: EmulatorRequest
-  readonly apiVersion: string
-}
+export type SecretRequest = RouteRequest
 
-/** Encoding our own values cannot fail; if it does, it is a bug and becomes a 500 upstream. */
-const ok = <A, I>(schema: Schema.Schema<A, I>, value: A): Effect.Effect<EmulatorResponse> =>
-  Effect.map(Effect.orDie(Schema.encode(schema)(value)), (body) => Responses.json(200, body))
-
-const respond = <A>(
-  effect: Effect.Effect<A, VaultError>,
-  onSuccess: (a: A) => Effect.Effect<EmulatorResponse>
-): Effect.Effect<EmulatorResponse> =>
-  Effect.matchEffect(effect, {
-    onFailure: (error) => Effect.succeed(Responses.fromVaultError(error)),
-    onSuccess
-  })
-
-const withBody = <A, I>(
-  schema: Schema.Schema<A, I>,
-  body: Uint8Array,
-  validate: (a: A) => string | undefined,
-  f: (a: A) => Effect.Effect<EmulatorResponse>
-): Effect.Effect<EmulatorResponse> => {
-  const decoded = RequestBody.decode(schema, body)
-  if (Either.isLeft(decoded)) return Effect.succeed(Responses.badParameter(decoded.left))
-  const invalid = validate(decoded.right)
-  return invalid === undefined ? f(decoded.right) : Effect.succeed(Responses.badParameter(invalid))
-}
-
-const withPage = (
-  url: URL,
-  f: (page: Paging.PageRequest) => Effect.Effect<EmulatorResponse>
-): Effect.Effect<EmulatorResponse> =>
-  Either.match(Paging.parse(url), { onLeft: (message) => Effect.succeed(Responses.badParameter(message)), onRight: f })
-
-/** Version lists are ordered by creation time then id; the skip token compares this key as a string. */
-const versionKey = ({ secret }: Secret): string =>
-  `${String(Math.max(0, secret.created.getTime())).padStart(16, "0")}:${secret.version}`
+const versionKey = ({ secret }: Secret): string => versionOrderKey(secret.created, secret.version)
 
 /**
  * Runs one secret route.
