@@ -127,21 +127,24 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
       return rng / 2 ** 32
     }
 
+    // Every random choice is drawn up front, in order: concurrent scheduling cannot change what `--seed` selects.
+    const plan = Array.from({ length: options.count }, () => ({ pick: next(), nameAt: next(), salt: next(), choice: next() }))
+
     const run = Effect.gen(function*() {
       const secrets = yield* Secrets
       const operation = (i: number): Effect.Effect<void, unknown> => {
-        const pick = next()
-        const name = names[Math.floor(next() * names.length)]!
+        const { pick, nameAt, salt, choice } = plan[i]!
+        const name = names[Math.floor(nameAt * names.length)]!
         if (pick < 1 / 3) {
           counts.writes++
-          const value = `v-${i}-${Math.floor(next() * 1e9).toString(36)}`
+          const value = `v-${i}-${Math.floor(salt * 1e9).toString(36)}`
           return Effect.map(secrets.set(name, value), (s) => {
             acknowledged.push({ name, version: s.properties.version!, value })
           })
         }
         if (pick < 0.85 || acknowledged.length === 0) return Effect.asVoid(secrets.get(name))
         if (pick < 0.95) {
-          const known = acknowledged[Math.floor(next() * acknowledged.length)]!
+          const known = acknowledged[Math.floor(choice * acknowledged.length)]!
           return Effect.asVoid(secrets.get(known.name, { version: known.version }))
         }
         return Stream.runDrain(Stream.take(secrets.listProperties({ maxPageSize: 25 }), 25))

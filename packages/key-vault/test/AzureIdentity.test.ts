@@ -87,6 +87,26 @@ describe("AzureIdentity token provider", () => {
     }).pipe(Effect.provide(AzureIdentity.layer({ credential })))
   })
 
+  it.scoped("spaces refreshes out when tokens live shorter than the refresh buffer, instead of spinning", () => {
+    const calls: Array<number> = []
+    const credential: TokenCredential = {
+      getToken: async () => {
+        calls.push(calls.length)
+        return { token: `short-${calls.length}`, expiresOnTimestamp: 4 * 60_000 }
+      }
+    }
+    return Effect.gen(function*() {
+      yield* tokenValue()
+      for (let i = 0; i < 4; i++) {
+        yield* TestClock.adjust("30 seconds")
+        yield* Effect.yieldNow()
+      }
+      // One fetch, then at most one per 30 s.
+      expect(calls.length).toBeGreaterThanOrEqual(2)
+      expect(calls.length).toBeLessThanOrEqual(5)
+    }).pipe(Effect.provide(AzureIdentity.layer({ credential })))
+  })
+
   it.scoped("fetches at once on forceRefresh and passes claims through uncached", () => {
     const { calls, credential } = makeCredential()
     return Effect.gen(function*() {

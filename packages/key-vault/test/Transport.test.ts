@@ -205,6 +205,21 @@ describe("Transport challenge flow", () => {
     })
   })
 
+  it.effect("never sends a body without a token because the probe met a 5xx", () => {
+    let probes = 0
+    const vault = scripted((seen) => {
+      if (seen.authorization !== undefined) return { status: 200, body: bundle("a") }
+      probes++
+      return probes === 1 ? { status: 503 } : { status: 401, headers: { "www-authenticate": challenge } }
+    })
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      expect((yield* Effect.flip(secrets.set("a", "TOP-SECRET")))._tag).toBe("ServiceError")
+      yield* secrets.set("a", "TOP-SECRET")
+      expect(vault.seen.filter((s) => s.authorization === undefined && s.body !== undefined)).toHaveLength(0)
+    }).pipe(Effect.provide(vault.layer()))
+  })
+
   it.effect("sends bodies once to an endpoint that never asks for a token", () => {
     const vault = scripted(() => ({ status: 200, body: bundle("a") }))
     return Effect.gen(function*() {

@@ -286,6 +286,35 @@ describe("VaultCache", () => {
       expect(vault.calls).toHaveLength(1)
     }).pipe(withCache()))
 
+  it.effect("does not let a read after an invalidation join a load that started before it", () =>
+    Effect.gen(function*() {
+      const cache = yield* secretsCache
+      const vault = makeVault()
+      const gate = yield* Deferred.make<void>()
+      vault.values.set("a", "v1")
+      const gated = () => Effect.zipRight(Deferred.await(gate), Effect.succeed("v1-from-old-load"))
+      const old = yield* Effect.fork(cache.get("a", undefined, gated))
+      yield* Effect.yieldNow()
+      vault.values.set("a", "v2")
+      yield* cache.invalidate("a") // e.g. a set through this client
+      expect(yield* cache.get("a", undefined, vault.load)).toBe("v2")
+      yield* Deferred.succeed(gate, undefined)
+      expect(yield* Fiber.join(old)).toBe("v1-from-old-load")
+      expect(yield* cache.get("a", undefined, vault.load)).toBe("v2")
+    }).pipe(withCache()))
+
+  it.effect("with refresh-ahead off, never refreshes on a hit however long the process runs", () =>
+    Effect.gen(function*() {
+      const cache = yield* secretsCache
+      const vault = makeVault()
+      vault.values.set("a", "v")
+      yield* TestClock.adjust("20 days")
+      yield* cache.get("a", undefined, vault.load)
+      for (let i = 0; i < 5; i++) yield* cache.get("a", undefined, vault.load)
+      yield* Effect.yieldNow()
+      expect(vault.calls).toHaveLength(1)
+    }).pipe(withCache({ refreshAhead: false, ttl: "1 hour" })))
+
   it.effect("passes every read through when switched off", () =>
     Effect.gen(function*() {
       const cache = yield* secretsCache

@@ -71,6 +71,7 @@ export const make = (
     const credential = options.credential ?? (yield* defaultCredential)
     const before = Duration.toMillis(Duration.decode(options.refreshBeforeExpiry ?? "5 minutes"))
     const spacing = Duration.decode(options.refreshRetryInterval ?? "30 seconds")
+    const spacingMillis = Duration.toMillis(spacing)
     const scope = yield* Effect.scope
     const cache = new Map<string, Cached>()
     const pending = new Map<string, Deferred.Deferred<AccessToken, AuthenticationError>>()
@@ -105,7 +106,10 @@ export const make = (
       const once = Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const current = cache.get(key)
-        if (current !== undefined && current.refreshAt > now) yield* Effect.sleep(current.refreshAt - now)
+        // At least the spacing between two fetches, even when a token lives shorter than the refresh buffer (or the
+        // credential's refresh time has passed): the refresher must never spin.
+        const wait = current === undefined ? 0 : Math.max(current.refreshAt - now, spacingMillis)
+        if (wait > 0) yield* Effect.sleep(wait)
         const fresh = yield* fetch(request).pipe(
           Effect.tapError((error) =>
             Effect.logWarning("token refresh failed; the current token stays in use").pipe(

@@ -24,9 +24,10 @@ export interface Sealed {
  * @since 0.1.0
  */
 export interface AtRestCipher {
-  readonly seal: (plaintext: string) => Sealed
-  /** `undefined` when the value fails authentication (tampered, or sealed under another key). */
-  readonly open: (sealed: Sealed) => string | undefined
+  /** `context` (e.g. the cache key) is authenticated with the value: a sealed value moved to another entry fails. */
+  readonly seal: (plaintext: string, context?: string) => Sealed
+  /** `undefined` when the value fails authentication (tampered, moved, or sealed under another key). */
+  readonly open: (sealed: Sealed, context?: string) => string | undefined
 }
 
 /**
@@ -37,15 +38,17 @@ export interface AtRestCipher {
 export const make = (key: Uint8Array | "generate"): AtRestCipher => {
   const secretKey = NodeCrypto.createSecretKey(key === "generate" ? NodeCrypto.randomBytes(32) : Buffer.from(key))
   return {
-    seal: (plaintext) => {
+    seal: (plaintext, context) => {
       const iv = NodeCrypto.randomBytes(12)
       const cipher = NodeCrypto.createCipheriv("aes-256-gcm", secretKey, iv)
+      if (context !== undefined) cipher.setAAD(Buffer.from(context, "utf8"))
       const ciphertext = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()])
       return { iv, ciphertext, tag: cipher.getAuthTag() }
     },
-    open: (sealed) => {
+    open: (sealed, context) => {
       try {
         const decipher = NodeCrypto.createDecipheriv("aes-256-gcm", secretKey, sealed.iv)
+        if (context !== undefined) decipher.setAAD(Buffer.from(context, "utf8"))
         decipher.setAuthTag(sealed.tag)
         return Buffer.concat([decipher.update(sealed.ciphertext), decipher.final()]).toString("utf8")
       } catch {

@@ -213,6 +213,10 @@ export const make = (
   Effect.gen(function*() {
     const scope = yield* Effect.scope
     const clock = yield* Effect.clock
+    // When the cache goes away, readers still waiting on a load are released rather than left hanging.
+    yield* Effect.addFinalizer(() =>
+      Effect.forEach([...inflight.values()], (flight) => Deferred.interrupt(flight.deferred), { discard: true })
+    )
     const random = yield* Effect.random
     const cipher = config.encryptionKey === undefined ? undefined : AtRestCipher.make(config.encryptionKey)
     const namespaces = new Map<string, CacheNamespace>()
@@ -408,7 +412,8 @@ export const make = (
       userVersion: string | undefined,
       previous: Entry | undefined,
       loader: Loader<A, E>,
-      codec: EntryCodec<A>
+      codec: EntryCodec<A>,
+      restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>
     ): Effect.Effect<A, E> => {
       const nameKey = nameKeyOf(names, name)
       const key = nameKey + (version ?? LATEST)
@@ -426,7 +431,7 @@ export const make = (
       if (running !== undefined) {
         stats.coalesced++
         coalescedMetric[names.objectType].unsafeUpdate(1, noTags)
-        return Deferred.await(running.deferred) as Effect.Effect<A, E>
+        return restore(Deferred.await(running.deferred) as Effect.Effect<A, E>)
       }
       stats.misses++
       missMetric[names.objectType].unsafeUpdate(1, noTags)
@@ -438,8 +443,15 @@ export const make = (
           settle(names, name, version, key, flight, previous, exit, codec as EntryCodec<unknown>)
         )
       )
-      // The load runs in the cache's scope: an interrupted reader never cancels what other readers wait for.
-      return Effect.zipRight(Effect.forkIn(run, scope), Deferred.await(flight.deferred) as Effect.Effect<A, E>)
+      // The load runs in the cache's scope: an interrupted reader never cancels what other readers wait for. The
+      // flight is registered and forked in one uninterruptible step (the caller's mask), so no flight is left
+      // without a load; only the wait is interruptible.
+      // The forked load itself is interruptible again (a fork inherits the mask), so its timeouts can cut a stalled
+      // request.
+      return Effect.zipRight(
+        Effect.forkIn(Effect.interruptible(run), scope),
+        restore(Deferred.await(flight.deferred) as Effect.Effect<A, E>)
+      )
     }
 
     const startRefresh = <A, E>(
@@ -478,7 +490,7 @@ export const make = (
           })
         )
       )
-      return Effect.asVoid(Effect.forkIn(run, scope))
+      return Effect.asVoid(Effect.forkIn(Effect.interruptible(run), scope))
     }
 
     const makeNamespace = (vaultHost: string, objectType: ObjectType): CacheNamespace => {
@@ -493,7 +505,8 @@ export const make = (
         userName: string,
         userVersion: string | undefined,
         loader: Loader<A, E>,
-        codec: EntryCodec<A>
+        codec: EntryCodec<A>,
+        restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>
       ): Effect.Effect<A, E> => {
         const name = userName.toLowerCase()
         const entry = lookup(names, name, userVersion)
@@ -515,14 +528,14 @@ export const make = (
               }
               stats.hits++
               hits.unsafeUpdate(1, noTags)
-              if (at >= entry.refreshAt && !refreshing.has(entry)) {
+              if (config.refreshAhead > 0 && at >= entry.refreshAt && !refreshing.has(entry)) {
                 return Effect.zipRight(startRefresh(entry, userName, userVersion, loader, codec), result)
               }
               return result
             }
           }
         }
-        return load(names, name, userVersion, userName, userVersion, lookup(names, name, userVersion), loader, codec)
+        return load(names, name, userVersion, userName, userVersion, lookup(names, name, userVersion), loader, codec, restore)
       }
 
       const get = <A, E>(
@@ -532,7 +545,7 @@ export const make = (
         codec: EntryCodec<A> = identity as EntryCodec<unknown> as EntryCodec<A>
       ): Effect.Effect<A, E> =>
         config.enabled
-          ? Effect.suspend(() => read(userName, userVersion, loader, codec))
+          ? Effect.uninterruptibleMask((restore) => Effect.suspend(() => read(userName, userVersion, loader, codec, restore)))
           : Effect.suspend(() => loader(userName, userVersion))
 
       const invalidateName = (name: string): void => {
@@ -543,7 +556,13 @@ export const make = (
         const nameKey = nameKeyOf(names, name)
         for (const key of negativesByName.get(nameKey) ?? []) negatives.delete(key)
         negativesByName.delete(nameKey)
-        for (const flight of inflight.values()) if (flight.nameKey === nameKey) flight.valid = false
+        // Loads that started before the change must neither be stored nor be joined by readers after it.
+        for (const [key, flight] of inflight) {
+          if (flight.nameKey === nameKey) {
+            flight.valid = false
+            inflight.delete(key)
+          }
+        }
       }
 
       return {
@@ -587,6 +606,7 @@ export const make = (
       negatives.clear()
       negativesByName.clear()
       for (const flight of inflight.values()) flight.valid = false
+      inflight.clear()
       CacheMetrics.size.unsafeUpdate(0, noTags)
     })
 

@@ -169,14 +169,16 @@ export type RequestError =
   | CircuitOpenError
 
 /**
- * True for errors that say nothing about the object, only about the vault's availability: 429, 408, 5xx except
- * 501/505, network failures, timeouts and an open circuit. 401, 403, 404, 409 and disabled objects are never
- * transient. The cache serves stale values for these; the retry policy retries the first group.
+ * True for errors that say nothing about the object, only about availability: 429, 408, 5xx except 501/505,
+ * network failures, timeouts, an open circuit, and a credential that could not get a token. The vault's own 401,
+ * 403, 404, 409 and disabled objects are never transient. The cache serves stale values for these.
  *
  * @since 0.1.0
  */
 export const isTransient = (error: unknown): boolean =>
   error instanceof ThrottledError || error instanceof CircuitOpenError ||
+  // The credential could not get a token (identity endpoint or network down): the vault never said no.
+  (error instanceof AuthenticationError && error.status === undefined) ||
   (error instanceof TransportError && error.reason !== "Tls" && error.reason !== "Dns") ||
   (error instanceof ServiceError && error.transient)
 

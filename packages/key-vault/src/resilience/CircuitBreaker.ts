@@ -6,11 +6,13 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
 import { CircuitOpenError, ServiceError, TransportError } from "../errors/KeyVaultError.js"
 
 /**
@@ -64,6 +66,7 @@ export const make = (
   let state: State = { _tag: "Closed", failures: 0 }
   const gauge = Metric.tagged(stateMetric, "vault_host", vaultHost)
 
+  // The state changes synchronously (so two fibers can never both take the probe); the log follows as an Effect.
   const transition = (next: State): Effect.Effect<void> => {
     const previous = state._tag
     state = next
@@ -84,7 +87,10 @@ export const make = (
     )
 
   const record = (probe: boolean, exit: Exit.Exit<unknown, unknown>, now: number): Effect.Effect<void> => {
-    const failed = Exit.isFailure(exit) && exit.cause._tag === "Fail" && countsAsFailure(exit.cause.error)
+    const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+    // A defect proves nothing about the vault either way; only a failure that counts does.
+    const failed = Option.isSome(failure) && countsAsFailure(failure.value)
+    if (Exit.isFailure(exit) && Option.isNone(failure) && probe) return transition({ _tag: "Open", openedAt: now })
     if (probe) return transition(failed ? { _tag: "Open", openedAt: now } : { _tag: "Closed", failures: 0 })
     if (state._tag !== "Closed") return Effect.void
     if (!failed) return state.failures === 0 ? Effect.void : transition({ _tag: "Closed", failures: 0 })
@@ -97,13 +103,15 @@ export const make = (
   const guard = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E | CircuitOpenError> =>
     Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<A, E | CircuitOpenError> => {
       let probe = false
+      let announce: Effect.Effect<void> = Effect.void
       if (state._tag === "Open") {
         if (now < state.openedAt + options.resetTimeoutMillis) return refused(now, state.openedAt)
         probe = true
+        announce = transition({ _tag: "HalfOpen" })
       } else if (state._tag === "HalfOpen") {
         return refused(now, now - options.resetTimeoutMillis)
       }
-      const run = probe ? Effect.zipRight(transition({ _tag: "HalfOpen" }), effect) : effect
+      const run = probe ? Effect.zipRight(announce, effect) : effect
       return run.pipe(
         Effect.onExit((exit) =>
           Effect.flatMap(Clock.currentTimeMillis, (end) =>

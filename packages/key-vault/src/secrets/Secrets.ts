@@ -190,7 +190,8 @@ const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({})
 const makeSecretCodec = (vaultUrl: string): EntryCodec<Secret> => ({
   encode: (secret, cipher) => {
     const p = secret.properties
-    const tags = Object.keys(p.tags).length === 0 ? undefined : p.tags
+    // Frozen: every hit hands out this same object, so no caller may change it for the others.
+    const tags = Object.keys(p.tags).length === 0 ? undefined : Object.freeze({ ...p.tags })
     const nbf = seconds(p.notBefore)
     const exp = seconds(p.expiresOn)
     const rare = tags === undefined && nbf === undefined && exp === undefined && !p.managed && p.keyId === undefined &&
@@ -200,7 +201,9 @@ const makeSecretCodec = (vaultUrl: string): EntryCodec<Secret> => ({
     return new CachedSecret(
       p.name === p.name.toLowerCase() ? undefined : own(p.name),
       own(p.version),
-      cipher === undefined ? secret.value : cipher.seal(Redacted.value(secret.value)),
+      cipher === undefined
+        ? secret.value
+        : cipher.seal(Redacted.value(secret.value), `${p.name.toLowerCase()}/${p.version ?? ""}`),
       intern(p.contentType),
       p.enabled,
       seconds(p.createdOn),
@@ -215,7 +218,7 @@ const makeSecretCodec = (vaultUrl: string): EntryCodec<Secret> => ({
     let value: Redacted.Redacted<string>
     if (Redacted.isRedacted(c.value)) value = c.value
     else {
-      const plaintext = cipher?.open(c.value)
+      const plaintext = cipher?.open(c.value, `${key}/${c.version ?? ""}`)
       if (plaintext === undefined) return undefined
       value = Redacted.make(plaintext)
     }
@@ -349,8 +352,8 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport | Vaul
         path: `/secrets/${n}`,
         body,
         expected: { conflict: true },
-        // Repeating a set stores the same value as the latest version: safe after an ambiguous failure.
-        idempotent: true,
+        // Not repeated after an ambiguous failure (5xx, timeout, reset): the first attempt may have landed, and a
+        // repeat could put this value back over a newer one written meanwhile. A 429 is still retried.
         rateClass: "write"
       }, SecretWire.SecretBundle)
       return yield* toSecret(operation, bundle, n)

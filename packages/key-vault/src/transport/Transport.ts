@@ -121,7 +121,10 @@ const sharedState = (
       vaults = new Map()
       registry.set(client, vaults)
     }
-    const existing = vaults.get(config.vaultUrl)
+    // Clients share state only when they would make the same decisions: a client that skips resource verification
+    // must not hand an unverified challenge to one that verifies, nor a breaker tuned otherwise.
+    const id = `${config.vaultUrl}|${config.disableChallengeResourceVerification}|${JSON.stringify(config.resilience)}`
+    const existing = vaults.get(id)
     if (existing !== undefined) return Effect.succeed(existing)
     const { circuitBreaker, rateLimiter } = config.resilience
     return Effect.gen(function*() {
@@ -132,8 +135,8 @@ const sharedState = (
         limiter: rateLimiter === undefined ? undefined : yield* RateLimiter.make(config.vaultHost, rateLimiter)
       }
       // Another fiber may have raced us here; the first one registered wins.
-      const winner = vaults.get(config.vaultUrl) ?? state
-      vaults.set(config.vaultUrl, winner)
+      const winner = vaults.get(id) ?? state
+      vaults.set(id, winner)
       return winner
     })
   })
@@ -319,6 +322,10 @@ export const make: Effect.Effect<
       if (probe.status === 401) {
         return yield* authorised(request, url, yield* learn(probe.headers["www-authenticate"]))
       }
+      // Only an answer that shows the vault serves requests without a token proves it needs none. A 5xx or 429 to
+      // the probe proves nothing: it is returned as this attempt's answer (and retried), the state stays unknown,
+      // and the body is not sent to an endpoint whose challenge was never seen.
+      if (probe.status === 429 || probe.status === 408 || probe.status >= 500) return probe
       yield* Ref.set(authState, { _tag: "NotRequired" })
       return request.body === undefined ? probe : yield* unauthenticated(request, url)
     })
