@@ -276,8 +276,8 @@ const program = (settings: Settings) =>
     yield* log(`memory: ${memStats.size.toLocaleString("en-US")} entries of 100-byte secrets (filled through the client in ` +
       `${round(fillSeconds)} s); heap +${round((heapAfter - heapBefore) / 1048576)} MiB = ${round(grossBytesPerEntry)} B/entry ` +
       `gross, ${round(bytesPerEntry)} B/entry after subtracting the 100 value bytes`)
-    yield* log("  (each entry: the cache's Entry and map slot, the compact cached secret with its version string and the " +
-      "value's Redacted wrapper; Effect's Redacted alone weighs ~100 B through its WeakMap registry)")
+    yield* log("  (each entry: the cache's Entry and map slot, the compact cached secret with its version string; the " +
+      "entries were filled by misses, so none is among the hot entries that keep a decoded Secret)")
     yield* Effect.promise(() => memRuntime.dispose())
 
     // --- Summary ---------------------------------------------------------------------------------------------
@@ -334,8 +334,8 @@ const program = (settings: Settings) =>
       bytesPerEntry: round(bytesPerEntry),
       bytesPerEntryDefinition:
         "(heapUsed after gc with N entries cached - heapUsed after gc with the cache empty) / N - 100 (the value's " +
-        "UTF-8 bytes); includes the cache entry and its map slot, the compact cached secret (version string, metadata) " +
-        "and the value's Redacted wrapper",
+        "UTF-8 bytes); includes the cache entry and its map slot and the compact cached secret (version string, metadata); " +
+        "at most hotEntries (1,024) recently hit entries also keep their decoded Secret",
       targets: Object.fromEntries(Object.entries(targets).map(([k, v]) => [k, v.pass]))
     }
     yield* log(JSON.stringify(summary))

@@ -335,6 +335,31 @@ describe("Secrets with the cache", () => {
     }).pipe(Effect.provide(layer))
   })
 
+  it.effect("answers a hit with the same secret the vault gave, however compactly it is kept", () => {
+    const { layer } = makeVault({ hotEntries: 1 })
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      yield* TestClock.setTime(Date.parse("2030-01-01T00:00:00Z"))
+      yield* secrets.set("plain", "p")
+      yield* secrets.set("Fancy-Name", "f", {
+        contentType: "application/json",
+        tags: { team: "payments" },
+        notBefore: new Date("2029-01-01T00:00:00Z"),
+        expiresOn: new Date("2031-01-01T00:00:00Z")
+      })
+      for (const name of ["plain", "Fancy-Name"]) {
+        yield* secrets.invalidate(name)
+        const miss = yield* secrets.get(name)
+        // With one hot slot, alternating reads exercise both the rebuilt and the kept decoded form.
+        for (const other of ["plain", "Fancy-Name", name]) yield* secrets.get(other)
+        const hit = yield* secrets.get(name)
+        expect(hit.properties).toEqual(miss.properties)
+        expect(Redacted.value(hit.value)).toBe(Redacted.value(miss.value))
+      }
+      expect((yield* secrets.get("Fancy-Name")).name).toBe("Fancy-Name")
+    }).pipe(Effect.provide(layer))
+  })
+
   it.effect("keeps values sealed at rest and still answers them", () => {
     const { counter, layer } = makeVault({ encryptAtRest: true })
     return Effect.gen(function*() {

@@ -45,6 +45,11 @@ export interface CacheOptions {
   /** The most not-found answers kept, in their own store. Default 1,000. */
   readonly maxNegativeEntries?: number | undefined
   /**
+   * How many recently hit entries keep their decoded value, so that hits on them decode nothing; the others keep
+   * only a compact form. Default 1,024; not used with encryption at rest.
+   */
+  readonly hotEntries?: number | undefined
+  /**
    * Encrypt cached secret values with AES-256-GCM under a key held in memory only: generated per process, or the
    * 32-byte key given here. Default off.
    */
@@ -69,6 +74,7 @@ export interface ResolvedCacheConfig {
   /** 0 when off. */
   readonly negativeTtlMillis: number
   readonly maxNegativeEntries: number
+  readonly hotEntries: number
   /** `undefined` when off; `"generate"` for a per-process key. */
   readonly encryptionKey: Uint8Array | "generate" | undefined
 }
@@ -115,6 +121,7 @@ export const resolve = (options: CacheOptions = {}): Either.Either<ResolvedCache
       staleIfErrorMillis: yield* optionalMillis("staleIfError", options.staleIfError ?? "5 minutes"),
       negativeTtlMillis: yield* optionalMillis("negativeTtl", options.negativeTtl ?? "30 seconds"),
       maxNegativeEntries: yield* count("maxNegativeEntries", options.maxNegativeEntries ?? 1_000),
+      hotEntries: options.hotEntries === 0 ? 0 : yield* count("hotEntries", options.hotEntries ?? 1_024),
       encryptionKey: encrypt === false ? undefined : encrypt === true ? "generate" : encrypt.key
     }
   })

@@ -161,14 +161,13 @@ interface Entry {
   readonly version: string | undefined
   readonly stored: unknown
   readonly expiresAt: number
-  readonly refreshAt: number
+  /** The decoded value, kept only while the entry is among the recently hit (see `hotEntries`). */
+  decoded: unknown
   // The LRU list: `prev` is older, `next` newer.
   prev: Entry | undefined
   next: Entry | undefined
 }
 
-// "Never" as a small integer: far beyond any TTL, and no boxed double in the entry.
-const NEVER = 0x3fffffff
 
 interface Negative {
   readonly error: unknown
@@ -287,6 +286,25 @@ export const make = (
 
     const isCurrent = (entry: Entry): boolean => lookup(entry.names, entry.name, entry.version) === entry
 
+    // Refresh-ahead starts this long before expiry (the TTL's last 1 - refreshAhead), so entries need not store it.
+    const refreshLead = Math.floor(config.ttlMillis * (1 - config.refreshAhead))
+    const versionRefreshLead = Math.floor(config.versionTtlMillis * (1 - config.refreshAhead))
+
+    // The most recently hit entries keep their decoded value, so a hot hit hands it out without decoding again;
+    // every other entry holds only its compact stored form. Off with encryption at rest: a decoded value holds
+    // plaintext.
+    const hotLimit = cipher === undefined ? config.hotEntries : 0
+    const hot: Array<Entry | undefined> = new Array(hotLimit).fill(undefined)
+    let hotNext = 0
+    const keepHot = (entry: Entry, value: unknown): void => {
+      if (hotLimit === 0) return
+      const previous = hot[hotNext]
+      if (previous !== undefined) previous.decoded = undefined
+      entry.decoded = value
+      hot[hotNext] = entry
+      hotNext = (hotNext + 1) % hotLimit
+    }
+
     const base = clock.unsafeCurrentTimeMillis()
     const now = (): number => clock.unsafeCurrentTimeMillis() - base
 
@@ -321,7 +339,7 @@ export const make = (
           version,
           stored: codec.encode(value, cipher),
           expiresAt: at + lifetime,
-          refreshAt: config.refreshAhead > 0 ? at + Math.floor(lifetime * config.refreshAhead) : NEVER,
+          decoded: undefined,
           prev: undefined,
           next: undefined
         }
@@ -514,7 +532,11 @@ export const make = (
           const at = now()
           const fresh = at < entry.expiresAt
           if (fresh || at < (retryAt.get(entry) ?? 0)) {
-            const value = codec.decode(entry.stored, cipher, entry.name)
+            let value = entry.decoded as A | undefined
+            if (value === undefined) {
+              value = codec.decode(entry.stored, cipher, entry.name)
+              if (value !== undefined && codec !== identity) keepHot(entry, value)
+            }
             if (value === undefined) {
               removeEntry(entry)
               stats.tamperedDropped++
@@ -528,7 +550,8 @@ export const make = (
               }
               stats.hits++
               hits.unsafeUpdate(1, noTags)
-              if (config.refreshAhead > 0 && at >= entry.refreshAt && !refreshing.has(entry)) {
+              const lead = entry.version === undefined ? refreshLead : versionRefreshLead
+              if (config.refreshAhead > 0 && at >= entry.expiresAt - lead && !refreshing.has(entry)) {
                 return Effect.zipRight(startRefresh(entry, userName, userVersion, loader, codec), result)
               }
               return result

@@ -135,29 +135,29 @@ const attributesOf = (
   return Object.keys(attributes).length === 0 ? undefined : attributes
 }
 
-// What the cache keeps of a secret: the value and the fields the vault sent, as small integers and shared strings.
-// The id, vault URL and Dates are rebuilt on each hit (cheap); the `Redacted` wrapper is kept (making one costs more
-// than the rest of the hit). A cached 100-byte secret then takes a few hundred bytes, not the ~1.4 KB of a decoded
-// `Secret` with its id, slices and Dates.
+// What the cache keeps of a secret: the value and the fields the vault sent, as small integers and shared strings;
+// fields most secrets leave at their usual value live in an optional `rare` object. The id, vault URL, `Date`s and
+// `Redacted` wrapper are rebuilt when the entry is read (and kept while it stays among the recently hit: the
+// cache's `hotEntries`). A cached 100-byte secret then costs a few hundred bytes, not the ~1.4 KB of a `Secret`.
 class CachedSecret {
   constructor(
     /** Only when the vault's spelling differs from the lower-cased name the cache files it under. */
     readonly name: string | undefined,
     readonly version: string | undefined,
     /** The value, or its sealed form when encryption at rest is on. */
-    readonly value: Redacted.Redacted<string> | AtRestCipher.Sealed,
+    readonly value: string | AtRestCipher.Sealed,
     readonly contentType: string | undefined,
-    readonly enabled: boolean | undefined,
     readonly created: number | undefined,
-    readonly updated: number | undefined,
-    readonly recoveryLevel: string | undefined,
-    readonly recoverableDays: number | undefined,
-    /** Fields most secrets leave empty, in one optional object. */
     readonly rare: RareFields | undefined
   ) {}
 }
 
 interface RareFields {
+  /** Absent when equal to `created`. */
+  readonly updated: number | undefined
+  readonly enabled: boolean | undefined
+  readonly recoveryLevel: string | undefined
+  readonly recoverableDays: number | undefined
   readonly tags: Readonly<Record<string, string>> | undefined
   readonly nbf: number | undefined
   readonly exp: number | undefined
@@ -165,6 +165,10 @@ interface RareFields {
   readonly keyId: string | undefined
   readonly previousVersion: string | undefined
 }
+
+// The usual values of the fields kept in `RareFields` (a soft-delete vault with the default retention).
+const USUAL_RECOVERY_LEVEL = "Recoverable+Purgeable"
+const USUAL_RECOVERABLE_DAYS = 90
 
 // A copy that owns its characters: a version or name sliced out of an id would keep the whole id alive.
 const own = (s: string | undefined): string | undefined =>
@@ -190,59 +194,61 @@ const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({})
 const makeSecretCodec = (vaultUrl: string): EntryCodec<Secret> => ({
   encode: (secret, cipher) => {
     const p = secret.properties
-    // Frozen: every hit hands out this same object, so no caller may change it for the others.
+    // Frozen: a hot entry hands out one object to every reader, so no caller may change it for the others.
     const tags = Object.keys(p.tags).length === 0 ? undefined : Object.freeze({ ...p.tags })
+    const created = seconds(p.createdOn)
+    const updated = seconds(p.updatedOn)
     const nbf = seconds(p.notBefore)
     const exp = seconds(p.expiresOn)
-    const rare = tags === undefined && nbf === undefined && exp === undefined && !p.managed && p.keyId === undefined &&
-        p.previousVersion === undefined
-      ? undefined
-      : { tags, nbf, exp, managed: p.managed, keyId: own(p.keyId), previousVersion: own(p.previousVersion) }
+    const usual = updated === created && p.enabled === true && p.recoveryLevel === USUAL_RECOVERY_LEVEL &&
+      p.recoverableDays === USUAL_RECOVERABLE_DAYS && tags === undefined && nbf === undefined && exp === undefined &&
+      !p.managed && p.keyId === undefined && p.previousVersion === undefined
+    const plaintext = Redacted.value(secret.value)
     return new CachedSecret(
       p.name === p.name.toLowerCase() ? undefined : own(p.name),
       own(p.version),
-      cipher === undefined
-        ? secret.value
-        : cipher.seal(Redacted.value(secret.value), `${p.name.toLowerCase()}/${p.version ?? ""}`),
+      cipher === undefined ? plaintext : cipher.seal(plaintext, `${p.name.toLowerCase()}/${p.version ?? ""}`),
       intern(p.contentType),
-      p.enabled,
-      seconds(p.createdOn),
-      seconds(p.updatedOn),
-      intern(p.recoveryLevel),
-      p.recoverableDays,
-      rare
+      created,
+      usual ? undefined : {
+        updated: updated === created ? undefined : updated,
+        enabled: p.enabled,
+        recoveryLevel: intern(p.recoveryLevel),
+        recoverableDays: p.recoverableDays,
+        tags,
+        nbf,
+        exp,
+        managed: p.managed,
+        keyId: own(p.keyId),
+        previousVersion: own(p.previousVersion)
+      }
     )
   },
   decode: (stored, cipher, key) => {
     const c = stored as CachedSecret
-    let value: Redacted.Redacted<string>
-    if (Redacted.isRedacted(c.value)) value = c.value
-    else {
-      const plaintext = cipher?.open(c.value, `${key}/${c.version ?? ""}`)
-      if (plaintext === undefined) return undefined
-      value = Redacted.make(plaintext)
-    }
+    const plaintext = typeof c.value === "string" ? c.value : cipher?.open(c.value, `${key}/${c.version ?? ""}`)
+    if (plaintext === undefined) return undefined
     const name = c.name ?? key
     const rare = c.rare
     return {
       name,
-      value,
+      value: Redacted.make(plaintext),
       properties: {
         id: c.version === undefined ? `${vaultUrl}/secrets/${name}` : `${vaultUrl}/secrets/${name}/${c.version}`,
         vaultUrl,
         name,
         version: c.version,
-        enabled: c.enabled,
+        enabled: rare === undefined ? true : rare.enabled,
         notBefore: dateOf(rare?.nbf),
         expiresOn: dateOf(rare?.exp),
         createdOn: dateOf(c.created),
-        updatedOn: dateOf(c.updated),
+        updatedOn: dateOf(rare?.updated ?? c.created),
         contentType: c.contentType,
         tags: rare?.tags ?? NO_TAGS,
         managed: rare?.managed ?? false,
         keyId: rare?.keyId,
-        recoveryLevel: c.recoveryLevel,
-        recoverableDays: c.recoverableDays,
+        recoveryLevel: rare === undefined ? USUAL_RECOVERY_LEVEL : rare.recoveryLevel,
+        recoverableDays: rare === undefined ? USUAL_RECOVERABLE_DAYS : rare.recoverableDays,
         previousVersion: rare?.previousVersion
       }
     }
