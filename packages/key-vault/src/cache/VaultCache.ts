@@ -479,7 +479,6 @@ export const make = (
       loader: Loader<A, E>,
       codec: EntryCodec<A>
     ): Effect.Effect<void> => {
-      refreshing.add(entry)
       const run = Effect.suspend(() => loader(userName, userVersion)).pipe(
         Effect.exit,
         Effect.flatMap((exit) =>
@@ -508,7 +507,12 @@ export const make = (
           })
         )
       )
-      return Effect.asVoid(Effect.forkIn(Effect.interruptible(run), scope))
+      // Marked and forked in one uninterruptible step, so an entry is never left marked without its refresh.
+      return Effect.uninterruptible(Effect.suspend(() => {
+        if (refreshing.has(entry)) return Effect.void
+        refreshing.add(entry)
+        return Effect.asVoid(Effect.forkIn(Effect.interruptible(run), scope))
+      }))
     }
 
     const makeNamespace = (vaultHost: string, objectType: ObjectType): CacheNamespace => {
@@ -523,8 +527,7 @@ export const make = (
         userName: string,
         userVersion: string | undefined,
         loader: Loader<A, E>,
-        codec: EntryCodec<A>,
-        restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>
+        codec: EntryCodec<A>
       ): Effect.Effect<A, E> => {
         const name = userName.toLowerCase()
         const entry = lookup(names, name, userVersion)
@@ -558,7 +561,12 @@ export const make = (
             }
           }
         }
-        return load(names, name, userVersion, userName, userVersion, lookup(names, name, userVersion), loader, codec, restore)
+        // Only a miss pays for the mask: it registers a flight and forks its load in one uninterruptible step.
+        return Effect.uninterruptibleMask((restore) =>
+          Effect.suspend(() =>
+            load(names, name, userVersion, userName, userVersion, lookup(names, name, userVersion), loader, codec, restore)
+          )
+        )
       }
 
       const get = <A, E>(
@@ -568,7 +576,7 @@ export const make = (
         codec: EntryCodec<A> = identity as EntryCodec<unknown> as EntryCodec<A>
       ): Effect.Effect<A, E> =>
         config.enabled
-          ? Effect.uninterruptibleMask((restore) => Effect.suspend(() => read(userName, userVersion, loader, codec, restore)))
+          ? Effect.suspend(() => read(userName, userVersion, loader, codec))
           : Effect.suspend(() => loader(userName, userVersion))
 
       const invalidateName = (name: string): void => {
