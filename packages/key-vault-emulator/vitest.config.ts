@@ -1,7 +1,7 @@
 import { defineProject } from "vitest/config"
 
 export default defineProject({
-  resolve: { conditions: ["source"] },
+  resolve: { conditions: ["@effect-azure/source"] },
   test: {
     name: "key-vault-emulator",
     include: ["test/**/*.test.ts"],

@@ -107,12 +107,6 @@ export * as Throttle from "./faults/Throttle.js"
  */
 export * as HttpClientLayer from "./testing/HttpClientLayer.js"
 
-/**
- * In-process transport for the official Azure SDK clients.
- *
- * @since 0.1.0
- */
-export * as AzureSdkTransport from "./testing/AzureSdkTransport.js"
 
 /**
  * The HTTPS (or plain HTTP) server adapter around the app.

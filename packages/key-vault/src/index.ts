@@ -186,12 +186,6 @@ export * as AlgorithmValidator from "./crypto/AlgorithmValidator.js"
  */
 export * as LocalCrypto from "./crypto/LocalCrypto.js"
 
-/**
- * A `TokenProvider` over `@azure/identity` (`DefaultAzureCredential` or any `TokenCredential`).
- *
- * @since 0.1.0
- */
-export * as AzureIdentity from "./auth/AzureIdentity.js"
 
 /**
  * Retry, circuit breaker and rate limiter settings.
