@@ -38,6 +38,14 @@ interface Settings {
   readonly seconds: number
 }
 
+/** What `npm run bench -- cache --help` prints. */
+export const usage = `usage: npm run bench -- cache [--reads 1000000] [--promise-reads 200000] [--entries 100000] [--seconds 2]
+  --reads N          cache hits timed through the Effect API (rounded to batches of ${BATCH})
+  --promise-reads N  cache hits timed through Effect.runPromise
+  --entries N        entries for the memory measurement
+  --seconds S        length of each throughput window
+Prints what it measures as it goes; the last line is one JSON object.`
+
 const parse = (argv: ReadonlyArray<string>): Settings => {
   const value = (flag: string, fallback: number): number => {
     const at = argv.indexOf(flag)

@@ -33,6 +33,14 @@ interface Settings {
   readonly keepAlive: boolean
 }
 
+/** What `npm run bench -- crypto --help` prints. */
+export const usage = `usage: npm run bench -- crypto [--rounds 5] [--round-ms 400] [--warmup-ms 300] [--no-keep-alive]
+  --rounds N        rounds per contender (medians are reported)
+  --round-ms MS     length of each round
+  --warmup-ms MS    warm-up before measuring
+  --no-keep-alive   a new TLS connection per remote call
+Local vs remote (loopback HTTPS emulator) verify and encrypt; the last line is one JSON object.`
+
 const parse = (argv: ReadonlyArray<string>): Settings => {
   const value = (flag: string, fallback: number): number => {
     const at = argv.indexOf(flag)

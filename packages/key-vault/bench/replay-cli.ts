@@ -155,6 +155,10 @@ const program = (parsed: Parsed) =>
   }).pipe(Effect.provide(Layer.mergeAll(Emulator.layerFresh(), TokenProvider.layerStatic(), NodeFileSystem.layer)))
 
 const main = async (argv: ReadonlyArray<string>): Promise<number> => {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(USAGE)
+    return 0
+  }
   let parsed: Parsed
   try {
     parsed = parseArgs(argv)

@@ -40,13 +40,24 @@ interface Options {
   readonly rateLimit: boolean
 }
 
+const USAGE = `usage: npm run soak -- [--count 10000] [--concurrency 64] [--fault-rate 0.1] [--seed 7] [--cache] [--rate-limit]
+  --count N         operations in all (mixed reads, writes, lists, deletes)
+  --concurrency N   operations in flight at once
+  --fault-rate R    share of requests the emulator faults (every kind: 429, 5xx, resets, stalls, truncation, ...)
+  --seed N          seed of the operation mix and of the faults
+  --cache           read through the client's cache
+  --rate-limit      keep the client's rate limiter on
+Runs against the HTTPS emulator on loopback; the last line is one JSON object. Exit 1 on a defect or a lost write.`
+
+class UsageError extends Error {}
+
 const parse = (argv: ReadonlyArray<string>): Options => {
   const options = { count: 10_000, concurrency: 64, faultRate: 0.1, seed: 7, cache: false, rateLimit: false }
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]
     const value = () => {
       const v = Number(argv[++i])
-      if (!Number.isFinite(v)) throw new Error(`${flag} needs a number`)
+      if (!Number.isFinite(v)) throw new UsageError(`${flag} needs a number`)
       return v
     }
     if (flag === "--count") options.count = value()
@@ -55,7 +66,7 @@ const parse = (argv: ReadonlyArray<string>): Options => {
     else if (flag === "--seed") options.seed = value()
     else if (flag === "--cache") options.cache = true
     else if (flag === "--rate-limit") options.rateLimit = true
-    else throw new Error(`unknown flag ${flag}`)
+    else throw new UsageError(`unknown flag ${flag}`)
   }
   return options
 }
@@ -91,6 +102,10 @@ const percentile = (sorted: ReadonlyArray<number>, p: number): number =>
   sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
 
 export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(USAGE)
+    return
+  }
   const options = parse(argv)
   const stateDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "kv-soak-"))
   const program = Effect.gen(function*() {
@@ -232,7 +247,8 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
 main(process.argv.slice(2)).then(
   () => process.exit(process.exitCode ?? 0),
   (error: unknown) => {
-    console.error(error)
+    if (error instanceof UsageError) console.error(`soak: ${error.message}\n${USAGE}`)
+    else console.error(error)
     process.exit(2)
   }
 )
