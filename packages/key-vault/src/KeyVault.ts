@@ -13,6 +13,7 @@ import type { TokenProvider } from "./auth/TokenProvider.js"
 import type * as CacheConfig from "./cache/CacheConfig.js"
 import * as VaultCache from "./cache/VaultCache.js"
 import * as KeyVaultConfig from "./config/KeyVaultConfig.js"
+import type { ValidationError } from "./errors/KeyVaultError.js"
 import * as Cryptography from "./crypto/Cryptography.js"
 import * as KeyMaterialCache from "./keys/KeyMaterialCache.js"
 import * as Keys from "./keys/Keys.js"
@@ -58,20 +59,22 @@ export interface KeyVaultClientOptions extends KeyVaultConfig.KeyVaultOptions, C
 }
 
 /**
- * The client for one vault, from options.
+ * The client for one vault, from options. It reads no `Config`, so it raises no `ConfigError`: options it refuses
+ * (a vault URL with a path, a negative cache TTL, ...) fail it with a `ValidationError` naming the option, before any
+ * request. `layerConfig` reads the same settings from the environment.
  *
  * @since 0.1.0
  */
 export const layer = (
   options: KeyVaultClientOptions
-): Layer.Layer<KeyVaultServices, ConfigError.ConfigError, HttpClient.HttpClient | TokenProvider> =>
+): Layer.Layer<KeyVaultServices, ValidationError, HttpClient.HttpClient | TokenProvider> =>
   fromConfig(KeyVaultConfig.layer(options), VaultCache.layer(options.cache), {
     localCryptography: options.localCryptography
   })
 
 /**
- * The client for one vault, from `Config` (default: `AZURE_KEYVAULT_URL` and friends); `cryptography` options are
- * plain values.
+ * The client for one vault, from `Config` (default: `AZURE_KEYVAULT_URL` and friends, and `AZURE_KEYVAULT_CACHE_*`);
+ * `cryptography` options are plain values. A missing or refused value is a `ConfigError` naming the variable.
  *
  * @since 0.1.0
  */

@@ -15,12 +15,14 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import { AuthenticationError } from "../errors/KeyVaultError.js"
+import { AuthenticationError, ValidationError } from "../errors/KeyVaultError.js"
 import { type AccessToken, TokenProvider, type TokenRequest } from "./TokenProvider.js"
 
 /**
@@ -59,19 +61,45 @@ const defaultCredential: Effect.Effect<TokenCredential, AuthenticationError> = E
     })
 })
 
+// A duration option, decoded without throwing: `Duration.decode` throws on what it cannot read, which would surface
+// as a defect with no option name.
+const durationOption = (
+  field: keyof AzureIdentityOptions,
+  input: Duration.DurationInput | undefined,
+  fallback: Duration.DurationInput,
+  allowZero: boolean
+): Either.Either<Duration.Duration, ValidationError> => {
+  const decoded = Duration.decodeUnknown(input ?? fallback)
+  const valid = Option.isSome(decoded) && Duration.isFinite(decoded.value) &&
+    (allowZero ? Duration.toMillis(decoded.value) >= 0 : Duration.toMillis(decoded.value) > 0)
+  return valid
+    ? Either.right(decoded.value)
+    : Either.left(
+      new ValidationError({
+        operation: "AzureIdentity.make",
+        field,
+        message: `${field} must be a ${allowZero ? "non-negative" : "positive"}, finite duration such as "5 minutes"`
+      })
+    )
+}
+
 /**
- * Builds the provider; its background refreshers live in the current scope.
+ * Builds the provider; its background refreshers live in the current scope. Invalid options fail with a
+ * `ValidationError` naming the option, before any credential is loaded.
  *
  * @since 0.1.0
  */
 export const make = (
   options: AzureIdentityOptions = {}
-): Effect.Effect<TokenProvider["Type"], AuthenticationError, Scope.Scope> =>
+): Effect.Effect<TokenProvider["Type"], AuthenticationError | ValidationError, Scope.Scope> =>
   Effect.gen(function*() {
-    const credential = options.credential ?? (yield* defaultCredential)
-    const before = Duration.toMillis(Duration.decode(options.refreshBeforeExpiry ?? "5 minutes"))
-    const spacing = Duration.decode(options.refreshRetryInterval ?? "30 seconds")
+    const before = Duration.toMillis(
+      yield* durationOption("refreshBeforeExpiry", options.refreshBeforeExpiry, "5 minutes", true)
+    )
+    // Zero would let a failing refresher spin.
+    const spacing = yield* durationOption("refreshRetryInterval", options.refreshRetryInterval, "30 seconds", false)
     const spacingMillis = Duration.toMillis(spacing)
+    const credential = options.credential ?? (yield* defaultCredential)
     const scope = yield* Effect.scope
     const cache = new Map<string, Cached>()
     const pending = new Map<string, Deferred.Deferred<AccessToken, AuthenticationError>>()
@@ -163,5 +191,7 @@ export const make = (
  *
  * @since 0.1.0
  */
-export const layer = (options: AzureIdentityOptions = {}): Layer.Layer<TokenProvider, AuthenticationError> =>
+export const layer = (
+  options: AzureIdentityOptions = {}
+): Layer.Layer<TokenProvider, AuthenticationError | ValidationError> =>
   Layer.scoped(TokenProvider, make(options))

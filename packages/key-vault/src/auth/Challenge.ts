@@ -99,6 +99,7 @@ export const verifyResource = (vaultUrl: string, challenge: Challenge): Either.E
     ? Either.void
     : Either.left(
       `the challenge resource ${challenge.resource} does not match the vault host ${vaultHost}; ` +
-        "for an emulator on localhost set disableChallengeResourceVerification"
+        "for an emulator on localhost set disableChallengeResourceVerification: true " +
+        "(AZURE_KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION=true), or reach it as https://<name>.vault.localhost:<port>"
     )
 }

@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import * as Redacted from "effect/Redacted"
 import * as NodeCrypto from "node:crypto"
 
 /**
@@ -31,12 +32,18 @@ export interface AtRestCipher {
 }
 
 /**
- * A cipher under `key` (32 bytes), or under a key generated now.
+ * A cipher under `key` (32 bytes), or under a key generated now. The key is held only as a `KeyObject` inside the
+ * cipher's closures: the returned object has no field that prints, logs or serialises it.
  *
  * @since 0.1.0
  */
-export const make = (key: Uint8Array | "generate"): AtRestCipher => {
-  const secretKey = NodeCrypto.createSecretKey(key === "generate" ? NodeCrypto.randomBytes(32) : Buffer.from(key))
+export const make = (key: Uint8Array | Redacted.Redacted<Uint8Array> | "generate"): AtRestCipher => {
+  const bytes = key === "generate"
+    ? NodeCrypto.randomBytes(32)
+    : Buffer.from(Redacted.isRedacted(key) ? Redacted.value(key) : key)
+  const secretKey = NodeCrypto.createSecretKey(bytes)
+  // The KeyObject holds its own copy; the temporary one is wiped rather than left for the collector.
+  bytes.fill(0)
   return {
     seal: (plaintext, context) => {
       const iv = NodeCrypto.randomBytes(12)

@@ -31,7 +31,7 @@ import type * as Config from "effect/Config"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import { isTransient, NotFoundError } from "../errors/KeyVaultError.js"
+import { isTransient, NotFoundError, ValidationError } from "../errors/KeyVaultError.js"
 import * as AtRestCipher from "./AtRestCipher.js"
 import * as CacheConfig from "./CacheConfig.js"
 import * as CacheMetrics from "./CacheMetrics.js"
@@ -650,21 +650,27 @@ export const make = (
   })
 
 /**
- * A cache from options.
+ * A cache from options. Options it refuses (a negative TTL, ...) fail it with a `ValidationError`; it reads no
+ * `Config`, so it raises no `ConfigError`.
  *
  * @since 0.1.0
  */
-export const layer = (options: CacheConfig.CacheOptions = {}): Layer.Layer<VaultCache, ConfigError.ConfigError> =>
-  Layer.scoped(
-    VaultCache,
-    Effect.flatMap(
-      Either.match(CacheConfig.resolve(options), {
-        onLeft: (message) => Effect.fail(ConfigError.InvalidData([], message)),
-        onRight: Effect.succeed
-      }),
-      make
-    )
-  )
+export const layer = (options: CacheConfig.CacheOptions = {}): Layer.Layer<VaultCache, ValidationError> =>
+  Layer.scoped(VaultCache, Effect.flatMap(Effect.suspend(() => validate("VaultCache.layer", options)), make))
+
+/**
+ * Checks cache options as `layer` does.
+ *
+ * @since 0.1.0
+ */
+export const validate = (
+  operation: string,
+  options: CacheConfig.CacheOptions
+): Effect.Effect<CacheConfig.ResolvedCacheConfig, ValidationError> =>
+  Either.match(CacheConfig.resolve(options), {
+    onLeft: (message) => Effect.fail(new ValidationError({ operation, field: "cache", message })),
+    onRight: Effect.succeed
+  })
 
 /**
  * A cache from `Config` (default: `AZURE_KEYVAULT_CACHE_*`).
@@ -681,4 +687,7 @@ export const layerConfig = (
  *
  * @since 0.1.0
  */
-export const layerDisabled: Layer.Layer<VaultCache, ConfigError.ConfigError> = layer({ enabled: false })
+export const layerDisabled: Layer.Layer<VaultCache> = Layer.scoped(
+  VaultCache,
+  Effect.flatMap(Effect.orDie(validate("VaultCache.layerDisabled", { enabled: false })), make)
+)

@@ -26,6 +26,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as PlatformError from "@effect/platform/Error"
 import type * as ConfigError from "effect/ConfigError"
+import type { ValidationError } from "../errors/KeyVaultError.js"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -402,7 +403,7 @@ export const replay = (
   options: ReplayOptions = {}
 ): Effect.Effect<
   ReplayReport,
-  ConfigError.ConfigError | ReplaySetupError,
+  ConfigError.ConfigError | ValidationError | ReplaySetupError,
   HttpClient.HttpClient | TokenProvider
 > => {
   const clock = options.clock ?? "virtual"

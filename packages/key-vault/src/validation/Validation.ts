@@ -11,12 +11,13 @@ import { ValidationError } from "../errors/KeyVaultError.js"
 import * as Identifier from "../wire/Identifier.js"
 import {
   checkContentType,
+  checkName,
   checkSecretValue,
   checkTags,
   checkValidityWindow,
+  describeCharacter,
   MAX_PAGE_SIZE,
   MAX_TIMESTAMP_SECONDS,
-  NAME_PATTERN,
   VERSION_PATTERN
 } from "../wire/Rules.js"
 
@@ -26,24 +27,43 @@ const fail = (operation: string, field: string, message: string): Effect.Effect<
 const check = <A>(operation: string, field: string, value: A, problem: string | undefined): Effect.Effect<A, ValidationError> =>
   problem === undefined ? Effect.succeed(value) : fail(operation, field, problem)
 
+const typeName = (input: unknown): string => (input === null ? "null" : typeof input)
+
 // A rejected name or version is described, never quoted: a caller who swapped name and value would otherwise find
-// the secret in the error message.
+// the secret in the error message. Only its length and the first character not allowed (with its position) show.
 const shape = (input: unknown, allowed: RegExp): string => {
-  if (typeof input !== "string") return `got ${input === null ? "null" : typeof input}`
+  if (typeof input !== "string") return `got ${typeName(input)}`
   if (input.length === 0) return "got an empty string"
-  const bad = [...input].findIndex((c) => !allowed.test(c))
-  return `got ${input.length} characters${bad === -1 ? "" : `, the first one not allowed at position ${bad + 1}`}`
+  const characters = [...input]
+  const bad = characters.findIndex((c) => !allowed.test(c))
+  return `got ${input.length} characters${
+    bad === -1 ? "" : `, ${describeCharacter(characters[bad]!)} at position ${bad + 1} not allowed`
+  }`
+}
+
+// What the operation's object is called in messages: `Secrets.get` -> "secret name".
+const nameOf = (operation: string): string => {
+  const service = operation.slice(0, operation.indexOf("."))
+  return service === "Secrets"
+    ? "secret name"
+    : service === "Keys" || service === "Cryptography"
+    ? "key name"
+    : service === "Certificates"
+    ? "certificate name"
+    : "name"
 }
 
 /**
- * An object name: 1..127 characters of `0-9a-zA-Z-`.
+ * An object name: 1..127 characters of `0-9a-zA-Z-`. A refused name is reported with the first character not
+ * allowed and its position (`secret name has "_" at position 4; ...`), never quoted whole.
  *
  * @since 0.1.0
  */
-export const name = (operation: string, input: unknown): Effect.Effect<string, ValidationError> =>
-  typeof input === "string" && NAME_PATTERN.test(input)
-    ? Effect.succeed(input)
-    : fail(operation, "name", `name must be 1-127 letters, digits and dashes; ${shape(input, /[0-9a-zA-Z-]/)}`)
+export const name = (operation: string, input: unknown): Effect.Effect<string, ValidationError> => {
+  if (typeof input !== "string") return fail(operation, "name", `${nameOf(operation)} must be a string, got ${typeName(input)}`)
+  const problem = checkName(input, nameOf(operation))
+  return problem === undefined ? Effect.succeed(input) : fail(operation, "name", problem)
+}
 
 /**
  * An optional version: 32 lowercase hex characters.

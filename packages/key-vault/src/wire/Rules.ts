@@ -13,6 +13,42 @@
 export const NAME_PATTERN: RegExp = /^[0-9a-zA-Z-]{1,127}$/
 
 /**
+ * How one character of a name, version or other identifier is shown in a message: printable ASCII in quotes
+ * (`"_"`), anything else (controls, spaces, invisible and non-ASCII characters) as its code point (`U+0000`), with
+ * the character itself too when it is a visible one (`"ü" (U+00FC)`). Never use it on a value.
+ *
+ * @since 0.1.0
+ */
+export const describeCharacter = (character: string): string => {
+  const codePoint = character.codePointAt(0) ?? 0
+  const hex = `U+${codePoint.toString(16).toUpperCase().padStart(4, "0")}`
+  if (codePoint > 0x20 && codePoint < 0x7f) return JSON.stringify(character)
+  // Controls, format characters (zero-width, bidi), separators, lone surrogates, private use and unassigned.
+  return /^[\p{C}\p{Z}]$/u.test(character) ? hex : `${JSON.stringify(character)} (${hex})`
+}
+
+/**
+ * An object name against the service's rule (see `NAME_PATTERN`): `undefined` when it is fine, otherwise what is
+ * wrong, naming the first character not allowed and its position (1-based, in code points). `what` starts the
+ * message: `secret name`, `key name`, ... The name is never quoted whole: a caller who swapped name and value would
+ * find the value there.
+ *
+ * @since 0.1.0
+ */
+export const checkName = (name: string, what: string = "name"): string | undefined => {
+  if (NAME_PATTERN.test(name)) return undefined
+  if (name.length === 0) return `${what} is empty; names are 1-127 characters of 0-9, a-z, A-Z and -`
+  let position = 0
+  for (const character of name) {
+    position++
+    if (!/^[0-9a-zA-Z-]$/.test(character)) {
+      return `${what} has ${describeCharacter(character)} at position ${position}; names may contain only 0-9, a-z, A-Z and -`
+    }
+  }
+  return `${what} is ${name.length} characters; names are at most 127`
+}
+
+/**
  * Object versions: 32 lowercase hex characters.
  *
  * @since 0.1.0

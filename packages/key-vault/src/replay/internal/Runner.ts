@@ -18,6 +18,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import type * as ConfigError from "effect/ConfigError"
+import type { ValidationError } from "../../errors/KeyVaultError.js"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Cause from "effect/Cause"
@@ -122,7 +123,7 @@ const DRAIN_HORIZON_MILLIS = 15 * 60_000
 export const run = (
   events: ReadonlyArray<RunEvent>,
   options: RunOptions
-): Effect.Effect<RunResult, ConfigError.ConfigError | SetupFailure, HttpClient.HttpClient | TokenProvider> =>
+): Effect.Effect<RunResult, ConfigError.ConfigError | ValidationError | SetupFailure, HttpClient.HttpClient | TokenProvider> =>
   Effect.gen(function*() {
     const baseClient = yield* HttpClient.HttpClient
     const tokens = yield* TokenProvider
