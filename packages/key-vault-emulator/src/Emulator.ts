@@ -5,20 +5,24 @@
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import * as Engine from "./engine/VaultEngine.js"
-import * as App from "./http/App.js"
 import * as Faults from "./faults/Faults.js"
 import type { FaultRule } from "./faults/FaultRule.js"
 import * as RequestPipeline from "./faults/RequestPipeline.js"
 import * as Throttle from "./faults/Throttle.js"
-import type { EmulatorHandler } from "./http/Protocol.js"
+import * as App from "./http/App.js"
+import * as Challenge from "./http/Challenge.js"
+import type { EmulatorHandler, EmulatorRequest, EmulatorResponse } from "./http/Protocol.js"
 import * as Journal from "./journal/Journal.js"
+import { classify } from "./journal/Operation.js"
 
 /**
  * The tenant named in the challenge when none is configured: the all-zero GUID, recognisably not a real tenant.
- * Credentials receive it as `tenantId` in `getToken` options; the emulator accepts any token.
+ * Credentials receive it as `tenantId` in `getToken` options; the emulator accepts any token unless `token` is set.
  *
  * @since 0.1.0
  */
@@ -59,6 +63,13 @@ export interface EmulatorOptions {
   readonly throttle?: boolean | Throttle.ThrottleOptions | undefined
   /** Entries the request journal keeps (the oldest go first); default 10,000, 0 keeps none. */
   readonly journalCapacity?: number | undefined
+  /**
+   * Access token: when set, only requests with `Authorization: Bearer <token>` are served; any other token gets the
+   * service's 401 `Unauthorized` with the usual challenge (no token at all still gets the plain challenge first).
+   * Compared in constant time; never written to the journal, logs or errors. 1 to 4,096 visible ASCII characters
+   * (a bad value is a programming error and dies, without quoting it). Default: any bearer token is accepted.
+   */
+  readonly token?: string | Redacted.Redacted<string> | undefined
 }
 
 /**
@@ -100,15 +111,58 @@ export const make = (options: EmulatorOptions = {}): Effect.Effect<Emulator> =>
     const throttle = options.throttle === undefined || options.throttle === false
       ? undefined
       : yield* Throttle.make(options.throttle === true ? {} : options.throttle)
-    const app = App.make({ engine, tenantId: options.tenantId ?? DEFAULT_TENANT_ID, resource: options.resource })
+    const token = options.token === undefined
+      ? undefined
+      : Redacted.isRedacted(options.token)
+      ? options.token
+      : Redacted.make(options.token)
+    if (token !== undefined && !Challenge.isValidAccessToken(Redacted.value(token))) {
+      return yield* Effect.dieMessage("the emulator's access token must be 1 to 4,096 visible ASCII characters")
+    }
+    const app = App.make({ engine, tenantId: options.tenantId ?? DEFAULT_TENANT_ID, resource: options.resource, token })
+    const pipeline = RequestPipeline.wrap(app, { journal, faults, throttle })
     return {
       engine,
       journal,
       faults,
       throttle,
-      handler: RequestPipeline.wrap(app, { journal, faults, throttle })
+      handler: token === undefined
+        ? pipeline
+        : refuseOtherTokens(Challenge.tokenVerifier(token), app, journal, pipeline)
     }
   })
+
+// A wrong token is answered before the fault rules and the throttle, like a missing one: an unauthenticated caller
+// must not use up a rule's `times` or the throttle's budget. The app answers it (its own check gives the 401), and
+// the journal records it as a request that carried a token and never reached the engine.
+const refuseOtherTokens = (
+  verifyToken: Challenge.TokenVerifier,
+  app: EmulatorHandler,
+  journal: Journal.Journal,
+  pipeline: EmulatorHandler
+): EmulatorHandler =>
+(request: EmulatorRequest): Effect.Effect<EmulatorResponse> => {
+  if (!Challenge.hasBearerToken(request) || verifyToken(request)) return pipeline(request)
+  return Effect.gen(function*() {
+    const start = yield* Clock.currentTimeMillis
+    const response = yield* app(request)
+    const end = yield* Clock.currentTimeMillis
+    const classified = classify(request.method, request.url.pathname)
+    yield* journal.record({
+      timeMillis: start,
+      method: request.method,
+      path: request.url.pathname,
+      operation: classified.operation,
+      name: classified.name ?? null,
+      status: response.status,
+      tokenPresent: true,
+      reachedEngine: false,
+      fault: null,
+      durationMillis: end - start
+    })
+    return response
+  })
+}
 
 /**
  * Access to the emulator behind a Layer (for example `HttpClientLayer.layerFresh`), so tests can inspect its engine,

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
+import * as Redacted from "effect/Redacted"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
@@ -40,7 +41,8 @@ const collect = (child: ChildProcess.ChildProcess) => {
   return { stdout: () => stdout, stderr: () => stderr, exited }
 }
 
-// Resolves once the single JSON line is out, which the CLI prints only after the socket is listening.
+// Resolves once the single JSON line is out, which the CLI prints only after the socket is listening, and the
+// guidance on stderr has arrived too (it ends with "Stop with Ctrl+C."; the two pipes arrive in either order).
 const startCli = async (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}): Promise<Running> => {
   const child = spawnCli(args, env)
   const output = collect(child)
@@ -48,12 +50,13 @@ const startCli = async (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}
     const timer = setTimeout(() => reject(new Error(`no startup line; stderr: ${output.stderr()}`)), 15_000)
     const check = () => {
       const end = output.stdout().indexOf("\n")
-      if (end !== -1) {
+      if (end !== -1 && output.stderr().includes("Stop with Ctrl+C.\n")) {
         clearTimeout(timer)
         resolve(output.stdout().slice(0, end))
       }
     }
     child.stdout?.on("data", check)
+    child.stderr?.on("data", check)
     void output.exited.then(() => {
       clearTimeout(timer)
       reject(new Error(`exited before starting; stderr: ${output.stderr()}`))
@@ -69,17 +72,42 @@ const runToExit = async (args: ReadonlyArray<string>) => {
   return { code, stdout: output.stdout(), stderr: output.stderr() }
 }
 
-const get = (url: string, ca?: string) =>
+const get = (url: string, ca?: string, headers: Http.OutgoingHttpHeaders = {}) =>
   new Promise<{ status: number; headers: Record<string, string | Array<string> | undefined> }>((resolve, reject) => {
     const target = new URL(url)
     const send = target.protocol === "https:" ? Https.request : Http.request
-    const req = send(target, { agent: false, ...(ca === undefined ? {} : { ca }) }, (res) => {
+    const req = send(target, { agent: false, headers, ...(ca === undefined ? {} : { ca }) }, (res) => {
       res.resume()
       res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers }))
     })
     req.on("error", reject)
     req.end()
   })
+
+// The official SecretClient in its own process (NODE_EXTRA_CA_CERTS is read at start), with a credential returning
+// `token`: what it read back, or the status of the error it failed with.
+const sdkRoundTrip = (info: Cli.StartupInfo, token: string) => {
+  const script = `
+    import { SecretClient } from "@azure/keyvault-secrets"
+    const credential = { getToken: async () => ({ token: process.env.TOKEN, expiresOnTimestamp: Date.now() + 3600000 }) }
+    const client = new SecretClient(process.env.VAULT_URL, credential, { disableChallengeResourceVerification: true })
+    try {
+      await client.setSecret("db-password", "s3cret")
+      const got = await client.getSecret("db-password")
+      process.stdout.write(JSON.stringify({ value: got.value }))
+    } catch (error) {
+      process.stdout.write(JSON.stringify({ status: error.statusCode, code: error.code }))
+    }
+  `
+  const result = ChildProcess.spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+    cwd: repoRoot,
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: info.caCertPath!, VAULT_URL: info.vaultUrl, TOKEN: token },
+    encoding: "utf8",
+    timeout: 15_000
+  })
+  expect(result.stderr).toBe("")
+  return JSON.parse(result.stdout) as { value?: string; status?: number; code?: string }
+}
 
 const canBind = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -117,6 +145,16 @@ describe("parseArgs", () => {
     }))
   })
 
+  it("reads the access token (kept Redacted), the token file and repeated names", () => {
+    const parsed = Either.getOrThrow(Cli.parseArgs(["--token=t0k3n-value", "--name", "kv.internal", "--name=10.0.0.5"]))
+    expect(Redacted.isRedacted(parsed.token)).toBe(true)
+    expect(Redacted.value(parsed.token!)).toBe("t0k3n-value")
+    expect(String(parsed.token)).not.toContain("t0k3n-value")
+    expect(parsed.names).toEqual(["kv.internal", "10.0.0.5"])
+    expect(Either.getOrThrow(Cli.parseArgs(["--token-file", "/run/secrets/kv"])).tokenFile).toBe("/run/secrets/kv")
+    expect(Either.getOrThrow(Cli.parseArgs(["-h"])).help).toBe(true)
+  })
+
   it("refuses unknown flags, missing values and bad numbers", () => {
     const messages = [
       ["--verbose"],
@@ -127,7 +165,10 @@ describe("parseArgs", () => {
       ["--port", "12ab"],
       ["--recoverable-days", "3"],
       ["--tenant-id", "not-a-guid"],
-      ["--http=yes"]
+      ["--http=yes"],
+      ["--token", "two words"],
+      ["--token", "a", "--token-file", "f"],
+      ["--name", "not a/name"]
     ].map((argv) => Either.getLeft(Cli.parseArgs(argv)).pipe((o) => o._tag === "Some" ? o.value.message : "parsed"))
     expect(messages).toEqual([
       "unknown option --verbose",
@@ -138,8 +179,30 @@ describe("parseArgs", () => {
       `--port expects an integer from 0 to 65535, got "12ab"`,
       `--recoverable-days expects an integer from 7 to 90, got "3"`,
       `--tenant-id expects a GUID, got "not-a-guid"`,
-      "--http does not take a value"
+      "--http does not take a value",
+      // Never quotes the value: it is a credential.
+      "--token expects 1 to 4096 visible ASCII characters (no spaces)",
+      "--token and --token-file exclude each other",
+      `--name expects a host name or IP address, got "not a/name"`
     ])
+  })
+})
+
+describe("exposureWarning", () => {
+  it("is silent for loopback listeners and names who can reach any other, suggesting --token", () => {
+    const warn = (host: string, token = false, tls = true) => Cli.exposureWarning({ host, port: 8443, tls, token })
+    for (const host of ["127.0.0.1", "127.3.2.1", "::1", "[::1]", "localhost", "LOCALHOST", "kv.localhost", "::ffff:127.0.0.1"]) {
+      expect([host, warn(host)]).toEqual([host, undefined])
+    }
+    for (const host of ["0.0.0.0", "::", "192.168.1.20", "10.0.0.5", "fd00::1", "::ffff:10.0.0.1", "myhost.lan"]) {
+      expect([host, warn(host)?.startsWith(`WARNING: listening on ${host}`)]).toEqual([host, true])
+    }
+    expect(warn("0.0.0.0")).toContain("(every network interface), port 8443")
+    expect(warn("0.0.0.0")).toContain("Any bearer token is accepted")
+    expect(warn("0.0.0.0")).toContain("--token-file <path> (or --token <value>)")
+    expect(warn("192.168.1.20", true)).toContain("Requests need the configured bearer token")
+    expect(warn("192.168.1.20", true)).not.toContain("clear text")
+    expect(warn("192.168.1.20", true, false)).toContain("clear text")
   })
 })
 
@@ -161,6 +224,8 @@ describe("key-vault-emulator command", () => {
       expect(reply.headers["www-authenticate"]).toContain(`https://login.microsoftonline.com/${tenantId}`)
       expect(running.stderr()).toContain(`NODE_EXTRA_CA_CERTS=${running.info.caCertPath}`)
       expect(running.stderr()).toContain("disableChallengeResourceVerification: true")
+      // Loopback: nothing to warn about.
+      expect(running.stderr()).not.toContain("WARNING")
     } finally {
       running.child.kill("SIGTERM")
     }
@@ -218,6 +283,100 @@ describe("key-vault-emulator command", () => {
       running.child.kill("SIGTERM")
     }
     expect(await running.exited).toBe(0)
+  })
+
+  it("--help and -h print the usage with every flag on stdout and exit 0", async () => {
+    for (const flag of ["--help", "-h"]) {
+      const help = await runToExit([flag])
+      expect(help.code).toBe(0)
+      expect(help.stderr).toBe("")
+      expect(help.stdout).toBe(Cli.USAGE)
+      for (
+        const option of [
+          "--host",
+          "--port",
+          "--token <value>",
+          "--token-file <path>",
+          "--name <host>",
+          "--http",
+          "--state-dir",
+          "--tenant-id",
+          "--recoverable-days",
+          "--fault <json>",
+          "--faults-file",
+          "--seed",
+          "--throttle",
+          "--throttle-retry-after",
+          "-h, --help"
+        ]
+      ) expect(help.stdout).toContain(option)
+    }
+  })
+
+  it("with --token-file, the official SecretClient works with that token and gets 401 with another", async () => {
+    const dir = tempDir()
+    const tokenFile = Path.join(dir, "token")
+    const token = "cli-access-token-9b71"
+    Fs.writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 })
+    const running = await startCli(["--port", "0", "--state-dir", Path.join(dir, "state"), "--token-file", tokenFile])
+    try {
+      expect(sdkRoundTrip(running.info, token)).toEqual({ value: "s3cret" })
+      expect(sdkRoundTrip(running.info, "emulator")).toEqual({ status: 401, code: "Unauthorized" })
+      expect(running.stderr()).toContain("Only the configured bearer token is accepted")
+    } finally {
+      running.child.kill("SIGTERM")
+    }
+    expect(await running.exited).toBe(0)
+    expect(`${running.stdout()}${running.stderr()}`).not.toContain(token)
+
+    const unreadable = await runToExit(["--token-file", Path.join(dir, "missing")])
+    expect(unreadable.code).toBe(2)
+    expect(unreadable.stderr).toContain(`--token-file ${Path.join(dir, "missing")}: cannot read it`)
+  })
+
+  it("warns on stderr for a non-loopback address; over --http refuses a foreign Host; one stdout line", async () => {
+    const running = await startCli(["--http", "--host", "0.0.0.0", "--port", "0", "--name", "kv.internal"])
+    try {
+      expect(running.stderr()).toContain(`WARNING: listening on 0.0.0.0 (every network interface), port ${running.info.port}`)
+      expect(running.stderr()).toContain("other machines that can reach this one on that port can connect too")
+      expect(running.stderr()).toContain("--token-file <path>")
+      const url = `http://127.0.0.1:${running.info.port}/secrets`
+      expect((await get(url)).status).toBe(401)
+      expect((await get(url, undefined, { host: `kv.internal:${running.info.port}` })).status).toBe(401)
+      // What a DNS-rebinding page would send: its own name, resolved to this machine.
+      expect((await get(url, undefined, { host: `attacker.example:${running.info.port}` })).status).toBe(403)
+    } finally {
+      running.child.kill("SIGTERM")
+    }
+    expect(await running.exited).toBe(0)
+    expect(running.stdout().trimEnd().split("\n")).toHaveLength(1)
+
+    const tokenFile = Path.join(tempDir(), "token")
+    Fs.writeFileSync(tokenFile, "t")
+    const guarded = await startCli(["--http", "--host", "0.0.0.0", "--port", "0", "--token-file", tokenFile])
+    try {
+      expect(guarded.stderr()).toContain("WARNING: listening on 0.0.0.0")
+      expect(guarded.stderr()).toContain("Requests need the configured bearer token")
+      expect(guarded.stderr()).toContain("clear text")
+    } finally {
+      guarded.child.kill("SIGTERM")
+    }
+    expect(await guarded.exited).toBe(0)
+  })
+
+  it("logs go to stderr: a run that logs a warning still prints exactly one line on stdout", async () => {
+    // A state directory others can read: the emulator tightens it and logs a warning about it.
+    const stateDir = tempDir()
+    Fs.chmodSync(stateDir, 0o755)
+    const running = await startCli(["--port", "0", "--state-dir", stateDir])
+    try {
+      expect(running.stderr()).toContain(`${stateDir} was accessible to other users (mode 0755); now 0700`)
+      expect(Fs.statSync(stateDir).mode & 0o777).toBe(0o700)
+    } finally {
+      running.child.kill("SIGTERM")
+    }
+    expect(await running.exited).toBe(0)
+    expect(running.stdout().trimEnd().split("\n")).toEqual([JSON.stringify(running.info)])
   })
 
   it("exits 2 with a message on stderr for a bad flag, 1 when the port is taken", async () => {

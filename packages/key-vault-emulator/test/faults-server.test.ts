@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
 import * as Fs from "node:fs"
 import * as Https from "node:https"
@@ -55,10 +56,14 @@ const start = (scope: Scope.Scope) =>
   Effect.gen(function*() {
     const tls = yield* material
     const emulator = yield* Emulator.make()
-    const server = yield* HttpsServer.serve({ handler: emulator.handler, tls: { cert: tls.certPem, key: tls.keyPem } })
+    // Paths the emulator has answered (a stall is answered with "never answer"): tests wait on this, not on a timer.
+    const answered = yield* Queue.unbounded<string>()
+    const handler = (request: Parameters<typeof emulator.handler>[0]) =>
+      Effect.tap(emulator.handler(request), () => Queue.offer(answered, request.url.pathname))
+    const server = yield* HttpsServer.serve({ handler, tls: { cert: tls.certPem, key: tls.keyPem } })
       .pipe(Scope.extend(scope))
     const url = (path: string) => `${server.url}${path}?api-version=2025-07-01`
-    return { emulator, url, ca: tls.caCertPem }
+    return { answered, emulator, url, ca: tls.caCertPem }
   })
 
 // Closed by the test where it matters, and in any case when the test's scope ends (even after a failed assertion).
@@ -89,16 +94,18 @@ describe("transport faults over the HTTPS server", () => {
   it.scopedLive("Stall: the client times out, the server keeps serving, and closing the server frees stalled sockets", () =>
     Effect.gen(function*() {
       const scope = yield* closing
-      const { ca, emulator, url } = yield* start(scope)
+      const { answered, ca, emulator, url } = yield* start(scope)
       yield* emulator.faults.add({ operation: "getSecret", name: "stuck", fault: { _tag: "Stall" } })
 
+      // The stall never ends by itself, so the client's idle timeout is the only way out, however long it is.
       const timedOut = yield* send(url("/secrets/stuck"), ca, { timeoutMillis: 200 })
       expect(timedOut).toMatchObject({ _tag: "RequestError", code: "ETIMEDOUT" })
       expect(yield* send(url("/secrets/other"), ca)).toMatchObject({ _tag: "Answer", status: 404 })
+      yield* Queue.takeAll(answered)
 
-      // A client without a timeout waits until the server goes away.
+      // A client without a timeout waits until the server goes away; close it once the request is stalled there.
       const waiting = yield* Effect.fork(send(url("/secrets/stuck"), ca))
-      yield* Effect.sleep("100 millis")
+      expect(yield* Queue.take(answered)).toBe("/secrets/stuck")
       const started = Date.now()
       yield* Scope.close(scope, Exit.void)
       const seen = yield* waiting.await

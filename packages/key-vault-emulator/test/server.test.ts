@@ -5,6 +5,7 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
+import * as ChildProcess from "node:child_process"
 import * as NodeCrypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
@@ -17,6 +18,7 @@ import { MAX_REQUEST_BODY_BYTES } from "../src/http/Protocol.js"
 import * as Emulator from "../src/Emulator.js"
 import * as HttpsServer from "../src/server/HttpsServer.js"
 import * as Tls from "../src/server/Tls.js"
+import { nameConstraintsOf, signLeaf } from "./tls-support.js"
 
 const tempDir = (): string => Fs.mkdtempSync(Path.join(Os.tmpdir(), "kv-emulator-tls-"))
 
@@ -32,6 +34,8 @@ interface RequestOptions {
   readonly body?: Uint8Array | string
   readonly ca?: string
   readonly agent?: Http.Agent | false
+  /** TLS server name; Node otherwise takes it from a `host` header. */
+  readonly servername?: string
 }
 
 const request = (url: string, options: RequestOptions = {}): Effect.Effect<Reply, Error> =>
@@ -42,7 +46,8 @@ const request = (url: string, options: RequestOptions = {}): Effect.Effect<Reply
       method: options.method ?? "GET",
       headers: options.headers ?? {},
       agent: options.agent ?? false,
-      ...(options.ca === undefined ? {} : { ca: options.ca })
+      ...(options.ca === undefined ? {} : { ca: options.ca }),
+      ...(options.servername === undefined ? {} : { servername: options.servername })
     }, (res) => {
       const chunks: Array<Buffer> = []
       res.on("data", (chunk: Buffer) => chunks.push(chunk))
@@ -80,6 +85,10 @@ const material = Effect.suspend(() =>
     : Tls.ensureTlsMaterial({ stateDir: tempDir() }).pipe(Effect.tap((m) => Effect.sync(() => (sharedMaterial = m))))
 )
 
+const hasOpenssl = ChildProcess.spawnSync("openssl", ["version"], { encoding: "utf8" }).status === 0
+
+const openssl = (args: ReadonlyArray<string>) => ChildProcess.spawnSync("openssl", args, { encoding: "utf8" })
+
 const serveTls = (handler: EmulatorHandler) =>
   Effect.gen(function*() {
     const tls = yield* material
@@ -96,8 +105,10 @@ describe("Tls", () => {
       expect(tls.certCreated).toBe(true)
       expect(tls.caCertPath).toBe(Path.join(stateDir, "ca.pem"))
       expect(Fs.readFileSync(tls.caCertPath, "utf8")).toBe(tls.caCertPem)
-      expect(Fs.statSync(Path.join(stateDir, "ca-key.pem")).mode & 0o777).toBe(0o600)
-      expect(Fs.statSync(Path.join(stateDir, "server-key.pem")).mode & 0o777).toBe(0o600)
+      expect(Fs.statSync(stateDir).mode & 0o777).toBe(0o700)
+      for (const file of ["ca-key.pem", "server-key.pem", "ca.pem", "server.pem", ".gitignore"]) {
+        expect([file, Fs.statSync(Path.join(stateDir, file)).mode & 0o777]).toEqual([file, 0o600])
+      }
       expect(Fs.readFileSync(Path.join(stateDir, "server.pem"), "utf8")).toBe(tls.certPem)
 
       const ca = new NodeCrypto.X509Certificate(tls.caCertPem)
@@ -118,21 +129,33 @@ describe("Tls", () => {
       expect(caYears).toBeGreaterThan(9.9)
     }))
 
-  it.live("reuses valid material, and replaces only the leaf when more names are needed", () =>
+  it.live("reuses valid material; more names within the CA's constraints replace the leaf, others the CA too", () =>
     Effect.gen(function*() {
       const stateDir = tempDir()
       const first = yield* Tls.ensureTlsMaterial({ stateDir })
       const second = yield* Tls.ensureTlsMaterial({ stateDir })
       expect(second).toEqual({ ...first, caCreated: false, certCreated: false })
+      expect(first.nameConstraints).toEqual(["localhost", "127.0.0.0/8", "::1/128"])
 
-      const third = yield* Tls.ensureTlsMaterial({ stateDir, hostNames: ["emulator.test", "10.1.2.3"] })
-      expect(third.caCreated).toBe(false)
-      expect(third.certCreated).toBe(true)
-      expect(third.caCertPem).toBe(first.caCertPem)
-      const leaf = new NodeCrypto.X509Certificate(third.certPem)
+      const within = yield* Tls.ensureTlsMaterial({ stateDir, hostNames: ["myvault.localhost", "127.0.0.2"] })
+      expect(within.caCreated).toBe(false)
+      expect(within.certCreated).toBe(true)
+      expect(within.caCertPem).toBe(first.caCertPem)
+      expect(new NodeCrypto.X509Certificate(within.certPem).checkIP("127.0.0.2")).toBe("127.0.0.2")
+
+      // A CA constrained to loopback names cannot sign for emulator.test: a new CA, which users must trust anew.
+      const beyond = yield* Tls.ensureTlsMaterial({ stateDir, hostNames: ["emulator.test", "10.1.2.3"] })
+      expect(beyond.caCreated).toBe(true)
+      expect(beyond.certCreated).toBe(true)
+      expect(beyond.caCertPem).not.toBe(first.caCertPem)
+      expect(beyond.nameConstraints).toEqual(["localhost", "127.0.0.0/8", "::1/128", "emulator.test", "10.1.2.3/32"])
+      const leaf = new NodeCrypto.X509Certificate(beyond.certPem)
       expect(leaf.checkHost("emulator.test")).toBe("emulator.test")
       expect(leaf.checkIP("10.1.2.3")).toBe("10.1.2.3")
-      expect(leaf.checkIssued(new NodeCrypto.X509Certificate(first.caCertPem))).toBe(true)
+      expect(leaf.checkIssued(new NodeCrypto.X509Certificate(beyond.caCertPem))).toBe(true)
+      // ...and it keeps covering them on the next start.
+      const again = yield* Tls.ensureTlsMaterial({ stateDir, hostNames: ["emulator.test", "10.1.2.3"] })
+      expect([again.caCreated, again.certCreated]).toEqual([false, false])
     }))
 
   it.effect("renews the leaf before it expires but keeps the CA users already trust", () =>
@@ -161,6 +184,60 @@ describe("Tls", () => {
       expect(repaired.certCreated).toBe(true)
       expect(new NodeCrypto.X509Certificate(repaired.certPem).checkIssued(new NodeCrypto.X509Certificate(first.caCertPem)))
         .toBe(true)
+    }))
+
+  it.scopedLive("the CA is name-constrained: Node refuses a leaf it signed for another name, accepts one within", () =>
+    Effect.gen(function*() {
+      const stateDir = tempDir()
+      const tls = yield* Tls.ensureTlsMaterial({ stateDir, hostNames: ["kv.internal"] })
+      const extension = nameConstraintsOf(tls.caCertPem)
+      expect(extension?.critical).toBe(true)
+      expect(tls.nameConstraints).toEqual(["localhost", "127.0.0.0/8", "::1/128", "kv.internal"])
+
+      // Whoever reads the CA key (it is on disk) can sign anything; the constraints make that worthless beyond
+      // the emulator's own names, for every client that trusts the CA.
+      const ca = { certPem: tls.caCertPem, keyPem: Fs.readFileSync(Path.join(stateDir, "ca-key.pem"), "utf8") }
+      const handshake = (names: ReadonlyArray<string>, servername: string) =>
+        Effect.gen(function*() {
+          const leaf = yield* Effect.promise(() => signLeaf(ca, names))
+          const server = yield* HttpsServer.serve({
+            handler: recordingHandler().handler,
+            tls: { cert: leaf.certPem, key: leaf.keyPem }
+          })
+          return yield* Effect.either(request(`https://127.0.0.1:${server.port}/`, { ca: tls.caCertPem, servername }))
+        })
+      const outside = yield* handshake(["www.example.com"], "www.example.com")
+      expect(outside._tag === "Left" && outside.left.message).toMatch(/permitted subtree violation/)
+      const outsideIp = yield* handshake(["www.example.com", "192.0.2.1"], "www.example.com")
+      expect(outsideIp._tag === "Left" && outsideIp.left.message).toMatch(/permitted subtree violation/)
+      const within = yield* handshake(["other.localhost"], "other.localhost")
+      expect(within._tag === "Right" && within.right.status).toBe(200)
+      const configured = yield* handshake(["kv.internal"], "kv.internal")
+      expect(configured._tag === "Right" && configured.right.status).toBe(200)
+    }))
+
+  it.live.skipIf(!hasOpenssl)("openssl sees a critical Name Constraints extension and refuses a leaf outside it", () =>
+    Effect.gen(function*() {
+      const stateDir = tempDir()
+      const tls = yield* Tls.ensureTlsMaterial({ stateDir })
+      const ca = Path.join(stateDir, "ca.pem")
+      const text = openssl(["x509", "-in", ca, "-noout", "-ext", "nameConstraints"]).stdout
+      expect(text).toMatch(/X509v3 Name Constraints: critical/)
+      expect(text).toContain("DNS:localhost")
+      expect(text).toContain("IP:127.0.0.0/255.0.0.0")
+      expect(text).not.toContain("Excluded")
+
+      expect(openssl(["verify", "-CAfile", ca, Path.join(stateDir, "server.pem")]).status).toBe(0)
+      const forged = yield* Effect.promise(() =>
+        signLeaf({ certPem: tls.caCertPem, keyPem: Fs.readFileSync(Path.join(stateDir, "ca-key.pem"), "utf8") }, [
+          "evil.example"
+        ])
+      )
+      const forgedPath = Path.join(tempDir(), "forged.pem")
+      Fs.writeFileSync(forgedPath, forged.certPem)
+      const refused = openssl(["verify", "-CAfile", ca, forgedPath])
+      expect(refused.status).not.toBe(0)
+      expect(`${refused.stdout}${refused.stderr}`).toContain("permitted subtree violation")
     }))
 
   it.live("rejects a host name that cannot go into a certificate", () =>
@@ -276,7 +353,9 @@ describe("HttpsServer", () => {
       const raw = yield* Effect.async<string>((resume) => {
         let received = ""
         const socket = Net.connect(server.port, "127.0.0.1", () => {
-          socket.write(`PUT /secrets/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${100 * MAX_REQUEST_BODY_BYTES}\r\n\r\n`)
+          socket.write(
+            `PUT /secrets/x HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Length: ${100 * MAX_REQUEST_BODY_BYTES}\r\n\r\n`
+          )
         })
         socket.on("data", (chunk: Buffer) => (received += chunk.toString()))
         socket.on("close", () => resume(Effect.succeed(received)))
@@ -293,9 +372,16 @@ describe("HttpsServer", () => {
       const { handler, seen } = recordingHandler()
       const server = yield* HttpsServer.serve({ handler })
       yield* Effect.async<void>((resume) => {
+        // `Expect: 100-continue` makes the server say when it is reading the body: part of it goes out only then,
+        // and the client hangs up right after, with no guess at how long the server needs to get there.
         const socket = Net.connect(server.port, "127.0.0.1", () => {
-          socket.write(`PUT /secrets/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{"val`)
-          setTimeout(() => socket.destroy(), 20)
+          socket.write(
+            `PUT /secrets/x HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n`
+          )
+        })
+        socket.once("data", (chunk: Buffer) => {
+          expect(chunk.toString()).toMatch(/^HTTP\/1\.1 100 /)
+          socket.write(`{"val`, () => socket.destroy())
         })
         socket.on("close", () => resume(Effect.void))
         socket.on("error", () => {})
@@ -320,13 +406,97 @@ describe("HttpsServer", () => {
   it.scopedLive("takes the URL origin from the Host header and falls back to the listening address", () =>
     Effect.gen(function*() {
       const { handler, seen } = recordingHandler()
-      const server = yield* HttpsServer.serve({ handler })
+      // Without the Host check, to see what reaches the app; with it, neither of these would (see below).
+      const server = yield* HttpsServer.serve({ handler, checkHost: false })
       yield* request(`${server.url}/a`, { headers: { host: "myvault.localhost:1234" } })
       yield* request(`${server.url}/b`, { headers: { host: "evil.example/path?" } })
       expect(seen.map((r) => r.url.href)).toEqual([
         "http://myvault.localhost:1234/a",
         `http://127.0.0.1:${server.port}/b`
       ])
+    }))
+
+  it.scopedLive("over plain HTTP, refuses a Host that is not its own (DNS rebinding) with a Key Vault 403", () =>
+    Effect.gen(function*() {
+      const { handler, seen } = recordingHandler()
+      const server = yield* HttpsServer.serve({ handler, hostNames: ["kv.internal", "*.wild.test"] })
+      const port = server.port
+      const statusFor = (host: string) =>
+        Effect.map(request(`${server.url}/secrets`, { headers: { host } }), (reply) => reply.status)
+
+      const own = [
+        `localhost:${port}`,
+        `LOCALHOST:${port}`,
+        `myvault.localhost:${port}`,
+        `127.0.0.1:${port}`,
+        `127.0.0.2:${port}`,
+        `[::1]:${port}`,
+        `kv.internal:${port}`,
+        `a.wild.test:${port}`,
+        // Only the name matters: behind a port mapping the client names another port, and a bare name means 80.
+        `localhost:${port === 65535 ? 1 : port + 1}`,
+        `localhost`
+      ]
+      for (const host of own) expect([host, yield* statusFor(host)]).toEqual([host, 200])
+      expect(seen).toHaveLength(own.length)
+
+      // A page at http://evil.example:<port> whose name now resolves to 127.0.0.1 is same-origin to the browser:
+      // only the Host header gives it away.
+      const foreign = [
+        `evil.example:${port}`,
+        `localhost.evil.example:${port}`,
+        `kv.internal.evil.example:${port}`,
+        `a.b.wild.test:${port}`,
+        `evil.example`,
+        `evil.example/path?`
+      ]
+      for (const host of foreign) expect([host, yield* statusFor(host)]).toEqual([host, 403])
+      expect(seen).toHaveLength(own.length)
+
+      const refused = yield* request(`${server.url}/secrets`, { headers: { host: `evil.example:${port}` } })
+      expect(refused.headers["content-type"]).toContain("application/json")
+      expect(refused.headers["connection"]).toBe("close")
+      const body = JSON.parse(refused.body) as { error: { code: string; message: string } }
+      expect(body.error.code).toBe("Forbidden")
+      expect(body.error.message).toContain("DNS rebinding")
+      expect(body.error.message).not.toContain("evil")
+    }))
+
+  it.scopedLive("over plain HTTP on a wildcard address, accepts the machine's own addresses and refuses other names", () =>
+    Effect.gen(function*() {
+      const { handler, seen } = recordingHandler()
+      const server = yield* HttpsServer.serve({ handler, host: "0.0.0.0" })
+      const external = Object.values(Os.networkInterfaces()).flatMap((entries) => entries ?? [])
+        .find((entry) => entry.family === "IPv4" && !entry.internal)
+      const hosts = [`127.0.0.1:${server.port}`, ...(external === undefined ? [] : [`${external.address}:${server.port}`])]
+      for (const host of hosts) {
+        expect((yield* request(`http://127.0.0.1:${server.port}/secrets`, { headers: { host } })).status).toBe(200)
+      }
+      const rebound = yield* request(`http://127.0.0.1:${server.port}/secrets`, {
+        headers: { host: `evil.example:${server.port}` }
+      })
+      expect(rebound.status).toBe(403)
+      expect(seen).toHaveLength(hosts.length)
+    }))
+
+  it.scopedLive("over HTTPS, leaves the Host alone by default (the certificate already binds the name), checks on request", () =>
+    Effect.gen(function*() {
+      const { handler, seen } = recordingHandler()
+      const { ca, server } = yield* serveTls(handler)
+      const foreign = { host: `evil.example:${server.port}` }
+      expect((yield* request(`${server.url}/secrets`, { ca, headers: foreign, servername: "localhost" })).status).toBe(200)
+      expect(seen).toHaveLength(1)
+
+      const tls = yield* material
+      const checked = yield* HttpsServer.serve({ handler, tls: { cert: tls.certPem, key: tls.keyPem }, checkHost: true })
+      const refused = yield* request(`${checked.url}/secrets`, {
+        ca,
+        headers: { host: `evil.example:${checked.port}` },
+        servername: "localhost"
+      })
+      expect(refused.status).toBe(403)
+      expect((yield* request(`${checked.url}/secrets`, { ca })).status).toBe(200)
+      expect(seen).toHaveLength(2)
     }))
 
   it.scopedLive("answers 500 with a Key Vault error when the handler dies", () =>

@@ -11,12 +11,16 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import type * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Emulator from "../Emulator.js"
 import * as FaultRule from "../faults/FaultRule.js"
+import * as Challenge from "../http/Challenge.js"
 import * as HttpsServer from "../server/HttpsServer.js"
 import * as Tls from "../server/Tls.js"
 
@@ -50,6 +54,12 @@ export interface CliOptions {
   readonly throttle?: boolean | undefined
   /** `--throttle-retry-after[=on|off]`: send `Retry-After` with throttling 429s. */
   readonly throttleRetryAfter?: boolean | undefined
+  /** `--token`: the only bearer token the emulator accepts. */
+  readonly token?: Redacted.Redacted<string> | undefined
+  /** `--token-file`: a file holding that token; read when the command starts. */
+  readonly tokenFile?: string | undefined
+  /** `--name` (repeatable): more names clients use for the server (certificate, CA constraints, Host check). */
+  readonly names?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -76,10 +86,16 @@ export const USAGE: string = `Usage: key-vault-emulator [options]
 Runs an Azure Key Vault emulator over HTTPS with a locally generated CA.
 
 Options:
-  --host <address>          listening address (default 127.0.0.1)
+  --host <address>          listening address (default 127.0.0.1, loopback only; anything else
+                            lets other machines connect: use --token then)
   --port <number>           listening port, 0 = any free port (default 0)
-  --http                    serve plain HTTP instead of HTTPS
-  --state-dir <dir>         where the CA and server certificate are kept
+  --token <value>           accept only this bearer token (401 for any other); default: any token
+  --token-file <path>       read that token from a file (not visible in the process list)
+  --name <host>             another name clients use for the server (repeatable): added to the
+                            certificate and its CA's name constraints, and accepted in Host
+  --http                    serve plain HTTP instead of HTTPS; requests must then address the
+                            server as localhost, a loopback address or a --name (DNS-rebinding guard)
+  --state-dir <dir>         where the CA and server certificate are kept, owner-only (0700)
                             (default $KEY_VAULT_EMULATOR_STATE_DIR or ./.emulator)
   --tenant-id <guid>        tenant announced in the authentication challenge
   --recoverable-days <n>    soft-delete retention in days, 7..90 (default 90)
@@ -130,7 +146,10 @@ const VALUE_FLAGS = new Set([
   "--recoverable-days",
   "--fault",
   "--faults-file",
-  "--seed"
+  "--seed",
+  "--token",
+  "--token-file",
+  "--name"
 ])
 const SWITCH_FLAGS = new Set(["--http", "--help", "-h"])
 
@@ -212,13 +231,56 @@ export const parseArgs = (argv: ReadonlyArray<string>): Either.Either<CliOptions
         options = { ...options, seed: seed.right }
         break
       }
+      case "--token":
+        // The message never repeats the value: it is a credential.
+        if (!Challenge.isValidAccessToken(value)) return Either.left(new UsageError({ message: TOKEN_SHAPE }))
+        options = { ...options, token: Redacted.make(value) }
+        break
+      case "--token-file":
+        options = { ...options, tokenFile: value }
+        break
+      case "--name":
+        if (!Tls.isHostName(value)) {
+          return Either.left(new UsageError({ message: `--name expects a host name or IP address, got "${value}"` }))
+        }
+        options = { ...options, names: [...(options.names ?? []), value] }
+        break
     }
   }
   if (options.throttleRetryAfter !== undefined && options.throttle !== true) {
     return Either.left(new UsageError({ message: "--throttle-retry-after needs --throttle" }))
   }
+  if (options.token !== undefined && options.tokenFile !== undefined) {
+    return Either.left(new UsageError({ message: "--token and --token-file exclude each other" }))
+  }
   return Either.right(options)
 }
+
+const TOKEN_SHAPE = "--token expects 1 to 4096 visible ASCII characters (no spaces)"
+
+/**
+ * Reads the token of `--token-file`: the file's text without surrounding whitespace (a trailing newline is normal).
+ * Errors name the file, never its contents.
+ *
+ * @since 0.1.0
+ */
+export const readTokenFile = (path: string): Effect.Effect<Redacted.Redacted<string>, UsageError> =>
+  Effect.try({
+    try: () => Fs.readFileSync(path, "utf8").trim(),
+    catch: (cause) =>
+      new UsageError({
+        message: `--token-file ${path}: cannot read it${cause instanceof Error ? ` (${cause.message})` : ""}`
+      })
+  }).pipe(
+    Effect.filterOrFail(
+      Challenge.isValidAccessToken,
+      () =>
+        new UsageError({
+          message: `--token-file ${path}: the file must hold one token of 1 to 4096 visible ASCII characters`
+        })
+    ),
+    Effect.map(Redacted.make)
+  )
 
 // `--throttle` takes no value; `--throttle-retry-after` alone means on, or takes `=on` / `=off`.
 const parseThrottleSwitch = (
@@ -260,6 +322,37 @@ export const readFaultsFiles = (
 
 const isUnspecified = (host: string): boolean => host === "0.0.0.0" || host === "::"
 
+/**
+ * The warning for a listener other machines may reach, or `undefined` for a loopback one.
+ *
+ * @since 0.1.0
+ */
+export const exposureWarning = (options: {
+  readonly host: string
+  readonly port: number
+  readonly tls: boolean
+  readonly token: boolean
+}): string | undefined => {
+  if (HttpsServer.isLoopback(options.host)) return undefined
+  const where = isUnspecified(options.host) ? `${options.host} (every network interface)` : options.host
+  const lines = [
+    `WARNING: listening on ${where}, port ${options.port}, which is not a loopback address:`,
+    `  other machines that can reach this one on that port can connect too.`
+  ]
+  if (options.token) {
+    lines.push(`  Requests need the configured bearer token (--token / --token-file).`)
+    if (!options.tls) {
+      lines.push(`  Over plain HTTP (--http) the token and every secret cross the network in clear text.`)
+    }
+  } else {
+    lines.push(
+      `  Any bearer token is accepted: whoever connects can read, change and delete every secret and key here.`,
+      `  Require a token with --token-file <path> (or --token <value>), or listen on 127.0.0.1.`
+    )
+  }
+  return `${lines.join("\n")}\n`
+}
+
 const resolveStateDir = (flag: string | undefined): Effect.Effect<string> =>
   flag !== undefined
     ? Effect.succeed(Path.resolve(flag))
@@ -267,6 +360,55 @@ const resolveStateDir = (flag: string | undefined): Effect.Effect<string> =>
       Effect.orElseSucceed(() => Option.none<string>()),
       Effect.map((dir) => Path.resolve(Option.getOrElse(dir, () => ".emulator")))
     )
+
+interface Started {
+  readonly info: StartupInfo
+  readonly material: Tls.TlsMaterial | undefined
+  readonly token: boolean
+}
+
+const startDetailed = (
+  options: CliOptions
+): Effect.Effect<Started, UsageError | Tls.TlsError | HttpsServer.ServerError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const fileRules = yield* readFaultsFiles(options.faultsFiles ?? [])
+    const token = options.tokenFile === undefined ? options.token : yield* readTokenFile(options.tokenFile)
+    const emulator = yield* Emulator.make({
+      ...(options.tenantId === undefined ? {} : { tenantId: options.tenantId }),
+      ...(options.recoverableDays === undefined ? {} : { recoverableDays: options.recoverableDays }),
+      faults: [...fileRules, ...(options.faults ?? [])],
+      seed: options.seed,
+      throttle: options.throttle === true ? { retryAfter: options.throttleRetryAfter } : undefined,
+      token
+    })
+    const names = options.names ?? []
+    const material = options.http
+      ? undefined
+      : yield* Tls.ensureTlsMaterial({
+        stateDir: yield* resolveStateDir(options.stateDir),
+        // Clients reach the server by its listening address, so the certificate must name it (duplicates of the
+        // loopback defaults are dropped); a wildcard address is nothing a client can connect to.
+        hostNames: [...(isUnspecified(options.host) ? [] : [options.host]), ...names]
+      })
+    const server = yield* HttpsServer.serve({
+      handler: emulator.handler,
+      host: options.host,
+      port: options.port,
+      tls: material === undefined ? undefined : { cert: material.certPem, key: material.keyPem },
+      hostNames: names
+    })
+    return {
+      info: {
+        vaultUrl: server.url,
+        caCertPath: material?.caCertPath ?? null,
+        host: server.host,
+        port: server.port,
+        tls: server.tls
+      },
+      material,
+      token: token !== undefined
+    }
+  })
 
 /**
  * Starts the emulator and its server for the given options and returns where it listens; both stop when the
@@ -277,56 +419,41 @@ const resolveStateDir = (flag: string | undefined): Effect.Effect<string> =>
 export const start = (
   options: CliOptions
 ): Effect.Effect<StartupInfo, UsageError | Tls.TlsError | HttpsServer.ServerError, Scope.Scope> =>
-  Effect.gen(function*() {
-    const fileRules = yield* readFaultsFiles(options.faultsFiles ?? [])
-    const emulator = yield* Emulator.make({
-      ...(options.tenantId === undefined ? {} : { tenantId: options.tenantId }),
-      ...(options.recoverableDays === undefined ? {} : { recoverableDays: options.recoverableDays }),
-      faults: [...fileRules, ...(options.faults ?? [])],
-      seed: options.seed,
-      throttle: options.throttle === true ? { retryAfter: options.throttleRetryAfter } : undefined
-    })
-    const material = options.http
-      ? undefined
-      : yield* Tls.ensureTlsMaterial({
-        stateDir: yield* resolveStateDir(options.stateDir),
-        // Clients reach the server by its listening address, so the certificate must name it (duplicates of the
-        // loopback defaults are dropped); a wildcard address is nothing a client can connect to.
-        hostNames: isUnspecified(options.host) ? [] : [options.host]
-      })
-    const server = yield* HttpsServer.serve({
-      handler: emulator.handler,
-      host: options.host,
-      port: options.port,
-      tls: material === undefined ? undefined : { cert: material.certPem, key: material.keyPem }
-    })
-    return {
-      vaultUrl: server.url,
-      caCertPath: material?.caCertPath ?? null,
-      host: server.host,
-      port: server.port,
-      tls: server.tls
-    }
-  })
+  Effect.map(startDetailed(options), (started) => started.info)
 
 // The command's only console output, kept in one place: stdout carries exactly the machine-readable line.
 const writeStdout = (text: string): Effect.Effect<void> => Effect.sync(() => void process.stdout.write(text))
 const writeStderr = (text: string): Effect.Effect<void> => Effect.sync(() => void process.stderr.write(text))
 
-const guidance = (info: StartupInfo): string => {
+const guidance = (started: Started): string => {
+  const { info, material } = started
   const lines = [`Azure Key Vault emulator listening on ${info.vaultUrl}`]
-  if (info.caCertPath !== null) {
+  if (material !== undefined) {
+    if (material.caCreated) {
+      lines.push(
+        `Generated a new local CA; clients that trusted an earlier one must trust this one.`,
+        `It can only vouch for: ${material.nameConstraints.join(", ")} (X.509 name constraints).`
+      )
+    }
     lines.push(
       `Trust its local CA for Node clients (the variable is read at process start):`,
-      `  NODE_EXTRA_CA_CERTS=${info.caCertPath} node your-app.js`,
+      `  NODE_EXTRA_CA_CERTS=${material.caCertPath} node your-app.js`,
       `Azure SDK clients need the resource check relaxed, since the vault is not under vault.azure.net:`,
-      `  new SecretClient("${info.vaultUrl}", credential, { disableChallengeResourceVerification: true })`,
-      `Any bearer token is accepted; the credential only has to return one.`
+      `  new SecretClient("${info.vaultUrl}", credential, { disableChallengeResourceVerification: true })`
     )
   } else {
-    lines.push(`Plain HTTP: the Azure SDK clients refuse it; use it with clients that accept http:// vault URLs.`)
+    lines.push(
+      `Plain HTTP: the Azure SDK clients refuse it; use it with clients that accept http:// vault URLs.`,
+      `Requests must address it as localhost, a loopback address or a --name, with port ${info.port}.`
+    )
   }
-  lines.push(`Stop with Ctrl+C.`, ``)
+  lines.push(
+    started.token
+      ? `Only the configured bearer token is accepted (--token / --token-file); other tokens get 401.`
+      : `Any bearer token is accepted; the credential only has to return one. --token-file <path> requires one.`,
+    `Stop with Ctrl+C.`,
+    ``
+  )
   return lines.join("\n")
 }
 
@@ -342,9 +469,15 @@ export const run = (
     const options = yield* parseArgs(argv)
     if (options.help) return yield* writeStdout(USAGE)
     yield* Effect.scoped(Effect.gen(function*() {
-      const info = yield* start(options)
-      yield* writeStdout(`${JSON.stringify(info)}\n`)
-      yield* writeStderr(guidance(info))
+      const started = yield* startDetailed(options)
+      yield* writeStdout(`${JSON.stringify(started.info)}\n`)
+      const warning = exposureWarning({
+        host: options.host,
+        port: started.info.port,
+        tls: started.info.tls,
+        token: started.token
+      })
+      yield* writeStderr(`${warning ?? ""}${guidance(started)}`)
       return yield* Effect.never
     }))
   })
@@ -373,10 +506,23 @@ export const main = (argv: ReadonlyArray<string>): void => {
         : writeStderr(`key-vault-emulator: ${error.message}\n`)
     })
   )
-  NodeRuntime.runMain(program, {
+  NodeRuntime.runMain(program.pipe(Effect.provide(stderrLogger)), {
     disableErrorReporting: true,
+    // runMain's own pretty logger writes to stdout, which carries only the startup line.
+    disablePrettyLogger: true,
     teardown: (exit, onExit) => {
       onExit(exitCode(exit))
     }
   })
 }
+
+/**
+ * The command's logger: Effect's pretty format, on stderr (every log: warnings, errors, defects), so stdout carries
+ * only the startup JSON line.
+ *
+ * @since 0.1.0
+ */
+export const stderrLogger: Layer.Layer<never> = Logger.replace(
+  Logger.defaultLogger,
+  Logger.prettyLogger({ stderr: true, colors: process.stderr.isTTY === true })
+)

@@ -2,7 +2,8 @@
  * The Key Vault REST app: one function from `EmulatorRequest` to `EmulatorResponse`, whatever carries the bytes.
  *
  * Every request goes through the same checks in this order, as the service does:
- * 1. a bearer token, or the 401 challenge (before anything else: the SDKs send a body-less first request for it);
+ * 1. a bearer token, or the 401 challenge (before anything else: the SDKs send a body-less first request for it); with
+ *    an access token configured, exactly that token, or the service's 401 for an invalid token;
  * 2. a present, well-formed `api-version` (any version is accepted: allow-lists break on every SDK release);
  * 3. the route (404 unknown path, 405 wrong verb, 400 invalid name);
  * 4. the body and query (400 `BadParameter`).
@@ -15,6 +16,7 @@
 import { API_VERSION_PATTERN } from "@effect-azure/key-vault/wire/Rules"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
 import type { VaultEngine } from "../engine/VaultEngine.js"
 import * as Challenge from "./Challenge.js"
 import * as KeyRoutes from "./KeyRoutes.js"
@@ -34,6 +36,11 @@ export interface AppOptions {
   readonly tenantId: string
   /** The challenge resource; derived from each request's host when absent (see `Challenge.resourceFor`). */
   readonly resource?: string | undefined
+  /**
+   * The only bearer token to accept; any other gets 401 `Unauthorized` with the challenge. Absent: any token is
+   * accepted. Validate it with `Challenge.isValidAccessToken` first.
+   */
+  readonly token?: Redacted.Redacted<string> | undefined
 }
 
 const MAX_ECHOED_VERSION_LENGTH = 64
@@ -45,10 +52,19 @@ const apiVersionOf = (url: URL): string | null => {
   return null
 }
 
-const serve = (options: AppOptions, request: EmulatorRequest): Effect.Effect<EmulatorResponse> => {
+const serve = (
+  options: AppOptions,
+  verifyToken: Challenge.TokenVerifier | undefined,
+  request: EmulatorRequest
+): Effect.Effect<EmulatorResponse> => {
   if (!Challenge.hasBearerToken(request)) {
     return Effect.succeed(
       Challenge.challenge(options.tenantId, options.resource ?? Challenge.resourceFor(request.url))
+    )
+  }
+  if (verifyToken !== undefined && !verifyToken(request)) {
+    return Effect.succeed(
+      Challenge.invalidToken(options.tenantId, options.resource ?? Challenge.resourceFor(request.url))
     )
   }
   const apiVersion = apiVersionOf(request.url)
@@ -97,13 +113,12 @@ const defectName = (cause: Cause.Cause<unknown>): string => {
   return defect instanceof Error ? defect.name : typeof defect
 }
 
-/**
- * The app as an `EmulatorHandler`.
- *
- * @since 0.1.0
- */
-export const make = (options: AppOptions): EmulatorHandler => (request) =>
-  Effect.suspend(() => serve(options, request)).pipe(
+const handle = (
+  options: AppOptions,
+  verifyToken: Challenge.TokenVerifier | undefined,
+  request: EmulatorRequest
+): Effect.Effect<EmulatorResponse> =>
+  Effect.suspend(() => serve(options, verifyToken, request)).pipe(
     Effect.catchAllCause((cause) =>
       Effect.as(
         Effect.logError("key-vault-emulator: defect while handling a request").pipe(
@@ -113,3 +128,13 @@ export const make = (options: AppOptions): EmulatorHandler => (request) =>
       )
     )
   )
+
+/**
+ * The app as an `EmulatorHandler`.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: AppOptions): EmulatorHandler => {
+  const verifyToken = options.token === undefined ? undefined : Challenge.tokenVerifier(options.token)
+  return (request) => handle(options, verifyToken, request)
+}

@@ -2,6 +2,11 @@
  * The socket adapter: serves an `EmulatorHandler` over `node:https` (or plain `node:http`), translating Node's
  * request/response objects to the emulator's transport-neutral model and back.
  *
+ * Plain HTTP answers only requests whose `Host` names this server (localhost, a loopback address, the listening
+ * address, configured names; with its port): a web page that rebinds its own DNS name to 127.0.0.1 is then refused,
+ * although the browser considers it same-origin. HTTPS needs no such check by default: the browser would have to
+ * accept the emulator's certificate for the attacker's name, which it does not cover and its CA cannot sign.
+ *
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
@@ -11,6 +16,7 @@ import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import * as Https from "node:https"
 import * as Net from "node:net"
+import * as Os from "node:os"
 import type { EmulatorHandler, EmulatorRequest, EmulatorResponse } from "../http/Protocol.js"
 import { MAX_REQUEST_BODY_BYTES } from "../http/Protocol.js"
 import * as Responses from "../http/Responses.js"
@@ -53,6 +59,15 @@ export interface ServeOptions {
   readonly port?: number | undefined
   /** HTTPS when present, plain HTTP when `undefined`. */
   readonly tls?: TlsCredentials | undefined
+  /**
+   * Refuse (403 `Forbidden`, before the handler) requests whose `Host` header names something other than this
+   * server: `localhost` and `*.localhost`, a loopback address, the listening address (any local address for a
+   * wildcard listener), or one of `hostNames`, each with the listening port. A request without `Host` (HTTP/1.0)
+   * passes. Default: on for plain HTTP, off for HTTPS (see the module note).
+   */
+  readonly checkHost?: boolean | undefined
+  /** More names clients may use in `Host` (DNS names, `*.` wildcards for one label, or addresses). */
+  readonly hostNames?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -85,12 +100,22 @@ export const serve = (options: ServeOptions): Effect.Effect<ServerInfo, ServerEr
     const scheme = tls === undefined ? "http" : "https"
     const requestedHost = options.host ?? "127.0.0.1"
     let fallbackAuthority = formatHost(requestedHost)
+    const checkHost = options.checkHost ?? tls === undefined
+    // Set once listening, before any request can arrive.
+    let hostPolicy: HostPolicy | undefined = undefined
 
-    const onRequest = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
+    // Whether the request may go on; otherwise it has been answered (and the connection is closing).
+    const admit = (req: Http.IncomingMessage, res: Http.ServerResponse): boolean => {
       // Without listeners, an aborted client would surface as an unhandled 'error' event and crash the process.
       req.on("error", ignore)
       res.on("error", ignore)
-      run(handleRequest(options.handler, req, res, scheme, fallbackAuthority))
+      if (!checkHost || hostPolicy === undefined || hostAllowed(req.headers.host, hostPolicy)) return true
+      run(writeResponse(res, foreignHost, true))
+      return false
+    }
+
+    const onRequest = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
+      if (admit(req, res)) run(handleRequest(options.handler, req, res, scheme, fallbackAuthority))
     }
 
     const serverOptions: Http.ServerOptions = { keepAlive: true, noDelay: true }
@@ -103,13 +128,12 @@ export const serve = (options: ServeOptions): Effect.Effect<ServerInfo, ServerEr
 
     // A client sending `Expect: 100-continue` with an oversized body gets its 400 before it sends the body.
     server.on("checkContinue", (req: Http.IncomingMessage, res: Http.ServerResponse) => {
+      if (!admit(req, res)) return
       if (declaredLength(req) > MAX_REQUEST_BODY_BYTES) {
-        req.on("error", ignore)
-        res.on("error", ignore)
         run(writeResponse(res, bodyTooLarge, true))
       } else {
         res.writeContinue()
-        onRequest(req, res)
+        run(handleRequest(options.handler, req, res, scheme, fallbackAuthority))
       }
     })
 
@@ -124,6 +148,10 @@ export const serve = (options: ServeOptions): Effect.Effect<ServerInfo, ServerEr
       () => close(server, sockets)
     )
     fallbackAuthority = `${formatHost(address.address)}:${address.port}`
+    hostPolicy = {
+      boundAddress: canonicalHost(address.address),
+      names: [requestedHost, ...(options.hostNames ?? [])].map(canonicalHost)
+    }
     server.on("error", (cause) => run(Effect.logError("emulator server error", cause)))
 
     return {
@@ -178,6 +206,26 @@ const formatHost = (host: string): string => Net.isIPv6(host) ? `[${host}]` : ho
 
 const isUnspecified = (host: string): boolean => host === "0.0.0.0" || host === "::"
 
+// Lower case, no brackets or trailing dot; IPv6 in its canonical (RFC 5952) form, as the URL parser writes it.
+const canonicalHost = (host: string): string => {
+  const bare = host.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "")
+  return Net.isIPv6(bare) && !bare.includes("%") ? new URL(`http://[${bare}]`).hostname.slice(1, -1) : bare
+}
+
+/**
+ * Whether `host` (a name or address as given to `--host`) is loopback only: `localhost`, `*.localhost`, 127.0.0.0/8,
+ * `::1`, or an IPv4-mapped loopback address. Anything else can be reachable from other machines.
+ *
+ * @since 0.1.0
+ */
+export const isLoopback = (host: string): boolean => {
+  const name = canonicalHost(host)
+  if (name === "localhost" || name.endsWith(".localhost")) return true
+  if (Net.isIPv4(name)) return name.startsWith("127.")
+  // IPv4-mapped 127.x.y.z, canonically written `::ffff:7fxx:yyzz`.
+  return name === "::1" || /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(name)
+}
+
 // Addresses a client reaches through the name `localhost`; other loopback addresses (127.0.0.2) are not.
 const isLocalhost = (host: string): boolean => host === "localhost" || host === "127.0.0.1" || host === "::1"
 
@@ -187,6 +235,49 @@ const urlHost = (requested: string, bound: string, tls: boolean): string => {
   if (tls && (isLocalhost(requested) || isUnspecified(requested))) return "localhost"
   if (isUnspecified(bound)) return bound === "::" ? "[::1]" : "127.0.0.1"
   return formatHost(requested === "localhost" ? bound : requested)
+}
+
+// --- the Host check ----------------------------------------------------------------------------------------------
+
+interface HostPolicy {
+  /** Canonical bound address; `0.0.0.0` or `::` for a wildcard listener. */
+  readonly boundAddress: string
+  /** Canonical configured names, the requested listening host among them. */
+  readonly names: ReadonlyArray<string>
+}
+
+const foreignHost: EmulatorResponse = Responses.error(
+  403,
+  "Forbidden",
+  "The Host header does not name this emulator. Over plain HTTP it answers only requests addressed to localhost, " +
+    "a loopback address, its listening address or a configured name (--name): a guard against DNS rebinding."
+)
+
+const nameMatches = (host: string, pattern: string): boolean =>
+  pattern.startsWith("*.")
+    ? host.endsWith(pattern.slice(1)) && !host.slice(0, -(pattern.length - 1)).includes(".") &&
+      host.length > pattern.length - 1
+    : host === pattern
+
+// Addresses of this machine's interfaces, for a wildcard listener: each is an address it listens on. Read per request
+// (only for an IP-literal Host that nothing else allowed), so interfaces that come and go are seen.
+const isLocalAddress = (address: string): boolean =>
+  Object.values(Os.networkInterfaces()).some((entries) =>
+    (entries ?? []).some((entry) => canonicalHost(entry.address) === address)
+  )
+
+const hostAllowed = (header: string | undefined, policy: HostPolicy): boolean => {
+  // HTTP/1.0 without Host: not a browser (they always send it), so not a rebinding page.
+  if (header === undefined) return true
+  if (!HOST_HEADER.test(header)) return false
+  // HOST_HEADER has vetted the shape: a name, an IPv4 address or a bracketed IPv6 one, then maybe `:port`.
+  // The port is not checked: a rebinding page controls only the name, and a port mapping (a container published on
+  // another port) must keep working.
+  const [, name = ""] = /^(.+?)(?::\d+)?$/.exec(header) ?? []
+  const host = canonicalHost(name)
+  if (isLoopback(host) || host === policy.boundAddress) return true
+  if (policy.names.some((name) => nameMatches(host, name))) return true
+  return Net.isIP(host) !== 0 && isUnspecified(policy.boundAddress) && isLocalAddress(host)
 }
 
 // Host names, IPv4 and bracketed IPv6, optional port. Anything else (a path, credentials, spaces) would let the
