@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import { exceedsJsonDepth } from "@effect-azure/key-vault/wire/Common"
 import * as Either from "effect/Either"
 import { BadParameter } from "./VaultError.js"
 
@@ -60,7 +61,9 @@ export const decode = (kind: BackupKind, blob: Uint8Array): Either.Either<unknow
   } catch {
     return Either.left(malformed(kind))
   }
+  // A blob is untrusted: bounded nesting keeps the payload's schema decoding clear of the stack limit.
   if (
+    exceedsJsonDepth(parsed) ||
     typeof parsed !== "object" || parsed === null || !("format" in parsed) || parsed.format !== FORMAT ||
     !("kind" in parsed) || parsed.kind !== kind || !("payload" in parsed)
   ) {

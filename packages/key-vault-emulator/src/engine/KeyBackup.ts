@@ -1,7 +1,8 @@
 /**
  * The payload of a key backup blob: the key's name, every version with its private key material (as a private JWK)
- * and attributes, and the stored rotation policy. Validated on restore, the key material included, because a blob
- * comes from outside. Blobs are not encrypted (see `Backup`): they hold private keys.
+ * and attributes, and the stored rotation policy. Validated on restore, the key material included, with the checks of
+ * an import (`KeyValidation` here, key operations and exportability in the engine), because a blob comes from outside.
+ * Blobs are not encrypted (see `Backup`): they hold private keys.
  *
  * @since 0.1.0
  */
@@ -11,6 +12,7 @@ import { JsonWebKey, KeyReleasePolicy } from "@effect-azure/key-vault/wire/KeyWi
 import { NAME_PATTERN, VERSION_PATTERN } from "@effect-azure/key-vault/wire/Rules"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import * as KeyValidation from "../http/KeyValidation.js"
 import * as Backup from "./Backup.js"
 import * as KeyMaterial from "./crypto/KeyMaterial.js"
 import type { RotationPolicy } from "./KeyRotationPolicy.js"
@@ -115,6 +117,11 @@ export const decode = (blob: Uint8Array): Either.Either<BackedUpKey, BadParamete
     if (new Set(versions.map((v) => v.version)).size !== versions.length) return Either.left(malformed())
     const restored: Array<KeyVersion> = []
     for (const v of versions) {
+      // The metadata limits of an import (tags, validity window); the engine adds import's own checks on restore.
+      const problem = KeyValidation.validateMetadata({ tags: v.tags, attributes: { nbf: v.nbf, exp: v.exp } })
+      if (problem !== undefined) {
+        return Either.left(new BadParameter({ message: `The key backup blob is invalid: ${problem}.` }))
+      }
       const material = KeyMaterial.fromJwk(v.key)
       if (Either.isLeft(material) || KeyMaterial.familyMatches(v.kty, material.right) === false) {
         return Either.left(malformed())
@@ -131,11 +138,7 @@ export const decode = (blob: Uint8Array): Either.Either<BackedUpKey, BadParamete
         created: v.created,
         updated: v.updated,
         exportable: v.exportable,
-        releasePolicy: v.release_policy === undefined ? undefined : {
-          contentType: v.release_policy.contentType,
-          immutable: v.release_policy.immutable,
-          data: v.release_policy.data
-        },
+        releasePolicy: KeyValidation.releasePolicy(v.release_policy),
         managed: v.managed
       })
     }

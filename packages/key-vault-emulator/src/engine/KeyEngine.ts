@@ -281,6 +281,22 @@ const validateExportable = (input: KeyMetadataInput): BadParameter | undefined =
     ? bad("An exportable key needs a release policy (release_policy).")
     : undefined
 
+/**
+ * A restored key passes the checks an import makes here (`KeyBackup` applies the request-level ones): an exportable
+ * version needs a release policy, and key operations are normalised as an import normalises them.
+ */
+const checkRestored = (restored: KeyBackup.BackedUpKey): Either.Either<KeyBackup.BackedUpKey, BadParameter> => {
+  const versions: Array<KeyVersion> = []
+  for (const version of restored.object.versions) {
+    const invalid = validateExportable(version)
+    if (invalid !== undefined) return Either.left(invalid)
+    const keyOps = validateKeyOps(version.keyOps)
+    if (Either.isLeft(keyOps)) return Either.left(keyOps.left)
+    versions.push({ ...version, keyOps: keyOps.right ?? version.keyOps })
+  }
+  return Either.right({ ...restored, object: { ...restored.object, versions } })
+}
+
 /** The resolved shape of a create: what to generate. */
 type KeySpec =
   | { readonly family: "RSA"; readonly kty: StoredKeyType; readonly size: number; readonly exponent: number }
@@ -576,7 +592,7 @@ export const make = (options: KeyEngineOptions): KeyEngine => {
     restore: (blob) =>
       Effect.flatMap(
         // Validating the key material (RSA arithmetic) is the slow part; it needs no lock.
-        Effect.suspend(() => KeyBackup.decode(blob)),
+        Effect.suspend(() => Either.flatMap(KeyBackup.decode(blob), checkRestored)),
         ({ object, rotationPolicy }) =>
           atomically((): Either.Either<Key, ObjectConflict> => {
             if (store.getDeleted(object.name) !== undefined) return Either.left(deletedButRecoverable(object.name))

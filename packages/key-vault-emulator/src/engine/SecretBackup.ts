@@ -1,6 +1,7 @@
 /**
  * The payload of a secret backup blob: the secret's name and every version with its value and attributes.
- * Validated with a schema on restore, because a blob comes from outside.
+ * Validated on restore with a schema and with the limits of a set (`SecretValidation`), because a blob comes from
+ * outside.
  *
  * @since 0.1.0
  */
@@ -8,6 +9,7 @@ import { Tags, UnixSeconds } from "@effect-azure/key-vault/wire/Common"
 import { NAME_PATTERN, VERSION_PATTERN } from "@effect-azure/key-vault/wire/Rules"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import * as SecretValidation from "../http/SecretValidation.js"
 import * as Backup from "./Backup.js"
 import type { StoredObject } from "./ObjectStore.js"
 import type { SecretVersion } from "./SecretVersion.js"
@@ -71,6 +73,19 @@ export const decode = (blob: Uint8Array): Either.Either<StoredObject<SecretVersi
     const { name, versions } = decoded.right
     if (new Set(versions.map((v) => v.version)).size !== versions.length) {
       return Either.left(new BadParameter({ message: "The secret backup blob is malformed." }))
+    }
+    // A crafted blob must not store what a set would refuse: the same checks, answered the same way (a problem
+    // description gives sizes and limits, never a value).
+    for (const v of versions) {
+      const problem = SecretValidation.validateSet({
+        value: v.value,
+        contentType: v.contentType,
+        tags: v.tags,
+        attributes: { nbf: v.nbf, exp: v.exp }
+      })
+      if (problem !== undefined) {
+        return Either.left(new BadParameter({ message: `The secret backup blob is invalid: ${problem}.` }))
+      }
     }
     return Either.right({
       name,

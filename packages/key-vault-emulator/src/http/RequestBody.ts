@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from "@effect-azure/key-vault/wire/Common"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -29,6 +30,11 @@ export const decode = <A, I>(schema: Schema.Schema<A, I>, body: Uint8Array): Eit
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     return Either.left("The request body must be a JSON object.")
+  }
+  // Before the schema sees it: decoding and formatting a parse error recurse once per level, and a body of a few
+  // kilobytes of `[` would overflow the stack (a 500 instead of a 400).
+  if (exceedsJsonDepth(parsed)) {
+    return Either.left(`The request body nests deeper than ${MAX_JSON_DEPTH} levels.`)
   }
   return Either.mapLeft(Schema.decodeUnknownEither(schema)(parsed), (error) => {
     const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]

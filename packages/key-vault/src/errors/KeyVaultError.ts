@@ -10,6 +10,7 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { exceedsJsonDepth } from "../wire/Common.js"
 import { ErrorBody } from "../wire/ErrorBody.js"
 
 /**
@@ -201,7 +202,19 @@ export interface Expected {
   readonly conflict?: boolean
 }
 
-const decodeBody = Schema.decodeUnknownOption(Schema.parseJson(ErrorBody))
+const decodeErrorBody = Schema.decodeUnknownOption(ErrorBody)
+
+// The envelope is read for its codes and message only; the status alone decides the error's type. So a body that is
+// not JSON, or nests too deep to decode safely (see `exceedsJsonDepth`), is simply no envelope.
+const decodeBody = (text: string): Option.Option<ErrorBody> => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    return Option.none()
+  }
+  return exceedsJsonDepth(json) ? Option.none() : decodeErrorBody(json)
+}
 
 /**
  * Reads the retry delay a throttled or unavailable response asks for: `retry-after-ms`, `x-ms-retry-after-ms`,

@@ -38,6 +38,7 @@ import {
   type RequestError,
   TransportError
 } from "../errors/KeyVaultError.js"
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from "../wire/Common.js"
 
 /**
  * The HTTP methods the data plane uses.
@@ -413,6 +414,13 @@ export const decode = <A, I>(
       json = JSON.parse(response.text)
     } catch {
       return Effect.fail(new DecodeError({ operation, message: "the vault's response is not JSON" }))
+    }
+    // Before the schema sees it: decoding a recursive schema and formatting a parse error both recurse once per
+    // level, and a few kilobytes of `[` would overflow the stack into an untyped defect.
+    if (exceedsJsonDepth(json)) {
+      return Effect.fail(
+        new DecodeError({ operation, message: `the vault's response nests deeper than ${MAX_JSON_DEPTH} levels` })
+      )
     }
     return Either.match(decodeUnknown(json), {
       onRight: Effect.succeed,

@@ -101,3 +101,40 @@ export const ListResult = <A, I, R>(
     value: Schema.optionalWith(Schema.Array(item), { default: (): ReadonlyArray<A> => [] }),
     nextLink: Schema.optional(Schema.NullOr(Schema.String))
   })
+
+/**
+ * The deepest nesting of arrays and objects a Key Vault body may have. Real bodies stay under ten levels (a list page
+ * of items with attributes and tags, a certificate policy, an error with a few inner errors); the bound only needs to
+ * keep Effect Schema's decoding of recursive schemas and its formatting of parse errors, both recursive, far from the
+ * stack limit, which a body of a few kilobytes of `[` reaches.
+ *
+ * @since 0.1.0
+ */
+export const MAX_JSON_DEPTH = 64
+
+/**
+ * Whether a parsed JSON value nests arrays and objects more than `limit` levels deep (a scalar is level 0, `[]` and
+ * `{}` level 1). Iterative, so the check itself cannot overflow; it stops at the first container past the limit.
+ * Run it on every parsed body before decoding it with a schema.
+ *
+ * @since 0.1.0
+ */
+export const exceedsJsonDepth = (value: unknown, limit: number = MAX_JSON_DEPTH): boolean => {
+  if (typeof value !== "object" || value === null) return false
+  // Two parallel stacks rather than one of pairs: no tuple allocated per visited container.
+  const pending: Array<object> = [value]
+  const depths: Array<number> = [1]
+  while (pending.length > 0) {
+    const current = pending.pop()!
+    const depth = depths.pop()!
+    if (depth > limit) return true
+    // Own members only (`Object.values`, not `for...in`): a polluted prototype must not make every body "deep".
+    for (const item of Array.isArray(current) ? current : Object.values(current)) {
+      if (typeof item === "object" && item !== null) {
+        pending.push(item)
+        depths.push(depth + 1)
+      }
+    }
+  }
+  return false
+}
