@@ -186,6 +186,20 @@ export * as AlgorithmValidator from "./crypto/AlgorithmValidator.js"
  */
 export * as LocalCrypto from "./crypto/LocalCrypto.js"
 
+/**
+ * Byte helpers (base64url, big-endian integers, constant-time comparison) shared with the emulator.
+ *
+ * @since 0.1.0
+ */
+export * as Bytes from "./crypto/Bytes.js"
+
+/**
+ * EMSA-PSS encoding and verification over a digest, shared with the emulator.
+ *
+ * @since 0.1.0
+ */
+export * as Pss from "./crypto/Pss.js"
+
 
 /**
  * Retry, circuit breaker and rate limiter settings.
@@ -222,3 +236,10 @@ export * as RetryPolicy from "./resilience/RetryPolicy.js"
  * @since 0.1.0
  */
 export * as AccessLogReplay from "./replay/AccessLogReplay.js"
+
+/**
+ * The seeded generator behind the replay's workloads and the emulator's fault probabilities.
+ *
+ * @since 0.1.0
+ */
+export * as Prng from "./replay/internal/Prng.js"

@@ -130,6 +130,51 @@ describe("local ECDSA verification over a digest", () => {
   })
 })
 
+describe("local verifyData over the message", () => {
+  for (const { alg } of EC_CASES) {
+    it(`${alg}: node:crypto verifies node's signature over the data, with high S too, and refuses tampered ones`, () => {
+      const { privateKey, publicKey } = ecKeys.get(alg)!
+      const local = localOf(publicKey)
+      const signature = nodeSign(privateKey, alg, data)
+      expect(LocalCrypto.verifyData(local, alg, data, signature)).toBe(true)
+      expect(LocalCrypto.verifyData(local, alg, flip(data, 0), signature)).toBe(false)
+      expect(LocalCrypto.verifyData(local, alg, data, flip(signature, 5))).toBe(false)
+      expect(LocalCrypto.verifyData(local, alg, data, signature.subarray(1))).toBe(false)
+      expect(LocalCrypto.verifyData(local, alg, data, new Uint8Array(signature.length))).toBe(false)
+    })
+  }
+
+  it("refuses an algorithm of another curve or family instead of throwing", () => {
+    const es256 = ecKeys.get("ES256")!
+    const local = localOf(es256.publicKey)
+    const signature = nodeSign(es256.privateKey, "ES256", data)
+    expect(LocalCrypto.verifyData(local, "ES256K", data, signature)).toBe(false)
+    expect(LocalCrypto.verifyData(local, "RS256", data, signature)).toBe(false)
+    expect(LocalCrypto.verifyData(rsaLocal(2048), "ES256", data, signature)).toBe(false)
+  })
+
+  for (const alg of RSA_SIGNATURES) {
+    it(`${alg}: agrees with verify over the digest`, () => {
+      const { privateKey } = rsaKeys.get(2048)!
+      const signature = nodeSign(privateKey, alg, data)
+      expect(LocalCrypto.verifyData(rsaLocal(2048), alg, data, signature)).toBe(true)
+      expect(LocalCrypto.verifyData(rsaLocal(2048), alg, flip(data, 2), signature)).toBe(false)
+    })
+  }
+
+  it("a key in long use (its multiplication table built) verifies exactly as before", () => {
+    const { privateKey, publicKey } = ecKeys.get("ES256")!
+    const jwk = publicJwkOf(publicKey)
+    const local = LocalCrypto.fromEcPoint("P-256", jwk.x!, jwk.y!, { precomputeAfter: 2 })!
+    const signature = nodeSign(privateKey, "ES256", data)
+    const digest = digestFor("ES256", data)
+    for (let i = 0; i < 4; i++) {
+      expect(LocalCrypto.verify(local, "ES256", digest, signature)).toBe(true)
+      expect(LocalCrypto.verify(local, "ES256", flip(digest, i), signature)).toBe(false)
+    }
+  })
+})
+
 describe("local RSA encryption", () => {
   for (const size of RSA_SIZES) {
     for (const alg of ENCRYPTIONS) {

@@ -25,6 +25,7 @@ import {
   type SignatureAlgorithm,
   type SignatureSpec
 } from "./Algorithms.js"
+import * as Bytes from "./Bytes.js"
 
 /**
  * The key operations a cryptography call performs, by their JWK `key_ops` names.
@@ -63,11 +64,7 @@ export interface KeyFacts {
  *
  * @since 0.1.0
  */
-export const unsignedLength = (bytes: Uint8Array): number => {
-  let start = 0
-  while (start < bytes.length && bytes[start] === 0) start++
-  return bytes.length - start
-}
+export const unsignedLength: (bytes: Uint8Array) => number = Bytes.unsignedLength
 
 /**
  * The facts of a key as the vault describes it.

@@ -1,12 +1,17 @@
 /**
  * Public-key cryptography the client can do on its own once it holds a key's public JWK: RSA encryption (all three
  * paddings) and signature verification over a *digest* (RS* as PKCS#1 v1.5 over DigestInfo, PS* as real EMSA-PSS
- * with salt length = hash length, ES* as raw `r||s` ECDSA). Nothing here hashes a digest again.
+ * with salt length = hash length, ES* as raw `r||s` ECDSA). Nothing here hashes a digest again. `verifyData` verifies
+ * over the message instead, which lets ES* run natively in `node:crypto`; over a digest ES* needs `@noble/curves`,
+ * since Node cannot verify ECDSA over a precomputed digest (`crypto.verify(null, ...)` hashes with SHA-256 anyway).
+ * The emulator verifies with these same functions, so client and emulator cannot disagree about a signature.
  *
- * Every function is synchronous and pure apart from `node:crypto`; the `Cryptography` service wraps them in Effects.
+ * Every function is synchronous and pure apart from `node:crypto` (and a per-key multiplication table built after
+ * repeated use); the `Cryptography` service wraps them in Effects.
  *
  * @since 0.1.0
  */
+import type { WeierstrassPoint, WeierstrassPointCons } from "@noble/curves/abstract/weierstrass.js"
 import { p256, p384, p521 } from "@noble/curves/nist.js"
 import { secp256k1 } from "@noble/curves/secp256k1.js"
 import * as Crypto from "node:crypto"
@@ -21,39 +26,122 @@ import {
   HASH_LENGTH,
   type HashName,
   isCurveName,
+  NODE_CURVE,
   SIGNATURE,
   type SignatureAlgorithm
 } from "./Algorithms.js"
-import { unsignedLength } from "./AlgorithmValidator.js"
+import { bitLength, concat, constantTimeEqual, leftPad, stripLeadingZeros, toBase64Url, toBigInt } from "./Bytes.js"
+import * as Pss from "./Pss.js"
+
+/**
+ * An RSA public key ready for local use.
+ *
+ * @since 0.1.0
+ */
+export interface LocalRsaKey {
+  readonly kind: "RSA"
+  readonly publicKey: Crypto.KeyObject
+  /** Modulus length in bits and bytes (`k` of RFC 8017). */
+  readonly modulusBits: number
+  readonly modulusBytes: number
+}
+
+/**
+ * An EC public key ready for local use.
+ *
+ * @since 0.1.0
+ */
+export interface LocalEcKey {
+  readonly kind: "EC"
+  readonly curve: CurveName
+  /** The uncompressed SEC1 point `04 || x || y`. */
+  readonly point: Uint8Array
+  /** The same key for `node:crypto`, which verifies over data (it hashes itself) far faster than pure JS. */
+  readonly publicKey: Crypto.KeyObject
+}
 
 /**
  * A public key ready for local use.
  *
  * @since 0.1.0
  */
-export type LocalKey =
-  | {
-    readonly kind: "RSA"
-    readonly publicKey: Crypto.KeyObject
-    /** Modulus length in bits and bytes (`k` of RFC 8017). */
-    readonly modulusBits: number
-    readonly modulusBytes: number
-  }
-  | {
-    readonly kind: "EC"
-    readonly curve: CurveName
-    /** The uncompressed SEC1 point `04 || x || y`. */
-    readonly point: Uint8Array
-  }
+export type LocalKey = LocalRsaKey | LocalEcKey
 
-const stripLeadingZeros = (bytes: Uint8Array): Uint8Array => bytes.subarray(bytes.length - unsignedLength(bytes))
+const CURVES: Readonly<Record<CurveName, { readonly Point: WeierstrassPointCons<bigint> }>> = {
+  "P-256": p256,
+  "P-384": p384,
+  "P-521": p521,
+  "P-256K": secp256k1
+}
 
-const leftPad = (bytes: Uint8Array, length: number): Uint8Array | undefined => {
-  const value = stripLeadingZeros(bytes)
-  if (value.length > length) return undefined
-  const out = new Uint8Array(length)
-  out.set(value, length - value.length)
-  return out
+/** The parsed point of an EC key, and how often it has verified a digest. */
+interface PreparedPoint {
+  readonly point: WeierstrassPoint<bigint>
+  readonly precomputeAfter: number
+  uses: number
+}
+
+/**
+ * The parsed point of each EC key, for verification over a digest (which `node:crypto` cannot do: it always hashes).
+ * Kept beside the key rather than in it so that the public type does not expose `@noble/curves`.
+ */
+const points = new WeakMap<LocalEcKey, PreparedPoint>()
+
+/**
+ * Window of the per-key multiplication table: 4 bits cost about 100 KB for a P-256 key and make a verify over a
+ * digest about 3.5 times faster (measured: 121 -> 446 verifies/s on P-256, 32 -> 48 on P-521, on a loaded 2-core
+ * machine); 8 bits would be faster still but cost about 1 MB per key.
+ */
+const PRECOMPUTE_WINDOW = 4
+
+/**
+ * Building the table costs about 50 P-256 verifies (120 ms measured), so a key gets it only once it has shown it is
+ * used repeatedly: a key verified a handful of times never pays for it.
+ */
+const DEFAULT_PRECOMPUTE_AFTER = 32
+
+/**
+ * An RSA public key from a `KeyObject`; `undefined` when it is not an RSA key.
+ *
+ * @since 0.1.0
+ */
+export const fromRsaPublicKey = (publicKey: Crypto.KeyObject): LocalRsaKey | undefined => {
+  const modulusBits = publicKey.asymmetricKeyType === "rsa" ? publicKey.asymmetricKeyDetails?.modulusLength ?? 0 : 0
+  return modulusBits === 0 ? undefined : { kind: "RSA", publicKey, modulusBits, modulusBytes: Math.ceil(modulusBits / 8) }
+}
+
+/**
+ * An EC public key from its coordinates; `undefined` when they do not fit the curve or the point is not on it.
+ * `precomputeAfter` (default 32) is the number of digest verifications after which the key gets a multiplication
+ * table (worth it for a key that is kept and reused, as the client keeps its keys); `Infinity` never builds one.
+ *
+ * @since 0.1.0
+ */
+export const fromEcPoint = (
+  curve: CurveName,
+  x: Uint8Array,
+  y: Uint8Array,
+  options: { readonly precomputeAfter?: number } = {}
+): LocalEcKey | undefined => {
+  const size = CURVE_BYTES[curve]
+  const px = leftPad(x, size)
+  const py = leftPad(y, size)
+  if (px === undefined || py === undefined) return undefined
+  const point = concat(Uint8Array.of(0x04), px, py)
+  try {
+    // Reject points off the curve now rather than answering "invalid signature" for every verify later.
+    const parsed = CURVES[curve].Point.fromBytes(point)
+    parsed.assertValidity()
+    const publicKey = Crypto.createPublicKey({
+      key: { kty: "EC", crv: NODE_CURVE[curve], x: toBase64Url(px), y: toBase64Url(py) },
+      format: "jwk"
+    })
+    const key: LocalEcKey = { kind: "EC", curve, point, publicKey }
+    points.set(key, { point: parsed, precomputeAfter: options.precomputeAfter ?? DEFAULT_PRECOMPUTE_AFTER, uses: 0 })
+    return key
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -65,45 +153,21 @@ const leftPad = (bytes: Uint8Array, length: number): Uint8Array | undefined => {
 export const fromJwk = (jwk: PublicJsonWebKey): LocalKey | undefined => {
   const family = familyOf(jwk.kty)
   if (family === "RSA" && jwk.n !== undefined && jwk.e !== undefined) {
-    const n = stripLeadingZeros(jwk.n)
-    if (n.length === 0) return undefined
+    if (bitLength(jwk.n) === 0) return undefined
     try {
-      const publicKey = Crypto.createPublicKey({
-        key: {
-          kty: "RSA",
-          n: Buffer.from(n).toString("base64url"),
-          e: Buffer.from(stripLeadingZeros(jwk.e)).toString("base64url")
-        },
+      return fromRsaPublicKey(Crypto.createPublicKey({
+        key: { kty: "RSA", n: toBase64Url(stripLeadingZeros(jwk.n)), e: toBase64Url(stripLeadingZeros(jwk.e)) },
         format: "jwk"
-      })
-      const modulusBits = (n.length - 1) * 8 + (32 - Math.clz32(n[0]!))
-      return { kind: "RSA", publicKey, modulusBits, modulusBytes: n.length }
+      }))
     } catch {
       return undefined
     }
   }
   if (family === "EC" && jwk.crv !== undefined && isCurveName(jwk.crv) && jwk.x !== undefined && jwk.y !== undefined) {
-    const size = CURVE_BYTES[jwk.crv]
-    const x = leftPad(jwk.x, size)
-    const y = leftPad(jwk.y, size)
-    if (x === undefined || y === undefined) return undefined
-    const point = new Uint8Array(1 + 2 * size)
-    point[0] = 0x04
-    point.set(x, 1)
-    point.set(y, 1 + size)
-    try {
-      // Reject points off the curve now rather than answering "invalid signature" for every verify later.
-      curveOf(jwk.crv).Point.fromBytes(point).assertValidity()
-    } catch {
-      return undefined
-    }
-    return { kind: "EC", curve: jwk.crv, point }
+    return fromEcPoint(jwk.crv, jwk.x, jwk.y)
   }
   return undefined
 }
-
-const curveOf = (curve: CurveName) =>
-  curve === "P-256" ? p256 : curve === "P-384" ? p384 : curve === "P-521" ? p521 : secp256k1
 
 /**
  * Hashes data with one of the signature hashes (for `signData` / `verifyData`).
@@ -119,11 +183,7 @@ export const hash = (name: HashName, data: Uint8Array): Uint8Array =>
  *
  * @since 0.1.0
  */
-export const encrypt = (
-  key: Extract<LocalKey, { readonly kind: "RSA" }>,
-  algorithm: EncryptionAlgorithm,
-  plaintext: Uint8Array
-): Uint8Array => {
+export const encrypt = (key: LocalRsaKey, algorithm: EncryptionAlgorithm, plaintext: Uint8Array): Uint8Array => {
   const spec = ENCRYPTION[algorithm]
   const options: Crypto.RsaPublicKey & { oaepHash?: string } = spec.padding === "pkcs1"
     ? { key: key.publicKey, padding: Crypto.constants.RSA_PKCS1_PADDING }
@@ -131,11 +191,8 @@ export const encrypt = (
   return new Uint8Array(Crypto.publicEncrypt(options, plaintext))
 }
 
-const equalBytes = (a: Uint8Array, b: Uint8Array): boolean =>
-  a.length === b.length && Crypto.timingSafeEqual(a, b)
-
 /** RSAVP1: `s^e mod n`, as `k` bytes; undefined when `s` is not below `n`. */
-const rsaPublicRaw = (key: Extract<LocalKey, { readonly kind: "RSA" }>, signature: Uint8Array): Uint8Array | undefined => {
+const rsaPublicRaw = (key: LocalRsaKey, signature: Uint8Array): Uint8Array | undefined => {
   try {
     return new Uint8Array(Crypto.publicDecrypt({ key: key.publicKey, padding: Crypto.constants.RSA_NO_PADDING }, signature))
   } catch {
@@ -143,99 +200,63 @@ const rsaPublicRaw = (key: Extract<LocalKey, { readonly kind: "RSA" }>, signatur
   }
 }
 
-/** RSASSA-PKCS1-v1_5 verification over a digest: the recovered block must be `DigestInfo(hash) || digest`. */
-const verifyPkcs1 = (
-  key: Extract<LocalKey, { readonly kind: "RSA" }>,
-  hashName: "sha256" | "sha384" | "sha512",
-  digest: Uint8Array,
-  signature: Uint8Array
-): boolean => {
-  if (signature.length !== key.modulusBytes) return false
+/**
+ * RSASSA-PKCS1-v1_5 verification over a digest: the recovered block must be exactly `DigestInfo(hash) || digest`
+ * (OpenSSL checks the `00 01 FF..FF 00` block around it). A DigestInfo without the NULL parameters, which RFC 8017
+ * allows verifiers to accept, is refused: Key Vault never produces one.
+ *
+ * @since 0.1.0
+ */
+export const verifyPkcs1 = (key: LocalRsaKey, hashName: HashName, digest: Uint8Array, signature: Uint8Array): boolean => {
+  if (signature.length !== key.modulusBytes || hashName === "sha1") return false
   let recovered: Uint8Array
   try {
-    // OpenSSL checks the 00 01 FF..FF 00 block and hands back what follows it.
     recovered = new Uint8Array(
       Crypto.publicDecrypt({ key: key.publicKey, padding: Crypto.constants.RSA_PKCS1_PADDING }, signature)
     )
   } catch {
     return false
   }
-  const prefix = DIGEST_INFO_PREFIX[hashName]
-  const expected = new Uint8Array(prefix.length + digest.length)
-  expected.set(prefix)
-  expected.set(digest, prefix.length)
-  return equalBytes(recovered, expected)
-}
-
-/** MGF1 (RFC 8017 B.2.1) with `hashName`. */
-const mgf1 = (hashName: HashName, seed: Uint8Array, length: number): Uint8Array => {
-  const out = new Uint8Array(length)
-  const counter = new Uint8Array(4)
-  let offset = 0
-  for (let i = 0; offset < length; i++) {
-    new DataView(counter.buffer).setUint32(0, i)
-    const block = Crypto.createHash(hashName).update(seed).update(counter).digest()
-    out.set(block.subarray(0, Math.min(block.length, length - offset)), offset)
-    offset += block.length
-  }
-  return out
+  return constantTimeEqual(recovered, concat(DIGEST_INFO_PREFIX[hashName], digest))
 }
 
 /**
- * RSASSA-PSS verification over a digest (RFC 8017 §8.1.2 with EMSA-PSS-VERIFY, §9.1.2), MGF1 with the same hash and
- * salt length = hash length, as Key Vault signs. Done by hand on the raw RSA result because Node only verifies PSS
- * over a message it hashes itself.
+ * RSASSA-PSS verification over a digest (RFC 8017 §8.1.2), MGF1 with the same hash and salt length = hash length, as
+ * Key Vault signs. Done on the raw RSA result because Node only verifies PSS over a message it hashes itself.
  *
  * @since 0.1.0
  */
-export const verifyPss = (
-  key: Extract<LocalKey, { readonly kind: "RSA" }>,
-  hashName: HashName,
-  digest: Uint8Array,
-  signature: Uint8Array
-): boolean => {
-  const hLen = HASH_LENGTH[hashName]
-  const sLen = hLen
-  if (signature.length !== key.modulusBytes || digest.length !== hLen) return false
+export const verifyPss = (key: LocalRsaKey, hashName: HashName, digest: Uint8Array, signature: Uint8Array): boolean => {
+  if (signature.length !== key.modulusBytes || digest.length !== HASH_LENGTH[hashName]) return false
   const m = rsaPublicRaw(key, signature)
-  if (m === undefined || m.length !== key.modulusBytes) return false
-  const emBits = key.modulusBits - 1
-  const emLen = Math.ceil(emBits / 8)
-  // When modBits - 1 is a multiple of 8 the encoded message is one byte shorter than the modulus: that byte is zero.
-  for (let i = 0; i < m.length - emLen; i++) if (m[i] !== 0) return false
-  const em = m.subarray(m.length - emLen)
-  if (emLen < hLen + sLen + 2 || em[emLen - 1] !== 0xbc) return false
-  const maskedDb = em.subarray(0, emLen - hLen - 1)
-  const h = em.subarray(emLen - hLen - 1, emLen - 1)
-  const unusedBits = 8 * emLen - emBits
-  const topMask = 0xff >> unusedBits
-  if ((maskedDb[0]! & ~topMask & 0xff) !== 0) return false
-  const dbMask = mgf1(hashName, h, maskedDb.length)
-  const db = new Uint8Array(maskedDb.length)
-  for (let i = 0; i < db.length; i++) db[i] = maskedDb[i]! ^ dbMask[i]!
-  db[0] = db[0]! & topMask
-  const padLength = emLen - hLen - sLen - 2
-  for (let i = 0; i < padLength; i++) if (db[i] !== 0) return false
-  if (db[padLength] !== 0x01) return false
-  const salt = db.subarray(db.length - sLen)
-  const hPrime = Crypto.createHash(hashName).update(new Uint8Array(8)).update(digest).update(salt).digest()
-  return equalBytes(h, hPrime)
+  return m !== undefined && m.length === key.modulusBytes && Pss.verifyRecovered(hashName, digest, m, key.modulusBits)
 }
 
 /**
- * ECDSA verification of a raw `r||s` signature over a digest, with no further hashing and high-S signatures accepted
- * (OpenSSL and the vault do not normalise S).
+ * ECDSA verification (SEC 1 §4.1.4) of a raw `r||s` signature over a digest, with no further hashing: `node:crypto`
+ * has no way to verify over a precomputed digest, so this runs on `@noble/curves` point arithmetic with the key's
+ * multiplication table. High-S signatures are accepted (OpenSSL and the vault do not normalise S). A digest longer
+ * than the group order is truncated to its leftmost bits, as the standard says.
  *
  * @since 0.1.0
  */
-export const verifyEcdsa = (
-  key: Extract<LocalKey, { readonly kind: "EC" }>,
-  digest: Uint8Array,
-  signature: Uint8Array
-): boolean => {
-  if (signature.length !== 2 * CURVE_BYTES[key.curve]) return false
+export const verifyEcdsa = (key: LocalEcKey, digest: Uint8Array, signature: Uint8Array): boolean => {
+  const size = CURVE_BYTES[key.curve]
+  const prepared = points.get(key)
+  if (signature.length !== 2 * size || prepared === undefined) return false
+  if (++prepared.uses === prepared.precomputeAfter) prepared.point.precompute(PRECOMPUTE_WINDOW, false)
+  const q = prepared.point
+  const Point = CURVES[key.curve].Point
+  const Fn = Point.Fn
+  const r = toBigInt(signature.subarray(0, size))
+  const s = toBigInt(signature.subarray(size))
+  if (r <= 0n || r >= Fn.ORDER || s <= 0n || s >= Fn.ORDER) return false
+  const excess = digest.length * 8 - Fn.BITS
+  const e = Fn.create(excess > 0 ? toBigInt(digest) >> BigInt(excess) : toBigInt(digest))
   try {
-    return curveOf(key.curve).verify(signature, digest, key.point, { prehash: false, lowS: false })
+    const w = Fn.inv(s)
+    const point = Point.BASE.multiplyUnsafe(Fn.mul(e, w)).add(q.multiplyUnsafe(Fn.mul(r, w)))
+    return !point.is0() && Fn.create(point.toAffine().x) === r
   } catch {
     return false
   }
@@ -243,20 +264,40 @@ export const verifyEcdsa = (
 
 /**
  * Verifies a signature over a digest with the algorithm's scheme. The key must fit the algorithm (the validator
- * checks that first); a key of the wrong kind verifies nothing.
+ * checks that first); a key of the wrong kind or curve verifies nothing.
  *
  * @since 0.1.0
  */
-export const verify = (
-  key: LocalKey,
-  algorithm: SignatureAlgorithm,
-  digest: Uint8Array,
-  signature: Uint8Array
-): boolean => {
+export const verify = (key: LocalKey, algorithm: SignatureAlgorithm, digest: Uint8Array, signature: Uint8Array): boolean => {
   const spec = SIGNATURE[algorithm]
   if (spec.family === "EC") return key.kind === "EC" && key.curve === spec.curve && verifyEcdsa(key, digest, signature)
-  if (key.kind !== "RSA" || spec.hash === "sha1") return false
+  if (key.kind !== "RSA") return false
   return spec.padding === "pss"
     ? verifyPss(key, spec.hash, digest, signature)
     : verifyPkcs1(key, spec.hash, digest, signature)
+}
+
+/**
+ * Verifies a signature over `data`, hashed with the algorithm's hash. ES* runs entirely in `node:crypto` (it hashes
+ * and verifies in one native call, an order of magnitude faster than verifying the digest in JavaScript); RS* and PS*
+ * hash and then verify the digest as `verify` does (their public-key operation is native either way).
+ *
+ * @since 0.1.0
+ */
+export const verifyData = (
+  key: LocalKey,
+  algorithm: SignatureAlgorithm,
+  data: Uint8Array,
+  signature: Uint8Array
+): boolean => {
+  const spec = SIGNATURE[algorithm]
+  if (spec.family === "EC") {
+    if (key.kind !== "EC" || key.curve !== spec.curve || signature.length !== 2 * CURVE_BYTES[key.curve]) return false
+    try {
+      return Crypto.verify(spec.hash, data, { key: key.publicKey, dsaEncoding: "ieee-p1363" }, signature)
+    } catch {
+      return false
+    }
+  }
+  return verify(key, algorithm, hash(spec.hash, data), signature)
 }

@@ -3,12 +3,16 @@
  * local cryptography need one `GET` per key, not one per operation. `Keys` invalidates a name on every mutation
  * through the client (update, rotate, delete, ...).
  *
- * The client uses `layerVaultCache` (the shared cache's `key` namespace); `layerMemory` is a plain bounded map that
- * keeps entries until they are invalidated or evicted, for use without the cache.
+ * The client uses `layerVaultCache`: the shared cache's `key` namespace while the cache is on, and a bounded in-memory
+ * map with the cache's TTL while it is off (`cache: { enabled: false }` switches off the caching of *values*; public key
+ * material is not secret, and without it every local verify or encrypt would cost a round trip after all).
+ * `layerMemory` is that map on its own.
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { VaultCache } from "../cache/VaultCache.js"
@@ -45,35 +49,63 @@ export class KeyMaterialCache extends Context.Tag("@effect-azure/key-vault/KeyMa
 >() {}
 
 /**
- * An in-memory cache of at most `maxEntries` keys (oldest evicted first). Names are case-insensitive in Key Vault,
- * so entries are keyed by the lower-cased name.
+ * Options of the in-memory cache.
  *
  * @since 0.1.0
  */
-export const makeMemory = (options: { readonly maxEntries?: number } = {}): Effect.Effect<KeyMaterialCacheService> =>
+export interface MemoryOptions {
+  /** At most this many keys (name + version) are kept, the least recently used go first; default 1,024. */
+  readonly maxEntries?: number | undefined
+  /** How long a key is kept after it was loaded; default 5 minutes. A key changed elsewhere is seen after this. */
+  readonly ttl?: Duration.DurationInput | undefined
+}
+
+interface MemoryEntry {
+  readonly key: KeyVaultKey
+  readonly expiresAt: number
+}
+
+/**
+ * An in-memory cache of at most `maxEntries` keys for `ttl` each (least recently used evicted first). Names are
+ * case-insensitive in Key Vault, so entries are keyed by the lower-cased name. Time comes from the `Clock`.
+ *
+ * @since 0.1.0
+ */
+export const makeMemory = (options: MemoryOptions = {}): Effect.Effect<KeyMaterialCacheService> =>
   Effect.sync(() => {
     const maxEntries = Math.max(1, options.maxEntries ?? 1024)
-    const entries = new Map<string, KeyVaultKey>()
+    const ttlMillis = Duration.toMillis(Duration.decode(options.ttl ?? "5 minutes"))
+    // A plain Map: a hit is one lookup on every local verify, the hot path this cache exists for.
+    const entries = new Map<string, MemoryEntry>()
     // Bumped by every invalidation, so a load that raced with one does not resurrect the old key.
     const generations = new Map<string, number>()
     const entryKey = (name: string, version: string | undefined) => `${name.toLowerCase()}/${version ?? ""}`
 
     const getOrLoad: KeyMaterialCacheService["getOrLoad"] = (name, version, load) =>
-      Effect.suspend(() => {
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const key = entryKey(name, version)
         const hit = entries.get(key)
-        if (hit !== undefined) return Effect.succeed(hit)
+        if (hit !== undefined) {
+          entries.delete(key)
+          if (hit.expiresAt > now) {
+            // Re-inserted so that Map order is least recently used first.
+            entries.set(key, hit)
+            return Effect.succeed(hit.key)
+          }
+        }
         const lower = name.toLowerCase()
         const generation = generations.get(lower) ?? 0
         return Effect.tap(load, (loaded) =>
-          Effect.sync(() => {
-            if ((generations.get(lower) ?? 0) !== generation) return
-            entries.set(key, loaded)
-            if (entries.size > maxEntries) {
-              const oldest = entries.keys().next()
-              if (oldest.done !== true) entries.delete(oldest.value)
-            }
-          }))
+          Effect.flatMap(Clock.currentTimeMillis, (loadedAt) =>
+            Effect.sync(() => {
+              if ((generations.get(lower) ?? 0) !== generation) return
+              entries.delete(key)
+              entries.set(key, { key: loaded, expiresAt: loadedAt + ttlMillis })
+              if (entries.size > maxEntries) {
+                const oldest = entries.keys().next()
+                if (oldest.done !== true) entries.delete(oldest.value)
+              }
+            })))
       })
 
     const invalidate: KeyMaterialCacheService["invalidate"] = (name) =>
@@ -95,8 +127,10 @@ export const makeMemory = (options: { readonly maxEntries?: number } = {}): Effe
 export const layerMemory: Layer.Layer<KeyMaterialCache> = Layer.effect(KeyMaterialCache, makeMemory())
 
 /**
- * The key material cache as the `key` namespace of the client's `VaultCache`: public key material then shares the
- * cache's TTL, refresh-ahead, coalescing, negative caching, stale-if-error, metrics and size bound with secrets.
+ * The key material cache of the client. While the `VaultCache` is on, it is the cache's `key` namespace: public key
+ * material then shares the cache's TTL, refresh-ahead, coalescing, negative caching, stale-if-error, metrics and size
+ * bound with secrets. While the cache is off, it is `makeMemory` with the cache's `ttl` and `maxEntries`: switching
+ * the value cache off must not turn every local verify or encrypt into a round trip (and every remote one into two).
  *
  * @since 0.1.0
  */
@@ -104,10 +138,17 @@ export const layerVaultCache: Layer.Layer<KeyMaterialCache, never, VaultCache | 
   KeyMaterialCache,
   Effect.gen(function*() {
     const config = yield* KeyVaultConfig
-    const namespace = (yield* VaultCache).namespace(config.vaultHost, "key")
+    const cache = yield* VaultCache
+    if (!cache.config.enabled) {
+      return yield* makeMemory({
+        maxEntries: cache.config.maxEntries,
+        ttl: Duration.millis(cache.config.ttlMillis)
+      })
+    }
+    const namespace = cache.namespace(config.vaultHost, "key")
     return {
       getOrLoad: (name, version, load) => namespace.get(name, version, () => load),
       invalidate: (name) => namespace.invalidate(name)
-    }
+    } satisfies KeyMaterialCacheService
   })
 )

@@ -7,10 +7,10 @@
  */
 import type { CurveName } from "@effect-azure/key-vault/crypto/Algorithms"
 import { CURVE_BYTES } from "@effect-azure/key-vault/crypto/Algorithms"
+import * as LocalCrypto from "@effect-azure/key-vault/crypto/LocalCrypto"
 import type { ECDSA } from "@noble/curves/abstract/weierstrass.js"
 import { p256, p384, p521 } from "@noble/curves/nist.js"
 import { secp256k1 } from "@noble/curves/secp256k1.js"
-import { concat } from "./Bytes.js"
 
 const CURVES: Readonly<Record<CurveName, ECDSA>> = {
   "P-256": p256,
@@ -70,7 +70,9 @@ export const signDigest = (curve: CurveName, d: Uint8Array, digest: Uint8Array):
   new Uint8Array(CURVES[curve].sign(digest, d, { prehash: false, lowS: false, format: "compact" }))
 
 /**
- * Verifies an `r || s` signature over a digest; false for any malformed signature or point.
+ * Verifies an `r || s` signature over a digest; false for any malformed signature or point. The client's local
+ * verification does the work, so the emulator and the client can never disagree about a signature. The point is
+ * parsed per call and gets no multiplication table: the emulator keeps no per-key state for it.
  *
  * @since 0.1.0
  */
@@ -81,14 +83,6 @@ export const verifyDigest = (
   digest: Uint8Array,
   signature: Uint8Array
 ): boolean => {
-  if (signature.length !== 2 * CURVE_BYTES[curve]) return false
-  try {
-    return CURVES[curve].verify(signature, digest, concat(Uint8Array.of(4), x, y), {
-      prehash: false,
-      lowS: false,
-      format: "compact"
-    })
-  } catch {
-    return false
-  }
+  const key = LocalCrypto.fromEcPoint(curve, x, y, { precomputeAfter: Number.POSITIVE_INFINITY })
+  return key !== undefined && LocalCrypto.verifyEcdsa(key, digest, signature)
 }

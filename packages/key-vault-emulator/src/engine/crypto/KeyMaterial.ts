@@ -15,7 +15,15 @@ import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import type { KeyObject } from "node:crypto"
 import { constants, createPrivateKey, createPublicKey, privateDecrypt, publicEncrypt, randomBytes } from "node:crypto"
-import { concat, constantTimeEqual, leftPad, stripLeadingZeros, toBigInt } from "./Bytes.js"
+import {
+  concat,
+  constantTimeEqual,
+  fromBase64Url,
+  leftPad,
+  stripLeadingZeros,
+  toBase64Url,
+  toBigInt
+} from "@effect-azure/key-vault/crypto/Bytes"
 import * as Ecdsa from "./Ecdsa.js"
 import * as Rsa from "./Rsa.js"
 
@@ -64,8 +72,6 @@ export const MIN_IMPORT_RSA_BITS = 1024
  */
 export const MAX_IMPORT_RSA_BITS = 4096
 
-const fromBase64Url = (s: string | undefined): Uint8Array => new Uint8Array(Buffer.from(s ?? "", "base64url"))
-const toBase64Url = (bytes: Uint8Array): string => Buffer.from(bytes).toString("base64url")
 
 const rsaFromKeyObjects = (privateKey: KeyObject, publicKey: KeyObject): RsaMaterial => {
   const jwk = publicKey.export({ format: "jwk" })
