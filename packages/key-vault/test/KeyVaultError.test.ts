@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
+import * as Equal from "effect/Equal"
 import * as Option from "effect/Option"
 import * as KeyVaultError from "../src/errors/KeyVaultError.js"
 
@@ -77,5 +79,66 @@ describe("KeyVaultError.parseRetryAfter", () => {
     expect(millis({ "retry-after": "Wed, 31 Dec 2025 23:59:00 GMT" })).toEqual(Option.some(0))
     expect(millis({ "retry-after": "soon" })).toEqual(Option.none())
     expect(millis({})).toEqual(Option.none())
+  })
+})
+
+describe("KeyVaultError type id and guards", () => {
+  // Another installed copy of the package: its own class, the same tag and the same (registered) type id.
+  const ForeignTypeId: unique symbol = Symbol.for("@effect-azure/key-vault/KeyVaultError")
+  class ForeignTransportError extends Data.TaggedError("TransportError")<{
+    readonly reason: "Network" | "Timeout" | "Body" | "Tls" | "Dns"
+    readonly message: string
+  }> {
+    get [ForeignTypeId](): typeof ForeignTypeId {
+      return ForeignTypeId
+    }
+  }
+  class ForeignAuthenticationError extends Data.TaggedError("AuthenticationError")<{
+    readonly message: string
+    readonly status: number | undefined
+  }> {
+    get [ForeignTypeId](): typeof ForeignTypeId {
+      return ForeignTypeId
+    }
+  }
+
+  it("recognises every error of the package, by type id and tag", () => {
+    expect(KeyVaultError.TypeId).toBe(Symbol.for("@effect-azure/key-vault/KeyVaultError"))
+    const own = [
+      map(404, body("SecretNotFound", "no"), { notFound: true }),
+      map(429, ""),
+      map(503, ""),
+      new KeyVaultError.ValidationError({ operation: "Secrets.get", field: "name", message: "m" }),
+      new KeyVaultError.CircuitOpenError({ vaultHost: "v", message: "m", retryAfter: Duration.seconds(1) })
+    ]
+    for (const error of own) expect(KeyVaultError.isKeyVaultError(error)).toBe(true)
+    expect(KeyVaultError.isNotFoundError(own[0])).toBe(true)
+    expect(KeyVaultError.isThrottledError(own[0])).toBe(false)
+    expect(KeyVaultError.isThrottledError(own[1])).toBe(true)
+  })
+
+  it("recognises an error made by another installed copy, where instanceof fails, and classifies it alike", () => {
+    const network = new ForeignTransportError({ reason: "Network", message: "reset" })
+    expect(network).not.toBeInstanceOf(KeyVaultError.TransportError)
+    expect(KeyVaultError.isKeyVaultError(network)).toBe(true)
+    expect(KeyVaultError.isTransportError(network)).toBe(true)
+    expect(KeyVaultError.isTransient(network)).toBe(true)
+    expect(KeyVaultError.isTransient(new ForeignTransportError({ reason: "Tls", message: "cert" }))).toBe(false)
+    expect(KeyVaultError.isTransient(new ForeignAuthenticationError({ message: "no token", status: undefined }))).toBe(true)
+    expect(KeyVaultError.isTransient(new ForeignAuthenticationError({ message: "refused", status: 401 }))).toBe(false)
+  })
+
+  it("does not mistake a lookalike for one of its errors", () => {
+    expect(KeyVaultError.isKeyVaultError({ _tag: "ThrottledError", status: 429 })).toBe(false)
+    expect(KeyVaultError.isKeyVaultError({ _tag: "SomethingElse", [KeyVaultError.TypeId]: KeyVaultError.TypeId })).toBe(false)
+    expect(KeyVaultError.isKeyVaultError(null)).toBe(false)
+    expect(KeyVaultError.isTransient({ _tag: "ThrottledError" })).toBe(false)
+  })
+
+  it("keeps the type id off the instance: it shows in neither JSON nor structural equality", () => {
+    const a = map(503, "")
+    expect(Object.getOwnPropertySymbols(a)).not.toContain(KeyVaultError.TypeId)
+    expect(JSON.stringify(a)).not.toContain("effect-azure")
+    expect(Equal.equals(a, map(503, ""))).toBe(true)
   })
 })

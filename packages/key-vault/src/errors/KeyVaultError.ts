@@ -14,6 +14,22 @@ import { exceedsJsonDepth } from "../wire/Common.js"
 import { ErrorBody } from "../wire/ErrorBody.js"
 
 /**
+ * Marks every error of this package. `Symbol.for` gives the same symbol to every installed copy of the package, so
+ * `isKeyVaultError` (and the classification built on it) recognises an error made by another copy, where
+ * `instanceof` would not.
+ *
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = Symbol.for("@effect-azure/key-vault/KeyVaultError")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
  * What every error answered by the service carries.
  *
  * @since 0.1.0
@@ -42,14 +58,23 @@ export class ValidationError extends Data.TaggedError("ValidationError")<{
   /** The offending field, e.g. `name`, `value`, `tags`. */
   readonly field: string
   readonly message: string
-}> {}
+}> {
+  /** On the prototype, not the instance: it marks the class without showing up in logs or structural equality. */
+  get [TypeId](): TypeId {
+    return TypeId
+  }
+}
 
 /**
  * 404: the object (or version) does not exist, or is not in the deleted bin.
  *
  * @since 0.1.0
  */
-export class NotFoundError extends Data.TaggedError("NotFoundError")<ServiceErrorFields> {}
+export class NotFoundError extends Data.TaggedError("NotFoundError")<ServiceErrorFields> {
+  get [TypeId](): TypeId {
+    return TypeId
+  }
+}
 
 /**
  * 403: the caller may not do this, or the object forbids it (`SecretDisabled`, `SecretExpired`, ...).
@@ -57,6 +82,10 @@ export class NotFoundError extends Data.TaggedError("NotFoundError")<ServiceErro
  * @since 0.1.0
  */
 export class ForbiddenError extends Data.TaggedError("ForbiddenError")<ServiceErrorFields> {
+  get [TypeId](): TypeId {
+    return TypeId
+  }
+
   /** True when the object is disabled (inner code `SecretDisabled` / `KeyDisabled` / `CertificateDisabled`). */
   get isDisabled(): boolean {
     return this.innerCode !== undefined && /Disabled$/.test(this.innerCode)
@@ -69,6 +98,10 @@ export class ForbiddenError extends Data.TaggedError("ForbiddenError")<ServiceEr
  * @since 0.1.0
  */
 export class ConflictError extends Data.TaggedError("ConflictError")<ServiceErrorFields> {
+  get [TypeId](): TypeId {
+    return TypeId
+  }
+
   /** True when the name is in the deleted bin: recover or purge it first. */
   get isDeletedButRecoverable(): boolean {
     return this.innerCode === "ObjectIsDeletedButRecoverable"
@@ -80,7 +113,11 @@ export class ConflictError extends Data.TaggedError("ConflictError")<ServiceErro
  *
  * @since 0.1.0
  */
-export class BadRequestError extends Data.TaggedError("BadRequestError")<ServiceErrorFields> {}
+export class BadRequestError extends Data.TaggedError("BadRequestError")<ServiceErrorFields> {
+  get [TypeId](): TypeId {
+    return TypeId
+  }
+}
 
 /**
  * 401 that survived the challenge flow, a refused token, or a challenge that failed verification.
@@ -91,7 +128,11 @@ export class AuthenticationError extends Data.TaggedError("AuthenticationError")
   readonly message: string
   readonly status: number | undefined
   readonly cause?: unknown
-}> {}
+}> {
+  get [TypeId](): TypeId {
+    return TypeId
+  }
+}
 
 /**
  * 429: the vault throttled the request. `retryAfter` is what the service asked for, when it said.
@@ -100,14 +141,22 @@ export class AuthenticationError extends Data.TaggedError("AuthenticationError")
  */
 export class ThrottledError extends Data.TaggedError("ThrottledError")<
   ServiceErrorFields & { readonly retryAfter: Option.Option<Duration.Duration> }
-> {}
+> {
+  get [TypeId](): TypeId {
+    return TypeId
+  }
+}
 
 /**
  * 5xx, or any status the operation does not expect. `transient` says whether a retry may succeed.
  *
  * @since 0.1.0
  */
-export class ServiceError extends Data.TaggedError("ServiceError")<ServiceErrorFields & { readonly transient: boolean }> {}
+export class ServiceError extends Data.TaggedError("ServiceError")<ServiceErrorFields & { readonly transient: boolean }> {
+  get [TypeId](): TypeId {
+    return TypeId
+  }
+}
 
 /**
  * The request did not complete: connection refused or reset, DNS, TLS, timeout, a body that could not be read.
@@ -122,7 +171,11 @@ export class TransportError extends Data.TaggedError("TransportError")<{
   readonly reason: "Network" | "Timeout" | "Body" | "Tls" | "Dns"
   readonly message: string
   readonly cause?: unknown
-}> {}
+}> {
+  get [TypeId](): TypeId {
+    return TypeId
+  }
+}
 
 /**
  * A response that does not match the wire schema. Carries the path only, never the offending value (which could be
@@ -133,7 +186,11 @@ export class TransportError extends Data.TaggedError("TransportError")<{
 export class DecodeError extends Data.TaggedError("DecodeError")<{
   readonly operation: string
   readonly message: string
-}> {}
+}> {
+  get [TypeId](): TypeId {
+    return TypeId
+  }
+}
 
 /**
  * The vault's circuit breaker is open after consecutive transient failures: the call was refused without a request.
@@ -145,7 +202,11 @@ export class CircuitOpenError extends Data.TaggedError("CircuitOpenError")<{
   readonly vaultHost: string
   readonly message: string
   readonly retryAfter: Duration.Duration
-}> {}
+}> {
+  get [TypeId](): TypeId {
+    return TypeId
+  }
+}
 
 /**
  * Every error the client raises.
@@ -169,6 +230,126 @@ export type RequestError =
   | DecodeError
   | CircuitOpenError
 
+const tags: ReadonlySet<string> = new Set<KeyVaultError["_tag"]>([
+  "ValidationError",
+  "NotFoundError",
+  "ForbiddenError",
+  "ConflictError",
+  "BadRequestError",
+  "AuthenticationError",
+  "ThrottledError",
+  "ServiceError",
+  "TransportError",
+  "DecodeError",
+  "CircuitOpenError"
+])
+
+/**
+ * True for any error of this package, whichever installed copy made it: it checks the type id and the tag, never
+ * the class, so an application that ends up with two copies (a library bundling its own, a duplicated install) still
+ * classifies errors correctly.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isKeyVaultError = (u: unknown): u is KeyVaultError =>
+  typeof u === "object" && u !== null && (u as { readonly [TypeId]?: unknown })[TypeId] === TypeId &&
+  tags.has((u as { readonly _tag?: unknown })._tag as string)
+
+const tagged = <Tag extends KeyVaultError["_tag"]>(tag: Tag) => (u: unknown): u is Extract<KeyVaultError, { readonly _tag: Tag }> =>
+  isKeyVaultError(u) && u._tag === tag
+
+/**
+ * True for a `ValidationError` of any installed copy of the package (type id and tag, not `instanceof`).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isValidationError: (u: unknown) => u is ValidationError = tagged("ValidationError")
+/**
+ * True for a `NotFoundError` of any installed copy of the package (type id and tag, not `instanceof`).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isNotFoundError: (u: unknown) => u is NotFoundError = tagged("NotFoundError")
+/**
+ * True for a `ForbiddenError` of any installed copy of the package (type id and tag, not `instanceof`).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isForbiddenError: (u: unknown) => u is ForbiddenError = tagged("ForbiddenError")
+/**
+ * True for a `ConflictError` of any installed copy of the package (type id and tag, not `instanceof`).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isConflictError: (u: unknown) => u is ConflictError = tagged("ConflictError")
+/**
+ * True for a `BadRequestError` of any installed copy of the package (type id and tag, not `instanceof`).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isBadRequestError: (u: unknown) => u is BadRequestError = tagged("BadRequestError")
+/**
+ * True for a `AuthenticationError` of any installed copy of the package (type id and tag, not `instanceof`).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isAuthenticationError: (u: unknown) => u is AuthenticationError = tagged("AuthenticationError")
+/**
+ * True for a `ThrottledError` of any installed copy of the package (type id and tag, not `instanceof`).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isThrottledError: (u: unknown) => u is ThrottledError = tagged("ThrottledError")
+/**
+ * True for a `ServiceError` of any installed copy of the package (type id and tag, not `instanceof`).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isServiceError: (u: unknown) => u is ServiceError = tagged("ServiceError")
+/**
+ * True for a `TransportError` of any installed copy of the package (type id and tag, not `instanceof`).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isTransportError: (u: unknown) => u is TransportError = tagged("TransportError")
+/**
+ * True for a `DecodeError` of any installed copy of the package (type id and tag, not `instanceof`).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isDecodeError: (u: unknown) => u is DecodeError = tagged("DecodeError")
+/**
+ * True for a `CircuitOpenError` of any installed copy of the package (type id and tag, not `instanceof`).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isCircuitOpenError: (u: unknown) => u is CircuitOpenError = tagged("CircuitOpenError")
+
+/**
+ * True for a failure that shows the vault (or the way to it) unavailable and may pass on its own: 5xx except
+ * 501/505, 408, timeouts and network errors; not TLS or DNS failures, which will not heal by waiting. These are what
+ * the circuit breaker counts and what retries back off from (for requests safe to repeat). 429 is not one: the
+ * vault is up and asking to slow down.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isUnavailable = (error: unknown): boolean =>
+  (isTransportError(error) && error.reason !== "Tls" && error.reason !== "Dns") ||
+  (isServiceError(error) && error.transient)
+
 /**
  * True for errors that say nothing about the object, only about availability: 429, 408, 5xx except 501/505,
  * network failures, timeouts, an open circuit, and a credential that could not get a token. The vault's own 401,
@@ -177,11 +358,10 @@ export type RequestError =
  * @since 0.1.0
  */
 export const isTransient = (error: unknown): boolean =>
-  error instanceof ThrottledError || error instanceof CircuitOpenError ||
+  isThrottledError(error) || isCircuitOpenError(error) ||
   // The credential could not get a token (identity endpoint or network down): the vault never said no.
-  (error instanceof AuthenticationError && error.status === undefined) ||
-  (error instanceof TransportError && error.reason !== "Tls" && error.reason !== "Dns") ||
-  (error instanceof ServiceError && error.transient)
+  (isAuthenticationError(error) && error.status === undefined) ||
+  isUnavailable(error)
 
 /**
  * Whether a status is worth retrying: 408, 429, 5xx except 501 and 505.

@@ -1,8 +1,14 @@
 /**
- * A circuit breaker for one vault host. Consecutive transient failures (5xx, timeouts, network errors; not 429s,
- * which are the vault asking to slow down, and never 4xx answers, which prove it is up) open it; while open, calls
- * fail at once with `CircuitOpenError`; after the reset timeout one probe goes through while other callers are still
- * refused; the probe's success closes it, its failure opens it again. Time from `Clock`.
+ * A circuit breaker for one vault host. Consecutive transient failures (5xx, 408, timeouts, network errors; not
+ * 429s, which are the vault asking to slow down, and never other 4xx answers, which prove it is up) open it; while
+ * open, calls fail at once with `CircuitOpenError`; after the reset timeout one probe goes through while other
+ * callers are still refused; the probe's success closes it, its failure opens it again. Time from `Clock`.
+ *
+ * What counts is a request, not an attempt (`request`): a request that fails after its retries is one failure, and
+ * one that succeeds on a retry is a success. Otherwise a single request retried five times against a 503 would open
+ * the circuit for every other caller, while the vault may be failing only that one request. Each attempt still
+ * passes admission, so a request whose retries run into a circuit opened by others stops at once. `guard` (one
+ * outcome per call) remains for callers that run the breaker around a single attempt.
  *
  * @since 0.1.0
  */
@@ -13,12 +19,14 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
-import { CircuitOpenError, ServiceError, TransportError } from "../errors/KeyVaultError.js"
+import * as Ref from "effect/Ref"
+import { CircuitOpenError, isUnavailable } from "../errors/KeyVaultError.js"
 
 /**
  * The breaker's state.
  *
  * @since 0.1.0
+ * @category models
  */
 export type State =
   | { readonly _tag: "Closed"; readonly failures: number }
@@ -35,91 +43,146 @@ export const stateMetric: Metric.Metric.Gauge<number> = Metric.gauge("keyvault_c
 })
 
 /**
+ * Lets one attempt of a request through the breaker (or refuses it while the circuit is open), without recording
+ * its outcome: `request` records the request's outcome once.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Admit = <A, E>(attempt: Effect.Effect<A, E>) => Effect.Effect<A, E | CircuitOpenError>
+
+/**
  * A breaker.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface CircuitBreaker {
   readonly state: Effect.Effect<State>
-  /** Runs `effect` through the breaker. */
+  /** Runs `effect` through the breaker as one call: admitted once, its outcome recorded once. */
   readonly guard: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E | CircuitOpenError>
+  /**
+   * Runs a whole request, retries included, through the breaker: `run` wraps each attempt in `admit` (so an attempt
+   * is refused once others have opened the circuit), and the request's final outcome is recorded once.
+   */
+  readonly request: <A, E>(run: (admit: Admit) => Effect.Effect<A, E>) => Effect.Effect<A, E | CircuitOpenError>
 }
 
 /**
  * Whether an outcome counts as a failure of the vault: 5xx (transient ones), 408, timeouts and network errors.
+ * Matched by tag and type id, so errors of another installed copy of the package count alike.
  *
  * @since 0.1.0
  */
-export const countsAsFailure = (error: unknown): boolean =>
-  (error instanceof TransportError && error.reason !== "Tls" && error.reason !== "Dns") ||
-  (error instanceof ServiceError && error.transient)
+export const countsAsFailure = (error: unknown): boolean => isUnavailable(error)
+
+type Admission =
+  | { readonly _tag: "Admitted"; readonly probe: boolean; readonly from: State["_tag"] }
+  | { readonly _tag: "Refused"; readonly retryAfterMillis: number }
 
 /**
- * A breaker for `vaultHost`.
+ * A breaker for `vaultHost`. Its state is a `Ref` made here, so the breaker can be built synchronously (as the
+ * transport does today); `makeEffect` is the same inside an `Effect`.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (
   vaultHost: string,
   options: { readonly failureThreshold: number; readonly resetTimeoutMillis: number }
 ): CircuitBreaker => {
-  let state: State = { _tag: "Closed", failures: 0 }
+  const state = Ref.unsafeMake<State>({ _tag: "Closed", failures: 0 })
   const gauge = Metric.tagged(stateMetric, "vault_host", vaultHost)
 
-  // The state changes synchronously (so two fibers can never both take the probe); the log follows as an Effect.
-  const transition = (next: State): Effect.Effect<void> => {
-    const previous = state._tag
-    state = next
-    if (previous === next._tag) return Effect.void
-    gauge.unsafeUpdate(next._tag === "Closed" ? 0 : next._tag === "HalfOpen" ? 1 : 2, [])
-    return Effect.logWarning(`circuit breaker for ${vaultHost}: ${previous} -> ${next._tag}`).pipe(
-      Effect.annotateLogs({ vaultHost, from: previous, to: next._tag })
-    )
-  }
-
-  const refused = (now: number, openedAt: number): Effect.Effect<never, CircuitOpenError> =>
-    Effect.fail(
-      new CircuitOpenError({
-        vaultHost,
-        message: `the circuit for ${vaultHost} is open after repeated failures; calls are refused until a probe succeeds`,
-        retryAfter: Duration.millis(Math.max(0, openedAt + options.resetTimeoutMillis - now))
-      })
-    )
-
-  const record = (probe: boolean, exit: Exit.Exit<unknown, unknown>, now: number): Effect.Effect<void> => {
-    const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
-    // A defect proves nothing about the vault either way; only a failure that counts does.
-    const failed = Option.isSome(failure) && countsAsFailure(failure.value)
-    if (Exit.isFailure(exit) && Option.isNone(failure) && probe) return transition({ _tag: "Open", openedAt: now })
-    if (probe) return transition(failed ? { _tag: "Open", openedAt: now } : { _tag: "Closed", failures: 0 })
-    if (state._tag !== "Closed") return Effect.void
-    if (!failed) return state.failures === 0 ? Effect.void : transition({ _tag: "Closed", failures: 0 })
-    const failures = state.failures + 1
-    return failures >= options.failureThreshold
-      ? transition({ _tag: "Open", openedAt: now })
-      : transition({ _tag: "Closed", failures })
-  }
-
-  const guard = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E | CircuitOpenError> =>
-    Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<A, E | CircuitOpenError> => {
-      let probe = false
-      let announce: Effect.Effect<void> = Effect.void
-      if (state._tag === "Open") {
-        if (now < state.openedAt + options.resetTimeoutMillis) return refused(now, state.openedAt)
-        probe = true
-        announce = transition({ _tag: "HalfOpen" })
-      } else if (state._tag === "HalfOpen") {
-        return refused(now, now - options.resetTimeoutMillis)
-      }
-      const run = probe ? Effect.zipRight(announce, effect) : effect
-      return run.pipe(
-        Effect.onExit((exit) =>
-          Effect.flatMap(Clock.currentTimeMillis, (end) =>
-            // An interrupted probe proves nothing: reopen so the next caller can probe.
-            Exit.isInterrupted(exit) && probe ? transition({ _tag: "Open", openedAt: end - options.resetTimeoutMillis }) : record(probe, exit, end))
-        )
+  const announce = (from: State["_tag"], to: State["_tag"]): Effect.Effect<void> =>
+    from === to ? Effect.void : Effect.zipRight(
+      Metric.set(gauge, to === "Closed" ? 0 : to === "HalfOpen" ? 1 : 2),
+      Effect.logWarning(`circuit breaker for ${vaultHost}: ${from} -> ${to}`).pipe(
+        Effect.annotateLogs({ vaultHost, from, to })
       )
+    )
+
+  // Every decision is one `Ref.modify`: atomic, so two fibers can never both take the probe.
+  const transition = (f: (current: State) => State): Effect.Effect<void> =>
+    Effect.flatMap(Ref.modify(state, (current) => {
+      const next = f(current)
+      return [[current._tag, next._tag] as const, next]
+    }), ([from, to]) => announce(from, to))
+
+  const refused = (retryAfterMillis: number): CircuitOpenError =>
+    new CircuitOpenError({
+      vaultHost,
+      message: `the circuit for ${vaultHost} is open after repeated failures; calls are refused until a probe succeeds`,
+      retryAfter: Duration.millis(Math.max(0, retryAfterMillis))
     })
 
-  return { state: Effect.sync(() => state), guard }
+  // Admission of a call or request: closed lets it through; open past its timeout makes this one the probe.
+  const admit = (now: number): Effect.Effect<Admission> =>
+    Ref.modify(state, (current): [Admission, State] => {
+      switch (current._tag) {
+        case "Closed":
+          return [{ _tag: "Admitted", probe: false, from: "Closed" }, current]
+        case "HalfOpen":
+          return [{ _tag: "Refused", retryAfterMillis: 0 }, current]
+        case "Open":
+          return now < current.openedAt + options.resetTimeoutMillis
+            ? [{ _tag: "Refused", retryAfterMillis: current.openedAt + options.resetTimeoutMillis - now }, current]
+            : [{ _tag: "Admitted", probe: true, from: "Open" }, { _tag: "HalfOpen" }]
+      }
+    })
+
+  const record = (probe: boolean, exit: Exit.Exit<unknown, unknown>, now: number): Effect.Effect<void> => {
+    // An interrupted probe proves nothing: reopen with the timeout already elapsed, so the next caller probes.
+    if (Exit.isInterrupted(exit)) {
+      return probe ? transition(() => ({ _tag: "Open", openedAt: now - options.resetTimeoutMillis })) : Effect.void
+    }
+    const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+    // A defect proves nothing about the vault, but a probe that died must not leave the breaker half-open for ever.
+    if (Exit.isFailure(exit) && Option.isNone(failure)) {
+      return probe ? transition(() => ({ _tag: "Open", openedAt: now })) : Effect.void
+    }
+    const failed = Option.isSome(failure) && countsAsFailure(failure.value)
+    if (probe) return transition(() => failed ? { _tag: "Open", openedAt: now } : { _tag: "Closed", failures: 0 })
+    return transition((current) => {
+      if (current._tag !== "Closed") return current
+      if (!failed) return current.failures === 0 ? current : { _tag: "Closed", failures: 0 }
+      const failures = current.failures + 1
+      return failures >= options.failureThreshold ? { _tag: "Open", openedAt: now } : { _tag: "Closed", failures }
+    })
+  }
+
+  // Admission and the recording of the outcome are one uninterruptible step around the (interruptible) request, so
+  // an interruption can never leave a probe taken and its outcome unrecorded (the breaker stuck half-open).
+  const request = <A, E>(run: (admit: Admit) => Effect.Effect<A, E>): Effect.Effect<A, E | CircuitOpenError> =>
+    Effect.uninterruptibleMask((restore) => Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.flatMap(admit(now), (admission): Effect.Effect<A, E | CircuitOpenError> => {
+        if (admission._tag === "Refused") return Effect.fail(refused(admission.retryAfterMillis))
+        const { probe } = admission
+        // Each attempt of this request, checked when it runs: the probe owns the half-open circuit and goes on; any
+        // other request stops as soon as the circuit is no longer closed (others opened it meanwhile).
+        const again: Admit = <A2, E2>(attempt: Effect.Effect<A2, E2>): Effect.Effect<A2, E2 | CircuitOpenError> =>
+          probe ? attempt : Effect.flatMap(Ref.get(state), (current): Effect.Effect<A2, E2 | CircuitOpenError> =>
+            current._tag === "Closed" ? attempt : Effect.flatMap(Clock.currentTimeMillis, (at) =>
+              Effect.fail(refused(current._tag === "Open" ? current.openedAt + options.resetTimeoutMillis - at : 0))))
+        const body = Effect.suspend(() => run(again))
+        return restore(probe ? Effect.zipRight(announce(admission.from, "HalfOpen"), body) : body).pipe(
+          Effect.onExit((exit) => Effect.flatMap(Clock.currentTimeMillis, (end) => record(probe, exit, end)))
+        )
+      })))
+
+  const guard = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E | CircuitOpenError> =>
+    request((admitOnce) => admitOnce(effect))
+
+  return { state: Ref.get(state), guard, request }
 }
+
+/**
+ * `make` inside an `Effect`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeEffect = (
+  vaultHost: string,
+  options: { readonly failureThreshold: number; readonly resetTimeoutMillis: number }
+): Effect.Effect<CircuitBreaker> => Effect.sync(() => make(vaultHost, options))

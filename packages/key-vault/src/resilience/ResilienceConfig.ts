@@ -7,6 +7,10 @@
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import type * as Schedule from "effect/Schedule"
+import type { KeyVaultError } from "../errors/KeyVaultError.js"
+import { type KeyClass, keyClasses, type KeyClassLimits, serviceKeyLimits } from "./RateLimiter.js"
+import type { RetryContext } from "./RetryPolicy.js"
 
 /**
  * Retry settings.
@@ -27,6 +31,13 @@ export interface RetryOptions {
   readonly maxRetryAfter?: Duration.DurationInput | undefined
   /** Backoff delays are multiplied by a random factor in [1 - jitter, 1 + jitter]. Default 0.2. */
   readonly jitter?: number | undefined
+  /**
+   * Replaces the retry schedule. Called with `idempotent` true and false (the transport may build each once per
+   * client), it returns a schedule fed each request's errors; it is given the default `policy` built from the
+   * settings above, so it can extend it (`Schedule.intersect(policy, Schedule.upTo("20 seconds"))`) or ignore it.
+   * Default: `RetryPolicy.policy`.
+   */
+  readonly schedule?: ((context: RetryContext) => Schedule.Schedule<unknown, KeyVaultError>) | undefined
 }
 
 /**
@@ -54,6 +65,11 @@ export interface RateLimiterOptions {
   readonly operationsPer10s?: number | undefined
   /** The service's limit on secret writes per 10 s per vault. Default 300. */
   readonly writesPer10s?: number | undefined
+  /**
+   * The service's limits per key class (key type and size or curve) per 10 s per vault, replacing entries of
+   * `RateLimiter.serviceKeyLimits` (Azure's published figures). `share` applies to these too.
+   */
+  readonly keyLimits?: Partial<Record<KeyClass, Partial<KeyClassLimits>>> | undefined
 }
 
 /**
@@ -80,10 +96,18 @@ export interface ResolvedResilience {
       readonly maxDelayMillis: number
       readonly maxRetryAfterMillis: number
       readonly jitter: number
+      readonly schedule?: ((context: RetryContext) => Schedule.Schedule<unknown, KeyVaultError>) | undefined
     }
     | undefined
   readonly circuitBreaker: { readonly failureThreshold: number; readonly resetTimeoutMillis: number } | undefined
-  readonly rateLimiter: { readonly operationsPer10s: number; readonly writesPer10s: number } | undefined
+  readonly rateLimiter:
+    | {
+      readonly operationsPer10s: number
+      readonly writesPer10s: number
+      /** The client's budget per key class: the service's figure times `share`. */
+      readonly keys: Readonly<Record<KeyClass, KeyClassLimits>>
+    }
+    | undefined
 }
 
 const millis = (field: string, input: Duration.DurationInput): Either.Either<number, string> =>
@@ -97,6 +121,31 @@ const millis = (field: string, input: Duration.DurationInput): Either.Either<num
 
 const integer = (field: string, input: number, min: number): Either.Either<number, string> =>
   Number.isInteger(input) && input >= min ? Either.right(input) : Either.left(`${field} must be an integer >= ${min}`)
+
+// The client's budget: its share of the service's figure, never less than one request per window.
+const scaled = (share: number, limit: number): number => Math.max(1, Math.floor(share * limit))
+
+const resolveKeyLimits = (
+  share: number,
+  overrides: Partial<Record<KeyClass, Partial<KeyClassLimits>>>
+): Either.Either<Record<KeyClass, KeyClassLimits>, string> =>
+  Either.gen(function*() {
+    const out = {} as Record<KeyClass, KeyClassLimits>
+    for (const name of Object.keys(overrides)) {
+      if (!(keyClasses as ReadonlyArray<string>).includes(name)) {
+        return yield* Either.left(`rateLimiter.keyLimits has an unknown key class ${JSON.stringify(name)}`)
+      }
+    }
+    for (const keyClass of keyClasses) {
+      const service = serviceKeyLimits[keyClass]
+      const override = overrides[keyClass]
+      out[keyClass] = {
+        create: scaled(share, yield* integer(`rateLimiter.keyLimits.${keyClass}.create`, override?.create ?? service.create, 1)),
+        other: scaled(share, yield* integer(`rateLimiter.keyLimits.${keyClass}.other`, override?.other ?? service.other, 1))
+      }
+    }
+    return out
+  })
 
 /**
  * Checks and normalises the policy.
@@ -118,15 +167,17 @@ export const resolve = (options: ResilienceOptions = {}): Either.Either<Resolved
         baseDelayMillis: yield* millis("retry.baseDelay", retry.baseDelay ?? "1 second"),
         maxDelayMillis: yield* millis("retry.maxDelay", retry.maxDelay ?? "30 seconds"),
         maxRetryAfterMillis: yield* millis("retry.maxRetryAfter", retry.maxRetryAfter ?? "60 seconds"),
-        jitter
+        jitter,
+        ...(retry.schedule === undefined ? {} : { schedule: retry.schedule })
       },
       circuitBreaker: breaker === undefined ? undefined : {
         failureThreshold: yield* integer("circuitBreaker.failureThreshold", breaker.failureThreshold ?? 5, 1),
         resetTimeoutMillis: yield* millis("circuitBreaker.resetTimeout", breaker.resetTimeout ?? "30 seconds")
       },
       rateLimiter: limiter === undefined ? undefined : {
-        operationsPer10s: Math.max(1, Math.floor(share * (yield* integer("rateLimiter.operationsPer10s", limiter.operationsPer10s ?? 4000, 1)))),
-        writesPer10s: Math.max(1, Math.floor(share * (yield* integer("rateLimiter.writesPer10s", limiter.writesPer10s ?? 300, 1))))
+        operationsPer10s: scaled(share, yield* integer("rateLimiter.operationsPer10s", limiter.operationsPer10s ?? 4000, 1)),
+        writesPer10s: scaled(share, yield* integer("rateLimiter.writesPer10s", limiter.writesPer10s ?? 300, 1)),
+        keys: yield* resolveKeyLimits(share, limiter.keyLimits ?? {})
       }
     }
   })
