@@ -19,6 +19,7 @@ import * as KeyMaterialCache from "./keys/KeyMaterialCache.js"
 import * as Keys from "./keys/Keys.js"
 import * as Secrets from "./secrets/Secrets.js"
 import * as Transport from "./transport/Transport.js"
+import * as VaultState from "./transport/VaultState.js"
 
 /**
  * What the client layer provides.
@@ -40,7 +41,14 @@ const fromConfig = <E1, E2>(
 ): Layer.Layer<KeyVaultServices, E1 | E2, HttpClient.HttpClient | TokenProvider> => {
   // Every constant layer is made `fresh`: a layer value is built once per layer graph, so without it two clients for
   // two vaults in one application would share one transport, one key cache, one secrets service.
-  const transport = Layer.fresh(Transport.layer).pipe(Layer.provideMerge(config), Layer.provideMerge(cache))
+  // The per-vault state registry is the one exception: `VaultState.layerInherit` is one Layer value, built once per
+  // graph, so every client of one application shares challenge, breaker and limiter per vault, while a separately
+  // built application gets its own (or the registry its edge provides).
+  const transport = Layer.fresh(Transport.layer).pipe(
+    Layer.provide(VaultState.layerInherit),
+    Layer.provideMerge(config),
+    Layer.provideMerge(cache)
+  )
   // One key material cache (the cache's `key` namespace) shared by both: Cryptography fills it, Keys invalidates it.
   const keys = Layer.merge(Layer.fresh(Keys.layer), Cryptography.layer(cryptography)).pipe(
     Layer.provide(Layer.fresh(KeyMaterialCache.layerVaultCache))

@@ -47,6 +47,13 @@ export * as Challenge from "./auth/Challenge.js"
 export * as Transport from "./transport/Transport.js"
 
 /**
+ * Per-vault state (challenge, circuit breaker, rate limiter) as a scoped service shared through the Layer graph.
+ *
+ * @since 0.1.0
+ */
+export * as VaultState from "./transport/VaultState.js"
+
+/**
  * Input checks that run before any request.
  *
  * @since 0.1.0

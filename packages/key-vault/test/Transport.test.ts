@@ -3,7 +3,10 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Fiber from "effect/Fiber"
@@ -13,7 +16,8 @@ import * as Chunk from "effect/Chunk"
 import * as KeyVault from "../src/KeyVault.js"
 import * as TokenProvider from "../src/auth/TokenProvider.js"
 import type { TokenRequest } from "../src/auth/TokenProvider.js"
-import { Secrets } from "../src/secrets/Secrets.js"
+import { Secrets, type SecretsService } from "../src/secrets/Secrets.js"
+import * as VaultState from "../src/transport/VaultState.js"
 
 interface Seen {
   readonly method: string
@@ -70,6 +74,14 @@ const bundle = (name: string) => ({
   id: `https://myvault.vault.azure.net/secrets/${name}/0123456789abcdef0123456789abcdef`,
   attributes: { enabled: true, created: 1, updated: 1 }
 })
+
+/** A vault that asks for a token and then answers every authorised request with secret `a`. */
+const challenged = () =>
+  scripted((seen) =>
+    seen.authorization === undefined
+      ? { status: 401, headers: { "www-authenticate": challenge } }
+      : { status: 200, body: bundle("a") }
+  )
 
 describe("Transport challenge flow", () => {
   it.effect("sends the first request without body or token, then repeats it with both for the challenge's scope", () => {
@@ -175,11 +187,7 @@ describe("Transport challenge flow", () => {
   })
 
   it.effect("discovers the challenge once for concurrent first calls", () => {
-    const vault = scripted((seen) =>
-      seen.authorization === undefined
-        ? { status: 401, headers: { "www-authenticate": challenge } }
-        : { status: 200, body: bundle("a") }
-    )
+    const vault = challenged()
     return Effect.gen(function*() {
       const secrets = yield* Secrets
       yield* Effect.all(Array.from({ length: 20 }, () => secrets.get("a")), { concurrency: "unbounded" })
@@ -188,20 +196,66 @@ describe("Transport challenge flow", () => {
     }).pipe(Effect.provide(vault.layer()))
   })
 
-  it.effect("shares the learned challenge with every client of the same vault on the same HttpClient", () => {
-    const vault = scripted((seen) =>
-      seen.authorization === undefined
-        ? { status: 401, headers: { "www-authenticate": challenge } }
-        : { status: 200, body: bundle("a") }
-    )
+  it.effect("shares the learned challenge with every client of the same vault in one Layer graph", () => {
+    const vault = challenged()
+    // Two clients of one vault in one application graph: the second is exposed under a tag of its own.
+    class OtherSecrets extends Context.Tag("test/OtherSecrets")<OtherSecrets, SecretsService>() {}
+    const graph = Layer.merge(vault.layer(), Layer.effect(OtherSecrets, Secrets).pipe(Layer.provide(vault.layer())))
     return Effect.gen(function*() {
-      const first = yield* Effect.provide(Secrets, vault.layer())
-      const second = yield* Effect.provide(Secrets, vault.layer())
+      const first = yield* Secrets
+      const second = yield* OtherSecrets
+      expect(first).not.toBe(second)
       yield* first.get("a")
       yield* second.get("a")
       // The official SDKs pay one 401 per client instance; here the second client goes out authorised at once.
       expect(vault.seen.filter((s) => s.authorization === undefined)).toHaveLength(1)
       expect(vault.seen).toHaveLength(3)
+    }).pipe(Effect.provide(graph))
+  })
+
+  it.effect("shares the challenge between clients built separately under one registry the application provides", () => {
+    const vault = challenged()
+    return Effect.gen(function*() {
+      const first = yield* Effect.provide(Secrets, vault.layer())
+      const second = yield* Effect.provide(Secrets, vault.layer())
+      yield* first.get("a")
+      yield* second.get("a")
+      expect(vault.seen.filter((s) => s.authorization === undefined)).toHaveLength(1)
+    }).pipe(Effect.provide(VaultState.layer))
+  })
+
+  it.effect("never shares per-vault state between two separately built applications", () => {
+    const vault = challenged()
+    return Effect.gen(function*() {
+      // Same HttpClient, same vault, same options: still two applications, so each learns the challenge itself.
+      const first = yield* Effect.provide(Secrets, vault.layer())
+      const second = yield* Effect.provide(Secrets, vault.layer())
+      yield* first.get("a")
+      yield* second.get("a")
+      expect(vault.seen.filter((s) => s.authorization === undefined)).toHaveLength(2)
+    })
+  })
+
+  it.effect("drops the per-vault state when the registry's scope closes", () => {
+    const vault = challenged()
+    return Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const registry = yield* Layer.buildWithScope(VaultState.layer, scope).pipe(
+        Effect.map(Context.get(VaultState.VaultRegistry))
+      )
+      const secrets = yield* Effect.provide(Secrets, vault.layer()).pipe(
+        Effect.provideService(VaultState.VaultRegistry, registry)
+      )
+      yield* secrets.get("a")
+      expect(yield* registry.size).toBe(1)
+      yield* Scope.close(scope, Exit.void)
+      expect(yield* registry.size).toBe(0)
+      // A client built after the close starts from nothing: it meets the challenge again.
+      const later = yield* Effect.provide(Secrets, vault.layer()).pipe(
+        Effect.provideService(VaultState.VaultRegistry, registry)
+      )
+      yield* later.get("a")
+      expect(vault.seen.filter((s) => s.authorization === undefined)).toHaveLength(2)
     })
   })
 

@@ -23,11 +23,13 @@ import type { KeyVaultKey } from "../keys/Key.js"
 import { keyFromWire } from "../keys/Key.js"
 import { KeyMaterialCache } from "../keys/KeyMaterialCache.js"
 import { decode, KeyVaultTransport } from "../transport/Transport.js"
+import * as Operation from "../internal/Operation.js"
 import * as Validation from "../validation/Validation.js"
 import * as KeyWire from "../wire/KeyWire.js"
 import type { EncryptionAlgorithm, SignatureAlgorithm } from "./Algorithms.js"
 import * as AlgorithmValidator from "./AlgorithmValidator.js"
 import * as LocalCrypto from "./LocalCrypto.js"
+import * as RateLimiter from "../resilience/RateLimiter.js"
 
 /**
  * A key to work with: its identifier (`https://{vault}/keys/{name}[/{version}]`, which must be on this client's
@@ -187,12 +189,25 @@ interface Resolved {
   readonly version: string | undefined
 }
 
+// Cryptography counts against the key class's own budget (HSM and large RSA keys have far lower limits than the
+// vault's 4,000 operations per 10 s), and against the vault-wide budget as every request does.
+const rateClassOf = (key: KeyVaultKey): RateLimiter.RateClass => {
+  const facts = AlgorithmValidator.factsOf(key)
+  return RateLimiter.keyOperation({
+    kty: facts.keyType,
+    keySize: facts.modulusBytes === undefined ? undefined : facts.modulusBytes * 8,
+    curve: facts.curve
+  })
+}
+
 interface Prepared {
   readonly target: Resolved
   readonly checked: AlgorithmValidator.CheckedAlgorithm
   readonly key: KeyVaultKey
   /** The digest for sign / verify (computed for the *Data forms), the caller's bytes otherwise. */
   readonly payload: Uint8Array
+  /** The caller's validated bytes (the data of the *Data forms). */
+  readonly input: Uint8Array
   readonly local: LocalCrypto.LocalKey | undefined
 }
 
@@ -207,7 +222,7 @@ export const make = (
   Effect.gen(function*() {
     const transport = yield* KeyVaultTransport
     const cache = yield* KeyMaterialCache
-    const { vaultHost, vaultUrl } = transport.config
+    const { vaultUrl } = transport.config
     const mode: LocalCryptographyMode = options.localCryptography ?? "auto"
     // Preparing a public key costs more than a verify; keep one per fetched key object, released with it.
     const localKeys = new WeakMap<KeyVaultKey, LocalCrypto.LocalKey | null>()
@@ -225,16 +240,21 @@ export const make = (
         ? Effect.all({ name: Validation.name(operation, ref.name), version: Validation.version(operation, ref.version) })
         : Validation.keyIdentifier(operation, ref, vaultUrl)
 
-    const load = (operation: string, target: Resolved) =>
-      Effect.flatMap(
+    const decoders = new Map<string, ReturnType<typeof decodeKey>>()
+    const decodeKey = (operation: string) => decode(operation, KeyWire.KeyBundle)
+    const load = (operation: string, target: Resolved) => {
+      let decoder = decoders.get(operation)
+      if (decoder === undefined) decoders.set(operation, decoder = decodeKey(operation))
+      return Effect.flatMap(
         transport.send({
           operation,
           method: "GET",
           path: `/keys/${target.name}/${target.version ?? ""}`,
           expected: { notFound: true }
         }),
-        decode(operation, KeyWire.KeyBundle)
+        decoder
       ).pipe(Effect.map((bundle) => keyFromWire(bundle, { vaultUrl, name: target.name })))
+    }
 
     /**
      * Everything before the actual operation: reference, bytes, algorithm and digest checked without the key; then
@@ -261,127 +281,116 @@ export const make = (
         const key = yield* cache.getOrLoad(target.name, target.version, load(operation, target))
         const now = yield* Clock.currentTimeMillis
         yield* AlgorithmValidator.checkKey(operation, op, checked, AlgorithmValidator.factsOf(key), now, payload.length)
-        return { target, checked, key, payload, local: localKeyOf(key) }
+        return { target, checked, key, payload, input: bytes, local: localKeyOf(key) }
       })
 
-    // Name and algorithm join the span once they have passed validation: a mistaken argument must not reach traces.
-    const span = (publicOperation: PublicOperation) => ({
-      kind: "client" as const,
-      attributes: {
-        "keyvault.vault_host": vaultHost,
-        "keyvault.object_type": "key",
-        "keyvault.operation": publicOperation
-      }
-    })
-
+    const client: Operation.Client = { transport, objectType: "key", invalidate: cache.invalidate }
     const located = (location: "local" | "remote") => Effect.annotateCurrentSpan("keyvault.crypto_location", location)
+    const remote = located("remote")
 
     const pathOf = (target: Resolved, op: AlgorithmValidator.CryptoOperation) =>
       `/keys/${target.name}/${target.version ?? ""}/${SEGMENT[op]}`
 
-    const remoteOperation = (
-      publicOperation: PublicOperation,
-      op: AlgorithmValidator.CryptoOperation,
-      prepared: Prepared,
-      body: unknown
-    ) =>
-      Effect.zipRight(
-        located("remote"),
-        Effect.flatMap(
-          transport.send({
-            operation: `Cryptography.${publicOperation}`,
-            method: "POST",
-            path: pathOf(prepared.target, op),
-            // A cryptographic operation changes nothing in the vault: safe to repeat.
-            idempotent: true,
-            body,
-            expected: { notFound: true }
-          }),
-          decode(`Cryptography.${publicOperation}`, KeyWire.KeyOperationResult)
-        )
-      ).pipe(Effect.map((answer) => ({
-        result: answer.value,
-        keyId: answer.kid ?? prepared.key.id,
-        algorithm: prepared.checked.algorithm
-      })))
+    // Prepared input, with the name the template puts on the span (after `prepare` has checked it).
+    const named = (prepared: Prepared) => ({ ...prepared, name: prepared.target.name })
 
     const encryption = (publicOperation: "encrypt" | "decrypt" | "wrapKey" | "unwrapKey") =>
-    (
-      ref: KeyReference,
-      algorithm: EncryptionAlgorithm,
-      input: Uint8Array
-    ): Effect.Effect<CryptographyResult<EncryptionAlgorithm>, CryptographyError> =>
-      Effect.gen(function*() {
-        const prepared = yield* prepare(publicOperation, publicOperation, ref, algorithm, input)
-        const alg = prepared.checked.algorithm as EncryptionAlgorithm
-        const local = prepared.local
-        if (
-          mode === "auto" && (publicOperation === "encrypt" || publicOperation === "wrapKey") &&
-          local?.kind === "RSA"
-        ) {
+      Operation.operation(client, `Cryptography.${publicOperation}`, {
+        validate: (ref: KeyReference, algorithm: EncryptionAlgorithm, input: Uint8Array) =>
+          Effect.map(prepare(publicOperation, publicOperation, ref, algorithm, input), named),
+        local: (prepared): Effect.Effect<CryptographyResult<EncryptionAlgorithm>> | undefined => {
+          const local = prepared.local
+          if (mode !== "auto" || (publicOperation !== "encrypt" && publicOperation !== "wrapKey") || local?.kind !== "RSA") {
+            return undefined
+          }
+          const alg = prepared.checked.algorithm as EncryptionAlgorithm
           const ciphertext = Either.try(() => LocalCrypto.encrypt(local, alg, prepared.payload))
           // The validator rules out every failure we know of; should OpenSSL still refuse, the vault decides.
-          if (Either.isRight(ciphertext)) {
-            yield* located("local")
-            return { result: ciphertext.right, keyId: prepared.key.id, algorithm: alg }
-          }
-        }
-        const answer = yield* remoteOperation(
-          publicOperation,
-          publicOperation,
-          prepared,
-          encodeOperation({ alg, value: prepared.payload })
-        )
-        return { ...answer, algorithm: alg }
-      }).pipe(Effect.withSpan(`Cryptography.${publicOperation}`, span(publicOperation)))
+          return Either.isRight(ciphertext)
+            ? Effect.as(located("local"), { result: ciphertext.right, keyId: prepared.key.id, algorithm: alg })
+            : undefined
+        },
+        sending: remote,
+        request: (prepared) => ({
+          method: "POST",
+          path: pathOf(prepared.target, publicOperation),
+          // A cryptographic operation changes nothing in the vault: safe to repeat.
+          idempotent: true,
+          rateClass: rateClassOf(prepared.key),
+          body: encodeOperation({ alg: prepared.checked.algorithm as EncryptionAlgorithm, value: prepared.payload }),
+          expected: { notFound: true }
+        }),
+        response: KeyWire.KeyOperationResult,
+        model: (answer, prepared): CryptographyResult<EncryptionAlgorithm> => ({
+          result: answer.value,
+          keyId: answer.kid ?? prepared.key.id,
+          algorithm: prepared.checked.algorithm as EncryptionAlgorithm
+        })
+      })
 
     const signWith = (publicOperation: "sign" | "signData") =>
-    (
-      ref: KeyReference,
-      algorithm: SignatureAlgorithm,
-      input: Uint8Array
-    ): Effect.Effect<CryptographyResult<SignatureAlgorithm>, CryptographyError> =>
-      Effect.gen(function*() {
-        const prepared = yield* prepare(publicOperation, "sign", ref, algorithm, input)
-        const alg = prepared.checked.algorithm as SignatureAlgorithm
-        const answer = yield* remoteOperation(publicOperation, "sign", prepared, encodeSign({ alg, value: prepared.payload }))
-        return { ...answer, algorithm: alg }
-      }).pipe(Effect.withSpan(`Cryptography.${publicOperation}`, span(publicOperation)))
+      Operation.operation(client, `Cryptography.${publicOperation}`, {
+        validate: (ref: KeyReference, algorithm: SignatureAlgorithm, input: Uint8Array) =>
+          Effect.map(prepare(publicOperation, "sign", ref, algorithm, input), named),
+        sending: remote,
+        request: (prepared) => ({
+          method: "POST",
+          path: pathOf(prepared.target, "sign"),
+          idempotent: true,
+          rateClass: rateClassOf(prepared.key),
+          body: encodeSign({ alg: prepared.checked.algorithm as SignatureAlgorithm, value: prepared.payload }),
+          expected: { notFound: true }
+        }),
+        response: KeyWire.KeyOperationResult,
+        model: (answer, prepared): CryptographyResult<SignatureAlgorithm> => ({
+          result: answer.value,
+          keyId: answer.kid ?? prepared.key.id,
+          algorithm: prepared.checked.algorithm as SignatureAlgorithm
+        })
+      })
 
     const verifyWith = (publicOperation: "verify" | "verifyData") =>
-    (
-      ref: KeyReference,
-      algorithm: SignatureAlgorithm,
-      input: Uint8Array,
-      signature: Uint8Array
-    ): Effect.Effect<VerifyResult<SignatureAlgorithm>, CryptographyError> =>
-      Effect.gen(function*() {
-        const operation = `Cryptography.${publicOperation}`
-        const sig = yield* Validation.bytes(operation, "signature", signature, { allowEmpty: false })
-        const prepared = yield* prepare(publicOperation, "verify", ref, algorithm, input)
-        const alg = prepared.checked.algorithm as SignatureAlgorithm
-        if (mode === "auto" && prepared.local !== undefined) {
-          yield* located("local")
-          return {
-            isValid: LocalCrypto.verify(prepared.local, alg, prepared.payload, sig),
+      Operation.operation(client, `Cryptography.${publicOperation}`, {
+        validate: (ref: KeyReference, algorithm: SignatureAlgorithm, input: Uint8Array, signature: Uint8Array) =>
+          Effect.flatMap(
+            Validation.bytes(`Cryptography.${publicOperation}`, "signature", signature, { allowEmpty: false }),
+            (sig) =>
+              Effect.map(prepare(publicOperation, "verify", ref, algorithm, input), (prepared) => ({ ...named(prepared), sig }))
+          ),
+        local: (prepared): Effect.Effect<VerifyResult<SignatureAlgorithm>> | undefined => {
+          const local = prepared.local
+          if (mode !== "auto" || local === undefined) return undefined
+          const alg = prepared.checked.algorithm as SignatureAlgorithm
+          return Effect.as(located("local"), {
+            // EC over the data: node:crypto hashes and verifies natively (P1363), far cheaper than ECDSA over a digest
+            // in JavaScript; every other case verifies the digest.
+            isValid: publicOperation === "verifyData" && local.kind === "EC"
+              ? LocalCrypto.verifyData(local, alg, prepared.input, prepared.sig)
+              : LocalCrypto.verify(local, alg, prepared.payload, prepared.sig),
             keyId: prepared.key.id,
             algorithm: alg
-          }
-        }
-        yield* located("remote")
-        const answer = yield* Effect.flatMap(
-          transport.send({
-            operation,
-            method: "POST",
-            path: pathOf(prepared.target, "verify"),
-            idempotent: true,
-            body: encodeVerify({ alg, digest: prepared.payload, value: sig }),
-            expected: { notFound: true }
+          })
+        },
+        sending: remote,
+        request: (prepared) => ({
+          method: "POST",
+          path: pathOf(prepared.target, "verify"),
+          idempotent: true,
+          rateClass: rateClassOf(prepared.key),
+          body: encodeVerify({
+            alg: prepared.checked.algorithm as SignatureAlgorithm,
+            digest: prepared.payload,
+            value: prepared.sig
           }),
-          decode(operation, KeyWire.KeyVerifyResult)
-        )
-        return { isValid: answer.value, keyId: prepared.key.id, algorithm: alg }
-      }).pipe(Effect.withSpan(`Cryptography.${publicOperation}`, span(publicOperation)))
+          expected: { notFound: true }
+        }),
+        response: KeyWire.KeyVerifyResult,
+        model: (answer, prepared): VerifyResult<SignatureAlgorithm> => ({
+          isValid: answer.value,
+          keyId: prepared.key.id,
+          algorithm: prepared.checked.algorithm as SignatureAlgorithm
+        })
+      })
 
     return {
       encrypt: encryption("encrypt"),

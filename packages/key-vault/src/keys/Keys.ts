@@ -10,16 +10,11 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
+import type * as Stream from "effect/Stream"
 import type { CurveName, KeyOperation } from "../crypto/Algorithms.js"
-import {
-  type ConflictError,
-  type Expected,
-  type NotFoundError,
-  type RequestError,
-  ValidationError
-} from "../errors/KeyVaultError.js"
-import { decode, KeyVaultTransport, paginate, type TransportRequest } from "../transport/Transport.js"
+import { type ConflictError, type NotFoundError, type RequestError, ValidationError } from "../errors/KeyVaultError.js"
+import * as Operation from "../internal/Operation.js"
+import { KeyVaultTransport } from "../transport/Transport.js"
 import * as Validation from "../validation/Validation.js"
 import * as KeyWire from "../wire/KeyWire.js"
 import * as Jwk from "./Jwk.js"
@@ -35,6 +30,7 @@ import {
   rotationPolicyFromWire
 } from "./Key.js"
 import { KeyMaterialCache } from "./KeyMaterialCache.js"
+import * as RateLimiter from "../resilience/RateLimiter.js"
 
 /**
  * A release policy to attach to an exportable key.
@@ -310,69 +306,64 @@ const lifetimeActions = (
 export const make: Effect.Effect<KeysService, never, KeyVaultTransport> = Effect.gen(function*() {
   const transport = yield* KeyVaultTransport
   const cache = yield* Effect.serviceOption(KeyMaterialCache)
-  const { vaultHost, vaultUrl } = transport.config
-
-  // The name joins the span only once it has passed validation: a mistaken argument must not end up in traces.
-  const span = (operation: string) => ({
-    kind: "client" as const,
-    attributes: {
-      "keyvault.vault_host": vaultHost,
-      "keyvault.object_type": "key",
-      "keyvault.operation": operation
-    }
-  })
-
-  const validName = (operation: string, name: unknown): Effect.Effect<string, ValidationError> =>
-    Effect.tap(Validation.name(operation, name), (n) => Effect.annotateCurrentSpan("keyvault.name", n))
-
-  const invalidate = (name: string): Effect.Effect<void> =>
-    Option.match(cache, { onNone: () => Effect.void, onSome: (c) => c.invalidate(name) })
-
-  const call = <A, I, const E extends Expected = Expected>(request: TransportRequest<E>, schema: Schema.Schema<A, I>) =>
-    Effect.flatMap(transport.send(request), decode(request.operation, schema))
-
+  const { vaultUrl } = transport.config
+  const client: Operation.Client = {
+    transport,
+    objectType: "key",
+    invalidate: (name) => Option.match(cache, { onNone: () => Effect.void, onSome: (c) => c.invalidate(name) })
+  }
   const fallback = (name: string) => ({ vaultUrl, name })
+  const toKey = (bundle: KeyWire.KeyBundle, { name }: { readonly name: string }) => keyFromWire(bundle, fallback(name))
 
-  const create: KeysService["create"] = (name, keyType, options = {}) =>
-    Effect.gen(function*() {
-      const operation = "Keys.create"
-      const n = yield* validName(operation, name)
-      const kty = yield* Validation.keyType(operation, keyType)
-      const rsa = kty === "RSA" || kty === "RSA-HSM"
-      const keySize = yield* Validation.rsaKeySize(operation, options.keySize)
-      const publicExponent = yield* Validation.publicExponent(operation, options.publicExponent)
-      const crv = options.curve === undefined ? undefined : yield* Validation.curve(operation, options.curve)
-      if (rsa && crv !== undefined) {
-        return yield* new ValidationError({ operation, field: "curve", message: "curve applies to EC keys, not RSA" })
-      }
-      if (!rsa && (keySize !== undefined || publicExponent !== undefined)) {
-        return yield* new ValidationError({
-          operation,
-          field: keySize !== undefined ? "keySize" : "publicExponent",
-          message: "keySize and publicExponent apply to RSA keys, not EC"
-        })
-      }
-      const keyOps = yield* Validation.keyOperations(operation, options.keyOperations)
-      const common = yield* attributesOf(operation, options)
-      const body = encodeCreate(withoutUndefined({
-        kty,
-        key_size: keySize,
-        public_exponent: publicExponent,
-        crv,
-        key_ops: keyOps,
-        attributes: common.attributes,
-        tags: common.tags,
-        release_policy: common.releasePolicy
-      }))
-      const bundle = yield* call({
-        operation,
-        method: "POST",
-        path: `/keys/${n}/create`,
-        body,
-        expected: { conflict: true }
-      }, KeyWire.KeyBundle).pipe(Effect.ensuring(invalidate(n)))
-      return keyFromWire(bundle, fallback(n))
-    }).pipe(Effect.withSpan("Keys.create", span("create")))
+  const create: KeysService["create"] = Operation.operation(client, "Keys.create", {
+    validate: (name: string, keyType: Validation.CreatableKeyType, options: CreateKeyOptions = {}) =>
+      Effect.gen(function*() {
+        const operation = "Keys.create"
+        const n = yield* Validation.name(operation, name)
+        const kty = yield* Validation.keyType(operation, keyType)
+        const rsa = kty === "RSA" || kty === "RSA-HSM"
+        const keySize = yield* Validation.rsaKeySize(operation, options.keySize)
+        const publicExponent = yield* Validation.publicExponent(operation, options.publicExponent)
+        const crv = options.curve === undefined ? undefined : yield* Validation.curve(operation, options.curve)
+        if (rsa && crv !== undefined) {
+          return yield* new ValidationError({ operation, field: "curve", message: "curve applies to EC keys, not RSA" })
+        }
+        if (!rsa && (keySize !== undefined || publicExponent !== undefined)) {
+          return yield* new ValidationError({
+            operation,
+            field: keySize !== undefined ? "keySize" : "publicExponent",
+            message: "keySize and publicExponent apply to RSA keys, not EC"
+          })
+        }
+        const keyOps = yield* Validation.keyOperations(operation, options.keyOperations)
+        const common = yield* attributesOf(operation, options)
+        return {
+          name: n,
+          // Creates count against the key class's own budget (20 per 10 s for software keys, 5 for HSM keys).
+          rateClass: RateLimiter.keyCreate({ kty, keySize, curve: crv }),
+          body: encodeCreate(withoutUndefined({
+            kty,
+            key_size: keySize,
+            public_exponent: publicExponent,
+            crv,
+            key_ops: keyOps,
+            attributes: common.attributes,
+            tags: common.tags,
+            release_policy: common.releasePolicy
+          }))
+        }
+      }),
+    request: ({ body, name, rateClass }) => ({
+      method: "POST",
+      path: `/keys/${name}/create`,
+      body,
+      rateClass,
+      expected: { conflict: true }
+    }),
+    response: KeyWire.KeyBundle,
+    model: toKey,
+    invalidates: "input"
+  })
 
   const createRsaKey: KeysService["createRsaKey"] = (name, options = {}) => {
     const { hsm, ...rest } = options
@@ -384,249 +375,162 @@ export const make: Effect.Effect<KeysService, never, KeyVaultTransport> = Effect
     return create(name, hsm === true ? "EC-HSM" : "EC", rest)
   }
 
-  const importKey: KeysService["importKey"] = (name, key, options = {}) =>
-    Effect.gen(function*() {
-      const operation = "Keys.importKey"
-      const n = yield* validName(operation, name)
-      const jwk = yield* Jwk.toWire(operation, key)
-      if (key.keyOps !== undefined) yield* Validation.keyOperations(operation, key.keyOps)
-      const hsm = yield* Validation.flag(operation, "hsm", options.hsm)
-      const common = yield* attributesOf(operation, options)
-      const body = encodeImport(withoutUndefined({
-        Hsm: hsm,
-        key: jwk,
-        attributes: common.attributes,
-        tags: common.tags,
-        release_policy: common.releasePolicy
-      }))
-      const bundle = yield* call({
-        operation,
+  const importKey: KeysService["importKey"] = Operation.operation(client, "Keys.importKey", {
+    validate: (name: string, key: Jwk.ImportJsonWebKey, options: ImportKeyOptions = {}) =>
+      Effect.gen(function*() {
+        const operation = "Keys.importKey"
+        const n = yield* Validation.name(operation, name)
+        const jwk = yield* Jwk.toWire(operation, key)
+        if (key.keyOps !== undefined) yield* Validation.keyOperations(operation, key.keyOps)
+        const hsm = yield* Validation.flag(operation, "hsm", options.hsm)
+        const common = yield* attributesOf(operation, options)
+        return {
+          name: n,
+          body: encodeImport(withoutUndefined({
+            Hsm: hsm,
+            key: jwk,
+            attributes: common.attributes,
+            tags: common.tags,
+            release_policy: common.releasePolicy
+          }))
+        }
+      }),
+    request: ({ body, name }) => ({ method: "PUT", path: `/keys/${name}`, body, expected: { conflict: true } }),
+    response: KeyWire.KeyBundle,
+    model: toKey,
+    invalidates: "input"
+  })
+
+  const get: KeysService["get"] = Operation.operation(client, "Keys.get", {
+    validate: (name: string, options?: { readonly version?: string | undefined }) =>
+      Effect.zipWith(
+        Validation.name("Keys.get", name),
+        Validation.version("Keys.get", options?.version),
+        (n, version) => ({ name: n, version })
+      ),
+    request: ({ name, version }) => ({ method: "GET", path: `/keys/${name}/${version ?? ""}`, expected: { notFound: true } }),
+    response: KeyWire.KeyBundle,
+    model: toKey
+  })
+
+  const updateProperties: KeysService["updateProperties"] = Operation.operation(client, "Keys.updateProperties", {
+    validate: (name: string, options: UpdateKeyPropertiesOptions) =>
+      Effect.gen(function*() {
+        const operation = "Keys.updateProperties"
+        const n = yield* Validation.name(operation, name)
+        const version = yield* Validation.version(operation, options.version)
+        const keyOps = yield* Validation.keyOperations(operation, options.keyOperations)
+        const common = yield* attributesOf(operation, options)
+        return {
+          name: n,
+          version,
+          body: encodeUpdate(withoutUndefined({
+            key_ops: keyOps,
+            attributes: common.attributes,
+            tags: common.tags,
+            release_policy: common.releasePolicy
+          }))
+        }
+      }),
+    request: ({ body, name, version }) => ({
+      method: "PATCH",
+      path: `/keys/${name}/${version ?? ""}`,
+      body,
+      expected: { notFound: true }
+    }),
+    response: KeyWire.KeyBundle,
+    model: toKey,
+    invalidates: "input"
+  })
+
+  const listProperties: KeysService["listProperties"] = Operation.list(client, "Keys.listProperties", {
+    validate: Operation.nothing,
+    options: (options?: ListOptions) => options,
+    path: () => "/keys",
+    page: KeyWire.KeyListResult,
+    item: (item) => propertiesFromWire(item, fallback(""))
+  })
+
+  const listVersions: KeysService["listVersions"] = Operation.list(client, "Keys.listVersions", {
+    validate: (name: string, _options?: ListOptions) => Operation.named("Keys.listVersions")(name),
+    options: (_name: string, options?: ListOptions) => options,
+    path: ({ name }) => `/keys/${name}/versions`,
+    expected: { notFound: true },
+    page: KeyWire.KeyListResult,
+    item: (item, { name }) => propertiesFromWire(item, fallback(name))
+  })
+
+  const lifecycle = Operation.collection(client, {
+    service: "Keys",
+    segment: "keys",
+    deletedBundle: KeyWire.DeletedKeyBundle,
+    deletedList: KeyWire.DeletedKeyListResult,
+    bundle: KeyWire.KeyBundle,
+    backupResult: KeyWire.BackupKeyResult,
+    encodeRestore,
+    deleted: (wire, name) => deletedFromWire(wire, fallback(name)),
+    recovered: (wire, name) => keyFromWire(wire, fallback(name))
+  })
+
+  const rotate: KeysService["rotate"] = Operation.operation(client, "Keys.rotate", {
+    validate: Operation.named("Keys.rotate"),
+    request: ({ name }) => ({ method: "POST", path: `/keys/${name}/rotate`, expected: { notFound: true } }),
+    response: KeyWire.KeyBundle,
+    model: toKey,
+    invalidates: "input"
+  })
+
+  const getRotationPolicy: KeysService["getRotationPolicy"] = Operation.operation(client, "Keys.getRotationPolicy", {
+    validate: Operation.named("Keys.getRotationPolicy"),
+    request: ({ name }) => ({ method: "GET", path: `/keys/${name}/rotationpolicy`, expected: { notFound: true } }),
+    response: KeyWire.KeyRotationPolicy,
+    model: rotationPolicyFromWire
+  })
+
+  const updateRotationPolicy: KeysService["updateRotationPolicy"] = Operation.operation(
+    client,
+    "Keys.updateRotationPolicy",
+    {
+      validate: (name: string, policy: KeyRotationPolicyInput) =>
+        Effect.gen(function*() {
+          const operation = "Keys.updateRotationPolicy"
+          const n = yield* Validation.name(operation, name)
+          if (typeof policy !== "object" || policy === null) {
+            return yield* new ValidationError({ operation, field: "policy", message: "policy must be an object" })
+          }
+          const actions = yield* lifetimeActions(operation, policy.lifetimeActions)
+          const expiresIn = yield* Validation.isoDuration(operation, "expiresIn", policy.expiresIn)
+          return {
+            name: n,
+            body: encodePolicy(withoutUndefined({
+              lifetimeActions: actions?.map((a) => ({
+                trigger: withoutUndefined({ timeAfterCreate: a.timeAfterCreate, timeBeforeExpiry: a.timeBeforeExpiry }),
+                action: { type: a.action }
+              })),
+              attributes: expiresIn === undefined ? undefined : { expiryTime: expiresIn }
+            }))
+          }
+        }),
+      request: ({ body, name }) => ({
         method: "PUT",
-        path: `/keys/${n}`,
-        body,
-        expected: { conflict: true }
-      }, KeyWire.KeyBundle).pipe(Effect.ensuring(invalidate(n)))
-      return keyFromWire(bundle, fallback(n))
-    }).pipe(Effect.withSpan("Keys.importKey", span("importKey")))
-
-  const get: KeysService["get"] = (name, options) =>
-    Effect.gen(function*() {
-      const operation = "Keys.get"
-      const n = yield* validName(operation, name)
-      const v = yield* Validation.version(operation, options?.version)
-      const bundle = yield* call({
-        operation,
-        method: "GET",
-        path: `/keys/${n}/${v ?? ""}`,
-        expected: { notFound: true }
-      }, KeyWire.KeyBundle)
-      return keyFromWire(bundle, fallback(n))
-    }).pipe(Effect.withSpan("Keys.get", span("get")))
-
-  const updateProperties: KeysService["updateProperties"] = (name, options) =>
-    Effect.gen(function*() {
-      const operation = "Keys.updateProperties"
-      const n = yield* validName(operation, name)
-      const v = yield* Validation.version(operation, options.version)
-      const keyOps = yield* Validation.keyOperations(operation, options.keyOperations)
-      const common = yield* attributesOf(operation, options)
-      const body = encodeUpdate(withoutUndefined({
-        key_ops: keyOps,
-        attributes: common.attributes,
-        tags: common.tags,
-        release_policy: common.releasePolicy
-      }))
-      const bundle = yield* call({
-        operation,
-        method: "PATCH",
-        path: `/keys/${n}/${v ?? ""}`,
-        body,
-        expected: { notFound: true }
-      }, KeyWire.KeyBundle).pipe(Effect.ensuring(invalidate(n)))
-      return keyFromWire(bundle, fallback(n))
-    }).pipe(Effect.withSpan("Keys.updateProperties", span("updateProperties")))
-
-  const list = <A, I, B, const E extends Expected = Expected>(
-    operation: string,
-    path: string,
-    options: ListOptions | undefined,
-    schema: Schema.Schema<{ readonly value: ReadonlyArray<A>; readonly nextLink?: string | null | undefined }, I>,
-    expected: E | undefined,
-    map: (item: A) => B
-  ) =>
-    Stream.unwrap(Effect.map(Validation.pageSize(operation, options?.maxPageSize), (size) =>
-      paginate(transport, {
-        operation,
-        method: "GET",
-        path,
-        query: size === undefined ? undefined : { maxresults: String(size) },
-        expected
-      }, schema).pipe(Stream.map(map))))
-
-  const listProperties: KeysService["listProperties"] = (options) =>
-    list("Keys.listProperties", "/keys", options, KeyWire.KeyListResult, undefined, (item) =>
-      propertiesFromWire(item, fallback(""))).pipe(Stream.withSpan("Keys.listProperties", span("listProperties")))
-
-  const listVersions: KeysService["listVersions"] = (name, options) =>
-    Stream.unwrap(Effect.map(validName("Keys.listVersions", name), (n) =>
-      list(
-        "Keys.listVersions",
-        `/keys/${n}/versions`,
-        options,
-        KeyWire.KeyListResult,
-        { notFound: true },
-        (item) => propertiesFromWire(item, fallback(n))
-      ))).pipe(Stream.withSpan("Keys.listVersions", span("listVersions")))
-
-  const deleteKey: KeysService["delete"] = (name) =>
-    Effect.gen(function*() {
-      const operation = "Keys.delete"
-      const n = yield* validName(operation, name)
-      const deleted = yield* call({
-        operation,
-        method: "DELETE",
-        path: `/keys/${n}`,
-        expected: { notFound: true }
-      }, KeyWire.DeletedKeyBundle).pipe(Effect.ensuring(invalidate(n)))
-      return deletedFromWire(deleted, fallback(n))
-    }).pipe(Effect.withSpan("Keys.delete", span("delete")))
-
-  const getDeleted: KeysService["getDeleted"] = (name) =>
-    Effect.gen(function*() {
-      const operation = "Keys.getDeleted"
-      const n = yield* validName(operation, name)
-      const deleted = yield* call({
-        operation,
-        method: "GET",
-        path: `/deletedkeys/${n}`,
-        expected: { notFound: true }
-      }, KeyWire.DeletedKeyBundle)
-      return deletedFromWire(deleted, fallback(n))
-    }).pipe(Effect.withSpan("Keys.getDeleted", span("getDeleted")))
-
-  const listDeleted: KeysService["listDeleted"] = (options) =>
-    list("Keys.listDeleted", "/deletedkeys", options, KeyWire.DeletedKeyListResult, undefined, (item) =>
-      deletedFromWire(item, fallback(""))).pipe(Stream.withSpan("Keys.listDeleted", span("listDeleted")))
-
-  const recover: KeysService["recover"] = (name) =>
-    Effect.gen(function*() {
-      const operation = "Keys.recover"
-      const n = yield* validName(operation, name)
-      const bundle = yield* call({
-        operation,
-        method: "POST",
-        path: `/deletedkeys/${n}/recover`,
-        expected: { notFound: true, conflict: true }
-      }, KeyWire.KeyBundle).pipe(Effect.ensuring(invalidate(n)))
-      return keyFromWire(bundle, fallback(n))
-    }).pipe(Effect.withSpan("Keys.recover", span("recover")))
-
-  const purge: KeysService["purge"] = (name) =>
-    Effect.gen(function*() {
-      const operation = "Keys.purge"
-      const n = yield* validName(operation, name)
-      yield* transport.send({ operation, method: "DELETE", path: `/deletedkeys/${n}`, expected: { notFound: true } }).pipe(
-        Effect.ensuring(invalidate(n))
-      )
-    }).pipe(Effect.withSpan("Keys.purge", span("purge")))
-
-  const backup: KeysService["backup"] = (name) =>
-    Effect.gen(function*() {
-      const operation = "Keys.backup"
-      const n = yield* validName(operation, name)
-      const result = yield* call({
-        operation,
-        method: "POST",
-        path: `/keys/${n}/backup`,
-        idempotent: true,
-        expected: { notFound: true }
-      }, KeyWire.BackupKeyResult)
-      return result.value
-    }).pipe(Effect.withSpan("Keys.backup", span("backup")))
-
-  const restore: KeysService["restore"] = (blob) =>
-    Effect.gen(function*() {
-      const operation = "Keys.restore"
-      const bytes = yield* Validation.backup(operation, blob)
-      const bundle = yield* call({
-        operation,
-        method: "POST",
-        path: "/keys/restore",
-        body: encodeRestore({ value: bytes }),
-        expected: { conflict: true }
-      }, KeyWire.KeyBundle)
-      const key = keyFromWire(bundle, fallback(""))
-      if (key.name !== "") yield* invalidate(key.name)
-      return key
-    }).pipe(Effect.withSpan("Keys.restore", span("restore")))
-
-  const rotate: KeysService["rotate"] = (name) =>
-    Effect.gen(function*() {
-      const operation = "Keys.rotate"
-      const n = yield* validName(operation, name)
-      const bundle = yield* call({
-        operation,
-        method: "POST",
-        path: `/keys/${n}/rotate`,
-        expected: { notFound: true }
-      }, KeyWire.KeyBundle).pipe(Effect.ensuring(invalidate(n)))
-      return keyFromWire(bundle, fallback(n))
-    }).pipe(Effect.withSpan("Keys.rotate", span("rotate")))
-
-  const getRotationPolicy: KeysService["getRotationPolicy"] = (name) =>
-    Effect.gen(function*() {
-      const operation = "Keys.getRotationPolicy"
-      const n = yield* validName(operation, name)
-      const policy = yield* call({
-        operation,
-        method: "GET",
-        path: `/keys/${n}/rotationpolicy`,
-        expected: { notFound: true }
-      }, KeyWire.KeyRotationPolicy)
-      return rotationPolicyFromWire(policy)
-    }).pipe(Effect.withSpan("Keys.getRotationPolicy", span("getRotationPolicy")))
-
-  const updateRotationPolicy: KeysService["updateRotationPolicy"] = (name, policy) =>
-    Effect.gen(function*() {
-      const operation = "Keys.updateRotationPolicy"
-      const n = yield* validName(operation, name)
-      if (typeof policy !== "object" || policy === null) {
-        return yield* new ValidationError({ operation, field: "policy", message: "policy must be an object" })
-      }
-      const actions = yield* lifetimeActions(operation, policy.lifetimeActions)
-      const expiresIn = yield* Validation.isoDuration(operation, "expiresIn", policy.expiresIn)
-      const body = encodePolicy(withoutUndefined({
-        lifetimeActions: actions?.map((a) => ({
-          trigger: withoutUndefined({ timeAfterCreate: a.timeAfterCreate, timeBeforeExpiry: a.timeBeforeExpiry }),
-          action: { type: a.action }
-        })),
-        attributes: expiresIn === undefined ? undefined : { expiryTime: expiresIn }
-      }))
-      const updated = yield* call({
-        operation,
-        method: "PUT",
-        path: `/keys/${n}/rotationpolicy`,
+        path: `/keys/${name}/rotationpolicy`,
         // The whole policy is replaced: a repeat leaves the same policy.
         idempotent: true,
         body,
         expected: { notFound: true }
-      }, KeyWire.KeyRotationPolicy)
-      return rotationPolicyFromWire(updated)
-    }).pipe(Effect.withSpan("Keys.updateRotationPolicy", span("updateRotationPolicy")))
+      }),
+      response: KeyWire.KeyRotationPolicy,
+      model: rotationPolicyFromWire
+    }
+  )
 
-  const getRandomBytes: KeysService["getRandomBytes"] = (count) =>
-    Effect.gen(function*() {
-      const operation = "Keys.getRandomBytes"
-      const c = yield* Validation.randomBytesCount(operation, count)
-      const result = yield* call({
-        operation,
-        method: "POST",
-        path: "/rng",
-        idempotent: true,
-        body: encodeRandom({ count: c })
-      }, KeyWire.RandomBytes)
-      return result.value
-    }).pipe(Effect.withSpan("Keys.getRandomBytes", span("getRandomBytes")))
+  const getRandomBytes: KeysService["getRandomBytes"] = Operation.operation(client, "Keys.getRandomBytes", {
+    validate: (count: number) =>
+      Effect.map(Validation.randomBytesCount("Keys.getRandomBytes", count), (c) => ({ count: c })),
+    request: ({ count }) => ({ method: "POST", path: "/rng", idempotent: true, body: encodeRandom({ count }) }),
+    response: KeyWire.RandomBytes,
+    model: (result) => result.value
+  })
 
   return {
     create,
@@ -637,13 +541,7 @@ export const make: Effect.Effect<KeysService, never, KeyVaultTransport> = Effect
     updateProperties,
     listProperties,
     listVersions,
-    delete: deleteKey,
-    getDeleted,
-    listDeleted,
-    recover,
-    purge,
-    backup,
-    restore,
+    ...lifecycle,
     rotate,
     getRotationPolicy,
     updateRotationPolicy,

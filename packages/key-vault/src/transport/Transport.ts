@@ -22,8 +22,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Schedule from "effect/Schedule"
 import * as Challenge from "../auth/Challenge.js"
-import * as CircuitBreaker from "../resilience/CircuitBreaker.js"
-import * as RateLimiter from "../resilience/RateLimiter.js"
+import type * as CircuitBreaker from "../resilience/CircuitBreaker.js"
 import type { RateClass } from "../resilience/RateLimiter.js"
 import * as RetryPolicy from "../resilience/RetryPolicy.js"
 import { TokenProvider } from "../auth/TokenProvider.js"
@@ -39,6 +38,7 @@ import {
   TransportError
 } from "../errors/KeyVaultError.js"
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from "../wire/Common.js"
+import * as VaultState from "./VaultState.js"
 
 /**
  * The HTTP methods the data plane uses.
@@ -101,52 +101,6 @@ export type ErrorsOf<E extends Expected> =
   | (E["notFound"] extends true ? NotFoundError : never)
   | (E["conflict"] extends true ? ConflictError : never)
 
-interface SharedVaultState {
-  readonly authState: Ref.Ref<AuthState>
-  readonly discovery: Effect.Semaphore
-  readonly breaker: CircuitBreaker.CircuitBreaker | undefined
-  readonly limiter: RateLimiter.RateLimiter | undefined
-}
-
-// Per HttpClient, per vault origin. Keyed weakly by the client, so separate clients (and separate tests) never see
-// each other's state, while every client layer of one application shares it.
-const registry = new WeakMap<HttpClient.HttpClient, Map<string, SharedVaultState>>()
-
-const sharedState = (
-  client: HttpClient.HttpClient,
-  config: ResolvedKeyVaultConfig
-): Effect.Effect<SharedVaultState> =>
-  Effect.suspend(() => {
-    let vaults = registry.get(client)
-    if (vaults === undefined) {
-      vaults = new Map()
-      registry.set(client, vaults)
-    }
-    // Clients share state only when they would make the same decisions: a client that skips resource verification
-    // must not hand an unverified challenge to one that verifies, nor a breaker tuned otherwise.
-    const id = `${config.vaultUrl}|${config.disableChallengeResourceVerification}|${JSON.stringify(config.resilience)}`
-    const existing = vaults.get(id)
-    if (existing !== undefined) return Effect.succeed(existing)
-    const { circuitBreaker, rateLimiter } = config.resilience
-    return Effect.gen(function*() {
-      const state: SharedVaultState = {
-        authState: yield* Ref.make<AuthState>({ _tag: "Unknown" }),
-        discovery: yield* Effect.makeSemaphore(1),
-        breaker: circuitBreaker === undefined ? undefined : CircuitBreaker.make(config.vaultHost, circuitBreaker),
-        limiter: rateLimiter === undefined ? undefined : yield* RateLimiter.make(config.vaultHost, rateLimiter)
-      }
-      // Another fiber may have raced us here; the first one registered wins.
-      const winner = vaults.get(id) ?? state
-      vaults.set(id, winner)
-      return winner
-    })
-  })
-
-type AuthState =
-  | { readonly _tag: "Unknown" }
-  | { readonly _tag: "NotRequired" }
-  | { readonly _tag: "Known"; readonly challenge: Challenge.Challenge }
-
 /**
  * The transport service.
  *
@@ -203,7 +157,9 @@ const toTransportError = (error: HttpClientError.HttpClientError): TransportErro
     })
 
 /**
- * Builds the transport from its requirements.
+ * Builds the transport from its requirements. The per-vault state (challenge, breaker, limiter) comes from the
+ * `VaultRegistry` in context, so every client of one Layer graph shares it; without a registry the transport keeps
+ * state of its own.
  *
  * @since 0.1.0
  */
@@ -215,27 +171,46 @@ export const make: Effect.Effect<
   const config = yield* KeyVaultConfig
   const tokens = yield* TokenProvider
   const client = yield* HttpClient.HttpClient
-  // What is known about this vault (its challenge, its breaker, its limiter) is shared by every service and every
-  // client built on the same HttpClient: a second client for the vault pays no second challenge.
-  const shared = yield* sharedState(client, config)
-  const authState = shared.authState
+  const registry = yield* Effect.serviceOption(VaultState.VaultRegistry)
+  const shared = registry._tag === "Some" ? yield* registry.value.forVault(config) : yield* VaultState.makeState(config)
+  const authState = shared.auth
   const discovery = shared.discovery
 
+  // Computed once per client rather than per request: the api-version parameter, the accept header and the request
+  // templates per method (each HttpClientRequest combinator copies the request, so fewer steps, fewer copies).
+  const apiVersion: readonly [string, string] = ["api-version", config.apiVersion]
+  const templates = new Map<Method, HttpClientRequest.HttpClientRequest>()
+  const templateOf = (method: Method): HttpClientRequest.HttpClientRequest => {
+    let template = templates.get(method)
+    if (template === undefined) {
+      template = HttpClientRequest.make(method)("").pipe(HttpClientRequest.acceptJson)
+      templates.set(method, template)
+    }
+    return template
+  }
+
+  // A request with its URL and body text worked out once, however many attempts it takes.
+  interface Outgoing {
+    readonly request: TransportRequest
+    readonly url: string
+    readonly urlParams: ReadonlyArray<readonly [string, string]>
+    readonly bodyText: string | undefined
+  }
+
   const buildRequest = (
-    request: TransportRequest,
-    url: string,
+    out: Outgoing,
     withBody: boolean,
     token: Option.Option<Redacted.Redacted<string>>
   ): HttpClientRequest.HttpClientRequest => {
-    let req = HttpClientRequest.make(request.method)(url).pipe(HttpClientRequest.acceptJson)
+    let req = HttpClientRequest.setUrlParams(HttpClientRequest.setUrl(templateOf(out.request.method), out.url), out.urlParams)
     if (Option.isSome(token)) req = HttpClientRequest.bearerToken(req, Redacted.value(token.value))
-    if (withBody && request.body !== undefined) {
-      req = HttpClientRequest.bodyText(req, JSON.stringify(request.body), "application/json")
-    }
+    if (withBody && out.bodyText !== undefined) req = HttpClientRequest.bodyText(req, out.bodyText, "application/json")
     return req
   }
 
   const timeout = Duration.millis(config.requestTimeoutMillis)
+  const onTimeout = () =>
+    new TransportError({ reason: "Timeout", message: `the vault did not answer within ${Duration.format(timeout)}` })
   const execute = (req: HttpClientRequest.HttpClientRequest): Effect.Effect<TransportResponse, TransportError> =>
     client.execute(req).pipe(
       Effect.flatMap((response) =>
@@ -243,14 +218,7 @@ export const make: Effect.Effect<
       ),
       Effect.scoped,
       Effect.mapError(toTransportError),
-      Effect.timeoutFail({
-        duration: timeout,
-        onTimeout: () =>
-          new TransportError({
-            reason: "Timeout",
-            message: `the vault did not answer within ${Duration.format(timeout)}`
-          })
-      })
+      Effect.timeoutFail({ duration: timeout, onTimeout })
     )
 
   const verified = (header: string | undefined): Effect.Effect<Challenge.Challenge, AuthenticationError> =>
@@ -282,13 +250,11 @@ export const make: Effect.Effect<
       (t) => Option.some(t.token)
     )
 
-  // An authorised attempt. A 401 is answered once: a continuous-access-evaluation challenge gets a token carrying its
-  // claims (not remembered: they are for this request), a new Bearer challenge (the tenant moved) is verified and
-  // learned, and a bare 401 (an expired or revoked token) gets a forced refresh for the same challenge.
-  const authorised = (request: TransportRequest, url: string, challenge: Challenge.Challenge) =>
+  // A 401 is answered once: a continuous-access-evaluation challenge gets a token carrying its claims (not
+  // remembered: they are for this request), a new Bearer challenge (the tenant moved) is verified and learned, and a
+  // bare 401 (an expired or revoked token) gets a forced refresh for the same challenge.
+  const reauthorise = (out: Outgoing, challenge: Challenge.Challenge, first: TransportResponse) =>
     Effect.gen(function*() {
-      const first = yield* execute(buildRequest(request, url, true, yield* tokenFor(challenge, false)))
-      if (first.status !== 401) return first
       const header = first.headers["www-authenticate"]
       const claims = Challenge.claimsOf(header)
       const next = Option.isSome(claims)
@@ -296,7 +262,7 @@ export const make: Effect.Effect<
         : Option.isSome(Challenge.parse(header))
         ? yield* learn(header)
         : challenge
-      const second = yield* execute(buildRequest(request, url, true, yield* tokenFor(next, true)))
+      const second = yield* execute(buildRequest(out, true, yield* tokenFor(next, true)))
       if (second.status === 401) {
         return yield* Effect.fail(
           new AuthenticationError({ message: "the vault refused a freshly acquired token", status: 401 })
@@ -305,84 +271,119 @@ export const make: Effect.Effect<
       return second
     })
 
+  // An authorised attempt: the hot path, written without a generator.
+  const authorised = (out: Outgoing, challenge: Challenge.Challenge) =>
+    Effect.flatMap(tokenFor(challenge, false), (token) =>
+      Effect.flatMap(execute(buildRequest(out, true, token)), (first) =>
+        first.status === 401 ? reauthorise(out, challenge, first) : Effect.succeed(first)))
+
   // Without a token: an endpoint that never asked for one. Should it start asking, the challenge is learned then.
-  const unauthenticated = (request: TransportRequest, url: string) =>
-    Effect.flatMap(execute(buildRequest(request, url, true, Option.none())), (response) =>
+  const unauthenticated = (out: Outgoing) =>
+    Effect.flatMap(execute(buildRequest(out, true, Option.none())), (response) =>
       response.status === 401
-        ? Effect.flatMap(learn(response.headers["www-authenticate"]), (challenge) => authorised(request, url, challenge))
+        ? Effect.flatMap(learn(response.headers["www-authenticate"]), (challenge) => authorised(out, challenge))
         : Effect.succeed(response))
 
   // First contact: the request goes out without a body and without a token, as the official SDKs do, so the
   // challenge arrives before the body is ever sent to an unverified endpoint.
-  const discover = (request: TransportRequest, url: string) =>
+  const discover = (out: Outgoing) =>
     Effect.gen(function*() {
       const state = yield* Ref.get(authState)
-      if (state._tag === "Known") return yield* authorised(request, url, state.challenge)
-      if (state._tag === "NotRequired") return yield* unauthenticated(request, url)
-      const probe = yield* execute(buildRequest(request, url, false, Option.none()))
+      if (state._tag === "Known") return yield* authorised(out, state.challenge)
+      if (state._tag === "NotRequired") return yield* unauthenticated(out)
+      const probe = yield* execute(buildRequest(out, false, Option.none()))
       if (probe.status === 401) {
-        return yield* authorised(request, url, yield* learn(probe.headers["www-authenticate"]))
+        return yield* authorised(out, yield* learn(probe.headers["www-authenticate"]))
       }
       // Only an answer that shows the vault serves requests without a token proves it needs none. A 5xx or 429 to
       // the probe proves nothing: it is returned as this attempt's answer (and retried), the state stays unknown,
       // and the body is not sent to an endpoint whose challenge was never seen.
       if (probe.status === 429 || probe.status === 408 || probe.status >= 500) return probe
       yield* Ref.set(authState, { _tag: "NotRequired" })
-      return request.body === undefined ? probe : yield* unauthenticated(request, url)
+      return out.bodyText === undefined ? probe : yield* unauthenticated(out)
     })
 
+  const mapStatus = (out: Outgoing) => (response: TransportResponse): Effect.Effect<TransportResponse, SendError> =>
+    response.status >= 200 && response.status < 300
+      ? Effect.succeed(response)
+      : Effect.flatMap(
+        Clock.currentTimeMillis,
+        (now) => Effect.fail(fromResponse({ ...response, bodyText: response.text }, out.request.expected ?? {}, now))
+      )
+
   // One attempt: authentication, the HTTP exchange, and the status mapped to the taxonomy.
-  const attempt = (request: TransportRequest, url: string): Effect.Effect<TransportResponse, SendError> =>
-    Effect.gen(function*() {
-      const state = yield* Ref.get(authState)
-      const response = state._tag === "Known"
-        ? yield* authorised(request, url, state.challenge)
-        : state._tag === "NotRequired"
-        ? yield* unauthenticated(request, url)
-        : yield* discovery.withPermits(1)(discover(request, url))
-      if (response.status >= 200 && response.status < 300) return response
-      const now = yield* Clock.currentTimeMillis
-      return yield* Effect.fail(fromResponse({ ...response, bodyText: response.text }, request.expected ?? {}, now))
-    })
+  const attempt = (out: Outgoing): Effect.Effect<TransportResponse, SendError> =>
+    Effect.flatMap(Ref.get(authState), (state) =>
+      Effect.flatMap(
+        state._tag === "Known"
+          ? authorised(out, state.challenge)
+          : state._tag === "NotRequired"
+          ? unauthenticated(out)
+          : discovery.withPermits(1)(discover(out)),
+        mapStatus(out)
+      ))
 
   // The resilience layers around one attempt: the retry schedule outside, each try passing the circuit breaker and
   // then the rate limiter, so a refused call neither waits for a slot nor counts against the vault's limits.
   const { breaker, limiter } = shared
   const retry = config.resilience.retry
-  const resilient = (request: TransportRequest, url: string): Effect.Effect<TransportResponse, SendError> => {
+  // Both schedules are built once per client, not per request.
+  const retryIdempotent = retry === undefined
+    ? undefined
+    : RetryPolicy.schedule(retry, true) as Schedule.Schedule<unknown, SendError>
+  const retryOnce = retry === undefined
+    ? undefined
+    : RetryPolicy.schedule(retry, false) as Schedule.Schedule<unknown, SendError>
+  const resilient = (out: Outgoing): Effect.Effect<TransportResponse, SendError> => {
+    const request = out.request
     const limited = limiter === undefined
-      ? attempt(request, url)
-      : Effect.zipRight(limiter.acquire(request.rateClass ?? "operation"), attempt(request, url))
-    const guarded = breaker === undefined ? limited : breaker.guard(limited)
-    if (retry === undefined) return guarded
+      ? attempt(out)
+      : Effect.zipRight(limiter.acquire(request.rateClass ?? "operation"), attempt(out))
     const idempotent = request.idempotent ?? (request.method === "GET" || request.method === "PATCH")
-    return Effect.retry(guarded, RetryPolicy.schedule(retry, idempotent) as Schedule.Schedule<unknown, SendError>)
+    const schedule = idempotent ? retryIdempotent : retryOnce
+    // The breaker admits each attempt but records the request's final outcome once: one request's retries cannot
+    // open the circuit by themselves.
+    const retried = (admit: CircuitBreaker.Admit): Effect.Effect<TransportResponse, SendError> => {
+      const once: Effect.Effect<TransportResponse, SendError> = admit(limited)
+      return schedule === undefined ? once : Effect.retry(once, schedule)
+    }
+    return breaker === undefined ? retried((attempt) => attempt) : breaker.request(retried)
   }
 
-  const sendAny = (request: TransportRequest, absoluteUrl?: string): Effect.Effect<TransportResponse, SendError> =>
-    Effect.gen(function*() {
-      let url: string
-      if (absoluteUrl !== undefined) {
-        // Never follow a link off the vault's origin: the token would go with it.
-        const parsed = yield* Effect.try({
-          try: () => new URL(absoluteUrl),
-          catch: () => new DecodeError({ operation: request.operation, message: "nextLink is not a URL" })
-        })
-        if (parsed.origin !== config.vaultUrl) {
-          return yield* Effect.fail(
-            new DecodeError({ operation: request.operation, message: `nextLink leaves the vault origin ${config.vaultUrl}` })
-          )
-        }
-        if (!parsed.searchParams.has("api-version")) parsed.searchParams.set("api-version", config.apiVersion)
-        url = parsed.toString()
-      } else {
-        const target = new URL(config.vaultUrl + request.path)
-        target.searchParams.set("api-version", config.apiVersion)
-        for (const [key, value] of Object.entries(request.query ?? {})) target.searchParams.set(key, value)
-        url = target.toString()
-      }
-      return yield* resilient(request, url)
-    })
+  const noParams: ReadonlyArray<readonly [string, string]> = [apiVersion]
+  const paramsOf = (query: TransportRequest["query"]): ReadonlyArray<readonly [string, string]> => {
+    if (query === undefined) return noParams
+    const params: Array<readonly [string, string]> = [apiVersion]
+    for (const key in query) params.push([key, query[key]!])
+    return params
+  }
+
+  const sendAny = (request: TransportRequest, absoluteUrl?: string): Effect.Effect<TransportResponse, SendError> => {
+    const bodyText = request.body === undefined ? undefined : JSON.stringify(request.body)
+    if (absoluteUrl === undefined) {
+      // The path's segments are already encoded and the origin was checked when the client was configured: a string
+      // join, with no URL parsed and printed again here (the HttpClient parses it once).
+      return resilient({ request, url: config.vaultUrl + request.path, urlParams: paramsOf(request.query), bodyText })
+    }
+    // Never follow a link off the vault's origin: the token would go with it.
+    let parsed: URL
+    try {
+      parsed = new URL(absoluteUrl)
+    } catch {
+      return Effect.fail(new DecodeError({ operation: request.operation, message: "nextLink is not a URL" }))
+    }
+    if (parsed.origin !== config.vaultUrl) {
+      return Effect.fail(
+        new DecodeError({ operation: request.operation, message: `nextLink leaves the vault origin ${config.vaultUrl}` })
+      )
+    }
+    const urlParams: Array<readonly [string, string]> = []
+    for (const [key, value] of parsed.searchParams) urlParams.push([key, value])
+    if (!parsed.searchParams.has("api-version")) urlParams.push(apiVersion)
+    parsed.search = ""
+    parsed.hash = ""
+    return resilient({ request, url: parsed.toString(), urlParams, bodyText })
+  }
 
   // `fromResponse` only produces NotFound / Conflict when `expected` asks for them, which is what ErrorsOf states.
   const send = sendAny as Context.Tag.Service<KeyVaultTransport>["send"]
@@ -396,6 +397,14 @@ export const make: Effect.Effect<
  */
 export const layer: Layer.Layer<KeyVaultTransport, never, KeyVaultConfig | TokenProvider | HttpClient.HttpClient> =
   Layer.effect(KeyVaultTransport, make)
+
+/**
+ * The per-vault state registry (challenge, breaker, limiter): see `VaultState`.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export { VaultRegistry } from "./VaultState.js"
 
 /**
  * Decodes a response body with a wire schema. Failures name the paths that did not match, never the values, because

@@ -1,0 +1,337 @@
+/**
+ * The operation template: each public operation of Secrets, Keys, Cryptography (and later Certificates) is declared
+ * once — its name (also its span name), validation, request, response schema and model — and this module does the
+ * rest: the client span with the vault, object type and operation, the name on the span once it has passed
+ * validation, the request through the transport, decoding with a decoder built once, and cache invalidation after
+ * a mutation. Not part of the package's public exports.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import type * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type { ObjectType } from "../cache/VaultCache.js"
+import { DecodeError, type Expected } from "../errors/KeyVaultError.js"
+import {
+  decode,
+  type ErrorsOf,
+  type KeyVaultTransport,
+  paginate,
+  type TransportRequest,
+  type TransportResponse
+} from "../transport/Transport.js"
+import * as Validation from "../validation/Validation.js"
+import type { ValidationError } from "../errors/KeyVaultError.js"
+
+/**
+ * What the operations of one service share: its transport, its object type and how it forgets a name.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export interface Client {
+  readonly transport: KeyVaultTransport["Type"]
+  readonly objectType: ObjectType
+  /** Drops what this client caches for a name; runs after every mutation, whether or not an answer came back. */
+  readonly invalidate: (name: string) => Effect.Effect<void>
+}
+
+/**
+ * A request, before the transport adds the operation's name.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export type Request<E extends Expected> = Omit<TransportRequest<E>, "operation">
+
+/**
+ * Validated input: `name`, when present, has passed validation and may go on the span.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export interface Validated {
+  readonly name?: string | undefined
+}
+
+/**
+ * One operation, declared.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export interface Spec<Args extends ReadonlyArray<unknown>, V extends object, EV, E extends Expected, W, A, WI = unknown> {
+  readonly validate: (...args: Args) => Effect.Effect<V, EV>
+  readonly request: (input: V) => Request<E>
+  /** The answer's wire schema; without one the answer's body is ignored (purge's 204). */
+  readonly response?: Schema.Schema<W, WI> | undefined
+  /** A broken answer the schema cannot see (a secret without a value): the message of its DecodeError. */
+  readonly refuse?: ((wire: W) => string | undefined) | undefined
+  readonly model: (wire: W, input: V) => A
+  /** `input`: the validated name is invalidated after the request; `result`: the model's `name`, once answered. */
+  readonly invalidates?: "input" | "result" | undefined
+  /** Span attributes beyond vault, object type and operation (e.g. `keyvault.cache: miss`). */
+  readonly attributes?: Readonly<Record<string, string>> | undefined
+  /** An answer found without the vault (local cryptography with a public key), or `undefined` to send the request. */
+  readonly local?: ((input: V) => Effect.Effect<A> | undefined) | undefined
+  /** Runs just before the request goes out (e.g. a span annotation saying so). */
+  readonly sending?: Effect.Effect<void> | undefined
+}
+
+const spanOptions = (client: Client, name: string, extra?: Readonly<Record<string, string>>) => ({
+  kind: "client" as const,
+  attributes: {
+    "keyvault.vault_host": client.transport.config.vaultHost,
+    "keyvault.object_type": client.objectType,
+    "keyvault.operation": name.slice(name.indexOf(".") + 1),
+    ...extra
+  }
+})
+
+// The name joins the span only once it has passed validation: a caller who swapped name and value must not find
+// the value in their traces.
+const annotated = <V extends object, EV>(validated: Effect.Effect<V, EV>): Effect.Effect<V, EV> =>
+  Effect.tap(validated, (input) => {
+    const name = nameOf(input)
+    return name === undefined ? Effect.void : Effect.annotateCurrentSpan("keyvault.name", name)
+  })
+
+const nameOf = (input: object): string | undefined => {
+  const name = (input as Validated).name
+  return typeof name === "string" ? name : undefined
+}
+
+/**
+ * Declares an operation: a traced function (`Effect.fn`) whose span is named after the operation.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const operation = <Args extends ReadonlyArray<unknown>, V extends object, EV, const E extends Expected, W, A, WI>(
+  client: Client,
+  name: string,
+  spec: Spec<Args, V, EV, E, W, A, WI>
+): (...args: Args) => Effect.Effect<A, EV | ErrorsOf<E> | DecodeError> => {
+  // Built once per operation, not per call.
+  const decodeAnswer: ((response: TransportResponse) => Effect.Effect<W, DecodeError>) | undefined =
+    spec.response === undefined ? undefined : decode(name, spec.response)
+  const { invalidates, local, model, refuse, sending } = spec
+  const toModel = (wire: W, input: V): Effect.Effect<A, DecodeError> => {
+    const refused = refuse?.(wire)
+    return refused === undefined
+      ? Effect.succeed(model(wire, input))
+      : Effect.fail(new DecodeError({ operation: name, message: refused }))
+  }
+  const afterwards = invalidates === "result"
+    ? (a: A) => {
+      const n = (a as { readonly name?: unknown }).name
+      return typeof n === "string" && n !== "" ? Effect.as(client.invalidate(n), a) : Effect.succeed(a)
+    }
+    : undefined
+  const run = (input: V): Effect.Effect<A, ErrorsOf<E> | DecodeError> => {
+    const answer = local?.(input)
+    if (answer !== undefined) return answer
+    const request = client.transport.send({ operation: name, ...spec.request(input) })
+    const sent = sending === undefined ? request : Effect.zipRight(sending, request)
+    const answered: Effect.Effect<W, ErrorsOf<E> | DecodeError> = decodeAnswer === undefined
+      ? Effect.as(sent, undefined as W)
+      : Effect.flatMap(sent, decodeAnswer)
+    const forget = invalidates === "input" ? nameOf(input) : undefined
+    const guarded = forget === undefined ? answered : Effect.ensuring(answered, client.invalidate(forget))
+    const modelled = Effect.flatMap(guarded, (wire) => toModel(wire, input))
+    return afterwards === undefined ? modelled : Effect.flatMap(modelled, afterwards)
+  }
+  // A plain function body rather than a generator: this is every request's path.
+  return Effect.fn(name, spanOptions(client, name, spec.attributes))(
+    (...args: Args): Effect.Effect<A, EV | ErrorsOf<E> | DecodeError> =>
+      Effect.flatMap(annotated(spec.validate(...args)), run)
+  )
+}
+
+/**
+ * Options of the list operations.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export interface PageOptions {
+  readonly maxPageSize?: number | undefined
+}
+
+/**
+ * One paged list, declared.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export interface ListSpec<Args extends ReadonlyArray<unknown>, V extends object, EV, E extends Expected, W, B, PI> {
+  readonly validate: (...args: Args) => Effect.Effect<V, EV>
+  readonly options: (...args: Args) => PageOptions | undefined
+  readonly path: (input: V) => string
+  readonly expected?: E | undefined
+  readonly page: Schema.Schema<{ readonly value: ReadonlyArray<W>; readonly nextLink?: string | null | undefined }, PI>
+  readonly item: (wire: W, input: V) => B
+}
+
+/**
+ * Declares a paged list: a `Stream` that follows `nextLink`, in one span.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const list = <Args extends ReadonlyArray<unknown>, V extends object, EV, const E extends Expected, W, B, PI>(
+  client: Client,
+  name: string,
+  spec: ListSpec<Args, V, EV, E, W, B, PI>
+): (...args: Args) => Stream.Stream<B, EV | ValidationError | ErrorsOf<E> | DecodeError> => {
+  const options = spanOptions(client, name)
+  return (...args) =>
+    Stream.unwrap(
+      Effect.flatMap(annotated(spec.validate(...args)), (input) =>
+        Effect.map(Validation.pageSize(name, spec.options(...args)?.maxPageSize), (size) =>
+          paginate(client.transport, {
+            operation: name,
+            method: "GET",
+            path: spec.path(input),
+            query: size === undefined ? undefined : { maxresults: String(size) },
+            expected: spec.expected
+          }, spec.page).pipe(Stream.map((item) => spec.item(item, input)))))
+    ).pipe(Stream.withSpan(name, options))
+}
+
+/**
+ * Validation of an operation that takes only a name.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const named = (operation: string) => (name: string): Effect.Effect<{ readonly name: string }, ValidationError> =>
+  Effect.map(Validation.name(operation, name), (n) => ({ name: n }))
+
+/**
+ * No input to validate.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const nothing = (): Effect.Effect<Validated> => Effect.succeed({})
+
+/**
+ * The soft-delete lifecycle shared by secrets, keys and certificates, parameterised by object type, paths, wire
+ * schemas and model mapping.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export interface CollectionSpec<DW, DIW, RW, D, R, DWI, DLI, RWI, BI> {
+  /** `Secrets`, `Keys`, `Certificates`: the operations are named `<service>.<operation>`. */
+  readonly service: string
+  /** The path segment: `secrets`, `keys`, `certificates` (the deleted bin is `deleted<segment>`). */
+  readonly segment: string
+  readonly deletedBundle: Schema.Schema<DW, DWI>
+  readonly deletedList: Schema.Schema<
+    { readonly value: ReadonlyArray<DIW>; readonly nextLink?: string | null | undefined },
+    DLI
+  >
+  /** The answer of recover and restore. */
+  readonly bundle: Schema.Schema<RW, RWI>
+  readonly backupResult: Schema.Schema<{ readonly value: Uint8Array }, BI>
+  readonly encodeRestore: (parameters: { readonly value: Uint8Array }) => unknown
+  readonly deleted: (wire: DW | DIW, fallbackName: string) => D
+  readonly recovered: (wire: RW, fallbackName: string) => R
+}
+
+/**
+ * The soft-delete lifecycle's operations.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export interface Collection<D, R> {
+  readonly delete: (name: string) => Effect.Effect<D, ValidationError | ErrorsOf<{ notFound: true }>>
+  readonly getDeleted: (name: string) => Effect.Effect<D, ValidationError | ErrorsOf<{ notFound: true }>>
+  readonly listDeleted: (options?: PageOptions) => Stream.Stream<D, ValidationError | ErrorsOf<Expected>>
+  readonly recover: (
+    name: string
+  ) => Effect.Effect<R, ValidationError | ErrorsOf<{ notFound: true; conflict: true }>>
+  readonly purge: (name: string) => Effect.Effect<void, ValidationError | ErrorsOf<{ notFound: true }>>
+  readonly backup: (name: string) => Effect.Effect<Uint8Array, ValidationError | ErrorsOf<{ notFound: true }>>
+  readonly restore: (backup: Uint8Array) => Effect.Effect<R, ValidationError | ErrorsOf<{ conflict: true }>>
+}
+
+/**
+ * Declares the soft-delete lifecycle for one object type.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const collection = <DW, DIW, RW, D, R, DWI, DLI, RWI, BI>(
+  client: Client,
+  spec: CollectionSpec<DW, DIW, RW, D, R, DWI, DLI, RWI, BI>
+): Collection<D, R> => {
+  const { segment, service } = spec
+  const op = (name: string) => `${service}.${name}`
+  return {
+    delete: operation(client, op("delete"), {
+      validate: named(op("delete")),
+      request: ({ name }) => ({ method: "DELETE", path: `/${segment}/${name}`, expected: { notFound: true } }),
+      response: spec.deletedBundle,
+      model: (wire, { name }) => spec.deleted(wire, name),
+      invalidates: "input"
+    }),
+    getDeleted: operation(client, op("getDeleted"), {
+      validate: named(op("getDeleted")),
+      request: ({ name }) => ({ method: "GET", path: `/deleted${segment}/${name}`, expected: { notFound: true } }),
+      response: spec.deletedBundle,
+      model: (wire, { name }) => spec.deleted(wire, name)
+    }),
+    listDeleted: list(client, op("listDeleted"), {
+      validate: nothing,
+      options: (options?: PageOptions) => options,
+      path: () => `/deleted${segment}`,
+      page: spec.deletedList,
+      item: (wire) => spec.deleted(wire, "")
+    }),
+    recover: operation(client, op("recover"), {
+      validate: named(op("recover")),
+      request: ({ name }) => ({
+        method: "POST",
+        path: `/deleted${segment}/${name}/recover`,
+        expected: { notFound: true, conflict: true }
+      }),
+      response: spec.bundle,
+      model: (wire, { name }) => spec.recovered(wire, name),
+      invalidates: "input"
+    }),
+    purge: operation(client, op("purge"), {
+      validate: named(op("purge")),
+      request: ({ name }) => ({ method: "DELETE", path: `/deleted${segment}/${name}`, expected: { notFound: true } }),
+      model: () => undefined,
+      invalidates: "input"
+    }),
+    backup: operation(client, op("backup"), {
+      validate: named(op("backup")),
+      request: ({ name }) => ({
+        method: "POST",
+        path: `/${segment}/${name}/backup`,
+        idempotent: true,
+        expected: { notFound: true }
+      }),
+      response: spec.backupResult,
+      model: (wire) => wire.value
+    }),
+    restore: operation(client, op("restore"), {
+      validate: (blob: Uint8Array) => Effect.map(Validation.backup(op("restore"), blob), (bytes) => ({ bytes })),
+      request: ({ bytes }) => ({
+        method: "POST",
+        path: `/${segment}/restore`,
+        body: spec.encodeRestore({ value: bytes }),
+        expected: { conflict: true }
+      }),
+      response: spec.bundle,
+      model: (wire) => spec.recovered(wire, ""),
+      invalidates: "result"
+    })
+  }
+}
