@@ -6,6 +6,10 @@ import * as Emulator from "../src/Emulator.js"
 import * as App from "../src/http/App.js"
 import { MAX_REQUEST_BODY_BYTES } from "../src/http/Protocol.js"
 import type { VaultEngine } from "../src/engine/VaultEngine.js"
+import { SecretBundle } from "@effect-azure/key-vault/wire/SecretWire"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as SecretViews from "../src/http/SecretViews.js"
 import { call, listAll, makeRequest, ORIGIN } from "./support.js"
 
 const SECRET = "S3cr3t-VALUE-that-must-never-leak"
@@ -336,6 +340,33 @@ describe("secrets over HTTP", () => {
       }
       expectBadParameter(yield* call(emulator, "POST", "/secrets/restore", { body: { value: 42 } }))
       expect((yield* call(emulator, "POST", "/secrets/missing/backup")).status).toBe(404)
+    }))
+})
+
+describe("secret bodies", () => {
+  it.effect("the direct wire form of get and set is byte for byte the shared schema's encoding", () =>
+    Effect.gen(function*() {
+      const emulator = yield* Emulator.make()
+      const context = { origin: ORIGIN, engine: emulator.engine }
+      const plain = yield* emulator.engine.secrets.set("plain", { value: Redacted.make("") })
+      const full = yield* emulator.engine.secrets.set("full", {
+        value: Redacted.make("v\u00e9\"\n"),
+        contentType: "text/plain",
+        tags: { env: "test", empty: "" },
+        enabled: false,
+        notBefore: new Date(1_700_000_000_500),
+        expires: new Date(1_900_000_000_999)
+      })
+      for (const secret of [plain, full]) {
+        for (const withValue of [true, false]) {
+          const direct = SecretViews.encodedBundle(context, secret, withValue)
+          const viaSchema = Schema.encodeSync(SecretBundle)(SecretViews.bundle(context, secret, withValue))
+          expect(JSON.stringify(direct)).toBe(JSON.stringify(viaSchema))
+        }
+      }
+      // A date the schema refuses to encode: no direct form, so the schema decides (and the app answers 500).
+      const far = { ...full, secret: { ...full.secret, expires: new Date(-1000) } }
+      expect(SecretViews.encodedBundle(context, far, true)).toBeUndefined()
     }))
 })
 

@@ -188,6 +188,31 @@ describe("parseArgs", () => {
   })
 })
 
+describe("parseArgs edge cases", () => {
+  it("keeps the command's messages for forms node:util parseArgs treats differently", () => {
+    const message = (argv: ReadonlyArray<string>) =>
+      Either.match(Cli.parseArgs(argv), { onLeft: (error) => error.message, onRight: () => "parsed" })
+    expect([
+      message(["--port="]),
+      message(["-x"]),
+      message(["--"]),
+      message(["--help=yes"]),
+      message(["--host", "-weird-but-a-value"]),
+      message(["--port", "1", "--port", "2"])
+    ]).toEqual([
+      "--port needs a value",
+      "unknown option -x",
+      "unknown option --",
+      "--help does not take a value",
+      "parsed",
+      "parsed"
+    ])
+    // The last repetition wins; repeatable flags accumulate.
+    expect(Either.getOrThrow(Cli.parseArgs(["--port", "1", "--port=2"])).port).toBe(2)
+    expect(Either.getOrThrow(Cli.parseArgs(["--host", "-weird-but-a-value"])).host).toBe("-weird-but-a-value")
+  })
+})
+
 describe("exposureWarning", () => {
   it("is silent for loopback listeners and names who can reach any other, suggesting --token", () => {
     const warn = (host: string, token = false, tls = true) => Cli.exposureWarning({ host, port: 8443, tls, token })

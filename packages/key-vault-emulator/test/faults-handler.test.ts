@@ -5,6 +5,8 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
 import * as Emulator from "../src/Emulator.js"
+import * as Prng from "@effect-azure/key-vault/replay/Prng"
+import * as Faults from "../src/faults/Faults.js"
 import type { FaultRule } from "../src/faults/FaultRule.js"
 import { call } from "./support.js"
 
@@ -198,6 +200,14 @@ describe("fault rules through the handler", () => {
       yield* setSecret(capped, "p")
       expect((yield* faultPattern(capped, "p", 30)).filter(Boolean).length).toBe(3)
     }))
+
+  it("fault dice come from the project's one seeded generator (the replay's), so a seed means the same everywhere", () => {
+    const draws = (next: () => number) => Array.from({ length: 8 }, next)
+    expect(draws(Faults.prng(42))).toEqual(draws(Prng.mulberry32(42)))
+    // The replay's user-facing seeding is the same generator from a mixed start.
+    expect(draws(Prng.make(42))).toEqual(draws(Prng.mulberry32(42 ^ 0x9e3779b9)))
+    for (const x of draws(Faults.prng(7))) expect(x >= 0 && x < 1).toBe(true)
+  })
 
   it.effect("matching by operation list, glob, RegExp and /regexp/ strings; nameless requests never match a pattern", () =>
     Effect.gen(function*() {

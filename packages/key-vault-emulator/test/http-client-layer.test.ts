@@ -18,6 +18,42 @@ const authorized = (request: HttpClientRequest.HttpClientRequest) =>
   )
 
 describe("HttpClientLayer", () => {
+  it.effect("responses read like a Fetch Response: text, json, bytes, stream; 204 has no body to stream", () =>
+    Effect.gen(function*() {
+      const emulator = yield* Emulator.make()
+      const client = HttpClientLayer.make(emulator)
+      const put = yield* HttpClientRequest.put(`${VAULT}/secrets/reader`).pipe(
+        authorized,
+        HttpClientRequest.bodyUnsafeJson({ value: "\u00e9t\u00e9" }),
+        client.execute
+      )
+      const text = yield* put.text
+      expect(JSON.parse(text).value).toBe("\u00e9t\u00e9")
+      expect(yield* put.json).toEqual(JSON.parse(text))
+      expect(new TextDecoder().decode(yield* put.arrayBuffer)).toBe(text)
+      const streamed = yield* Stream.runCollect(put.stream)
+      expect(Buffer.concat([...streamed]).toString("utf8")).toBe(text)
+      expect(put.headers["x-ms-keyvault-service-version"]).toBeDefined()
+      expect(put.remoteAddress._tag).toBe("None")
+
+      yield* client.execute(authorized(HttpClientRequest.del(`${VAULT}/secrets/reader`)))
+      const purge = yield* client.execute(authorized(HttpClientRequest.del(`${VAULT}/deletedsecrets/reader`)))
+      expect(purge.status).toBe(204)
+      expect(yield* purge.text).toBe("")
+      expect(yield* purge.json).toBe(null)
+      const empty = yield* Effect.flip(Stream.runDrain(purge.stream))
+      expect(empty).toMatchObject({ _tag: "ResponseError", reason: "EmptyBody" })
+
+      // A truncated answer announces the full length and fails to decode, as a cut connection does.
+      yield* emulator.faults.add({ operation: "getSecret", fault: { _tag: "Truncate", bytes: 5 } })
+      yield* client.execute(authorized(HttpClientRequest.put(`${VAULT}/secrets/cut`)).pipe(
+        HttpClientRequest.bodyUnsafeJson({ value: "v" })
+      ))
+      const cut = yield* client.execute(authorized(HttpClientRequest.get(`${VAULT}/secrets/cut`)))
+      expect(Number(cut.headers["content-length"])).toBeGreaterThan(5)
+      expect(yield* Effect.flip(cut.json)).toMatchObject({ _tag: "ResponseError", reason: "Decode" })
+    }))
+
   it.effect("serves requests in process, with the caller's TestClock as the vault's time", () =>
     Effect.gen(function*() {
       const client = yield* HttpClient.HttpClient

@@ -22,6 +22,8 @@ import * as Option from "effect/Option"
 import * as TokenProvider from "../src/auth/TokenProvider.js"
 import type * as CacheConfig from "../src/cache/CacheConfig.js"
 import * as AccessLogReplay from "../src/replay/AccessLogReplay.js"
+import * as Args from "./Args.js"
+import { UsageError } from "./Args.js"
 
 interface Parsed {
   readonly source: { readonly _tag: "file"; readonly path: string } | {
@@ -31,38 +33,44 @@ interface Parsed {
   readonly replay: AccessLogReplay.ReplayOptions
 }
 
-class UsageError extends Error {}
-
 const USAGE = `usage: npm run replay -- <log file | --zipf [--secrets 1000] [--s 0.99] [--rps 100] [--duration 3600] \
 [--write-fraction 0] [--seed 42]> [--ttl 300] [--max-entries N] [--refresh-ahead 0.8|off] [--negative-ttl 30|off] \
 [--stale-if-error 300|off] [--jitter 0.1] [--encrypt] [--no-cache] [--warmup S] [--clock virtual|TestClock] \
 [--no-rate-limiter] [--value-bytes 100] [--random-seed 42]`
 
-const FLAGS_WITH_VALUE = new Set([
-  "--secrets", "--s", "--rps", "--duration", "--write-fraction", "--seed", "--ttl", "--max-entries", "--refresh-ahead",
-  "--negative-ttl", "--stale-if-error", "--jitter", "--warmup", "--clock", "--value-bytes", "--random-seed"
-])
-const SWITCHES = new Set(["--zipf", "--encrypt", "--no-cache", "--no-rate-limiter"])
-const ZIPF_ONLY = ["--secrets", "--s", "--rps", "--duration", "--write-fraction", "--seed"]
+const VALUE_FLAGS = [
+  "secrets", "s", "rps", "duration", "write-fraction", "seed", "ttl", "max-entries", "refresh-ahead",
+  "negative-ttl", "stale-if-error", "jitter", "warmup", "clock", "value-bytes", "random-seed"
+] as const
+const OPTIONS = {
+  ...Object.fromEntries(VALUE_FLAGS.map((flag) => [flag, { type: "string" }])) as Record<
+    typeof VALUE_FLAGS[number],
+    { readonly type: "string" }
+  >,
+  zipf: { type: "boolean" },
+  encrypt: { type: "boolean" },
+  "no-cache": { type: "boolean" },
+  "no-rate-limiter": { type: "boolean" },
+  help: { type: "boolean", short: "h" }
+} as const
+const ZIPF_ONLY = ["secrets", "s", "rps", "duration", "write-fraction", "seed"] as const
 
 /** Parses argv; throws `UsageError` for anything it does not understand. */
-const parseArgs = (argv: ReadonlyArray<string>): Parsed => {
+const parseCommandLine = (argv: ReadonlyArray<string>): Parsed | "help" => {
+  const { positionals, values: parsedValues } = Args.parse(argv, OPTIONS, { allowPositionals: true })
+  if (parsedValues.help === true) return "help"
   const values = new Map<string, string>()
-  const switches = new Set<string>()
-  const positional: Array<string> = []
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!
-    if (arg.startsWith("--")) {
-      const eq = arg.indexOf("=")
-      const flag = eq === -1 ? arg : arg.slice(0, eq)
-      if (SWITCHES.has(flag) && eq === -1) switches.add(flag)
-      else if (FLAGS_WITH_VALUE.has(flag)) {
-        const value = eq === -1 ? argv[++i] : arg.slice(eq + 1)
-        if (value === undefined || value === "") throw new UsageError(`${flag} needs a value`)
-        values.set(flag, value)
-      } else throw new UsageError(`unknown option ${arg}`)
-    } else positional.push(arg)
+  for (const flag of VALUE_FLAGS) {
+    const value = parsedValues[flag]
+    if (value === undefined) continue
+    if (value === "") throw new UsageError(`--${flag} needs a value`)
+    values.set(`--${flag}`, value)
   }
+  const switches = new Set<string>(
+    (["zipf", "encrypt", "no-cache", "no-rate-limiter"] as const).filter((flag) => parsedValues[flag] === true)
+      .map((flag) => `--${flag}`)
+  )
+  const positional = positionals
   const number = (flag: string, check: (n: number) => boolean, what: string): number | undefined => {
     const raw = values.get(flag)
     if (raw === undefined) return undefined
@@ -80,7 +88,7 @@ const parseArgs = (argv: ReadonlyArray<string>): Parsed => {
   if (zipf && positional.length > 0) throw new UsageError("give a log file or --zipf, not both")
   if (!zipf && positional.length !== 1) throw new UsageError("give one log file, or --zipf")
   if (!zipf) {
-    const stray = ZIPF_ONLY.find((flag) => values.has(flag))
+    const stray = ZIPF_ONLY.map((flag) => `--${flag}`).find((flag) => values.has(flag))
     if (stray !== undefined) throw new UsageError(`${stray} only applies with --zipf`)
   }
   const clock = values.get("--clock")
@@ -155,13 +163,14 @@ const program = (parsed: Parsed) =>
   }).pipe(Effect.provide(Layer.mergeAll(Emulator.layerFresh(), TokenProvider.layerStatic(), NodeFileSystem.layer)))
 
 const main = async (argv: ReadonlyArray<string>): Promise<number> => {
-  if (argv.includes("--help") || argv.includes("-h")) {
-    console.log(USAGE)
-    return 0
-  }
   let parsed: Parsed
   try {
-    parsed = parseArgs(argv)
+    const result = parseCommandLine(argv)
+    if (result === "help") {
+      console.log(USAGE)
+      return 0
+    }
+    parsed = result
   } catch (error) {
     if (!(error instanceof UsageError)) throw error
     console.error(`replay: ${error.message}`)

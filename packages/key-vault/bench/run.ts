@@ -1,7 +1,12 @@
 /**
  * Benchmark runner: `npm run bench -- <suite> [options]`. Each suite prints what it measures as it goes and ends with
  * one JSON object on its last line.
+ *
+ * Exit codes: 0 done (or help), 1 the suite failed, 2 bad arguments.
  */
+import { parseArgs } from "node:util"
+import * as Args from "./Args.js"
+
 interface Suite {
   readonly usage: string
   readonly main: (argv: ReadonlyArray<string>) => Promise<void>
@@ -9,31 +14,59 @@ interface Suite {
 
 const suites: Record<string, () => Promise<Suite>> = {
   crypto: () => import("./crypto.js"),
-  cache: () => import("./cache.js")
+  cache: () => import("./cache.js"),
+  pipeline: () => import("./pipeline.js")
 }
 
 const USAGE = `usage: npm run bench -- <${Object.keys(suites).join("|")}> [options]
        npm run bench -- <suite> --help   the suite's options`
 
-const isHelp = (arg: string | undefined): boolean => arg === "--help" || arg === "-h" || arg === "help"
+const HELP_OPTION = { help: { type: "boolean", short: "h" } } as const
 
-const [name, ...rest] = process.argv.slice(2)
-if (isHelp(name)) {
+const usageError = (message: string, usage: string = USAGE): never => {
+  console.error(`bench: ${message}\n${usage}`)
+  process.exit(2)
+}
+
+const argv = process.argv.slice(2)
+// Options before the suite name are the runner's; everything after it belongs to the suite.
+const at = argv.findIndex((arg) => !arg.startsWith("-"))
+const own = at === -1 ? argv : argv.slice(0, at)
+const name = at === -1 ? undefined : argv[at]
+const rest = at === -1 ? [] : argv.slice(at + 1)
+
+let help = false
+try {
+  help = Args.parse(own, HELP_OPTION).values.help === true
+} catch (error) {
+  usageError(error instanceof Error ? error.message : String(error))
+}
+if (help || name === "help") {
   console.log(USAGE)
   process.exit(0)
 }
 const load = name === undefined ? undefined : suites[name]
 if (load === undefined) {
-  console.error(name === undefined ? USAGE : `bench: unknown suite ${name}\n${USAGE}`)
-  process.exit(2)
+  if (name === undefined) {
+    console.error(USAGE)
+    process.exit(2)
+  }
+  usageError(`unknown suite ${name}`)
 }
-load()
+// `--help` anywhere after the suite name asks for the suite's usage; its other options are left to the suite.
+const suiteHelp = parseArgs({ args: rest, options: HELP_OPTION, strict: false, allowPositionals: true }).values.help === true
+
+load!()
   .then((suite) => {
-    if (rest.some(isHelp)) {
+    if (suiteHelp) {
       console.log(suite.usage)
       return
     }
-    return suite.main(rest)
+    return Promise.resolve().then(() => suite.main(rest)).catch((error: unknown) => {
+      // A suite's own argument check (bench/pipeline.ts) throws a `UsageError`.
+      if (error instanceof Args.UsageError) usageError(error.message, suite.usage)
+      throw error
+    })
   })
   .then(() => process.exit(0), (error: unknown) => {
     console.error(error)

@@ -29,7 +29,11 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as KeyVault from "../src/KeyVault.js"
 import * as TokenProvider from "../src/auth/TokenProvider.js"
+import * as Prng from "../src/replay/Prng.js"
 import { Secrets } from "../src/secrets/Secrets.js"
+import * as Args from "./Args.js"
+import { UsageError } from "./Args.js"
+import * as Stats from "./Stats.js"
 
 interface Options {
   readonly count: number
@@ -49,26 +53,34 @@ const USAGE = `usage: npm run soak -- [--count 10000] [--concurrency 64] [--faul
   --rate-limit      keep the client's rate limiter on
 Runs against the HTTPS emulator on loopback; the last line is one JSON object. Exit 1 on a defect or a lost write.`
 
-class UsageError extends Error {}
+const OPTIONS = {
+  count: { type: "string" },
+  concurrency: { type: "string" },
+  "fault-rate": { type: "string" },
+  seed: { type: "string" },
+  cache: { type: "boolean" },
+  "rate-limit": { type: "boolean" },
+  help: { type: "boolean", short: "h" }
+} as const
 
-const parse = (argv: ReadonlyArray<string>): Options => {
-  const options = { count: 10_000, concurrency: 64, faultRate: 0.1, seed: 7, cache: false, rateLimit: false }
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]
-    const value = () => {
-      const v = Number(argv[++i])
-      if (!Number.isFinite(v)) throw new UsageError(`${flag} needs a number`)
-      return v
-    }
-    if (flag === "--count") options.count = value()
-    else if (flag === "--concurrency") options.concurrency = value()
-    else if (flag === "--fault-rate") options.faultRate = value()
-    else if (flag === "--seed") options.seed = value()
-    else if (flag === "--cache") options.cache = true
-    else if (flag === "--rate-limit") options.rateLimit = true
-    else throw new UsageError(`unknown flag ${flag}`)
+const parse = (argv: ReadonlyArray<string>): Options & { readonly help: boolean } => {
+  const { values } = Args.parse(argv, OPTIONS, { unknownWord: "flag" })
+  const number = (flag: keyof typeof OPTIONS, fallback: number): number => {
+    const raw = values[flag]
+    if (typeof raw !== "string") return fallback
+    const v = Number(raw)
+    if (raw.trim() === "" || !Number.isFinite(v)) throw new UsageError(`--${flag} needs a number`)
+    return v
   }
-  return options
+  return {
+    count: number("count", 10_000),
+    concurrency: number("concurrency", 64),
+    faultRate: number("fault-rate", 0.1),
+    seed: number("seed", 7),
+    cache: values.cache === true,
+    rateLimit: values["rate-limit"] === true,
+    help: values.help === true
+  }
 }
 
 /** Fault rules whose probabilities add up to `rate`, covering every kind. */
@@ -98,15 +110,12 @@ interface Acknowledged {
   readonly value: string
 }
 
-const percentile = (sorted: ReadonlyArray<number>, p: number): number =>
-  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
-
 export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
-  if (argv.includes("--help") || argv.includes("-h")) {
+  const options = parse(argv)
+  if (options.help) {
     console.log(USAGE)
     return
   }
-  const options = parse(argv)
   const stateDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "kv-soak-"))
   const program = Effect.gen(function*() {
     const emulator = yield* Emulator.make({ seed: options.seed })
@@ -136,11 +145,8 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     const latencies: Array<number> = []
     const counts = { ops: 0, ok: 0, typedFailures: 0, defects: 0, writes: 0 }
     const failuresByTag = new Map<string, number>()
-    let rng = options.seed >>> 0
-    const next = () => {
-      rng = (rng * 1664525 + 1013904223) >>> 0
-      return rng / 2 ** 32
-    }
+    // The project's one seeded generator (the replay's and the emulator's fault dice).
+    const next = Prng.make(options.seed)
 
     // Every random choice is drawn up front, in order: concurrent scheduling cannot change what `--seed` selects.
     const plan = Array.from({ length: options.count }, () => ({ pick: next(), nameAt: next(), salt: next(), choice: next() }))
@@ -226,8 +232,8 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
       writes: counts.writes,
       acknowledgedWrites: acknowledged.length,
       lostWrites,
-      p50Ms: Number(percentile(sorted, 0.5).toFixed(2)),
-      p99Ms: Number(percentile(sorted, 0.99).toFixed(2)),
+      p50Ms: Stats.round(Stats.percentileSorted(sorted, 0.5), 2),
+      p99Ms: Stats.round(Stats.percentileSorted(sorted, 0.99), 2),
       failuresByTag: Object.fromEntries(failuresByTag),
       faultedRequests: faulted,
       journaledRequests: journaled,

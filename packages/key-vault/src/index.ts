@@ -249,4 +249,4 @@ export * as AccessLogReplay from "./replay/AccessLogReplay.js"
  *
  * @since 0.1.0
  */
-export * as Prng from "./replay/internal/Prng.js"
+export * as Prng from "./replay/Prng.js"

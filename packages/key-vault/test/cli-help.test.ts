@@ -18,7 +18,8 @@ const run = (script: string, args: ReadonlyArray<string>) =>
 
 describe("command-line help", () => {
   it.each([
-    ["bench", "run.ts", ["--help"], "npm run bench -- <crypto|cache>"],
+    ["bench", "run.ts", ["--help"], "npm run bench -- <crypto|cache|pipeline>"],
+    ["bench pipeline", "run.ts", ["pipeline", "--help"], "npm run bench -- pipeline"],
     ["bench cache", "run.ts", ["cache", "--help"], "npm run bench -- cache"],
     ["bench crypto", "run.ts", ["crypto", "-h"], "npm run bench -- crypto"],
     ["replay", "replay-cli.ts", ["--help"], "npm run replay --"],
@@ -33,7 +34,11 @@ describe("command-line help", () => {
   it.each([
     ["bench", "run.ts", ["no-such-suite"], "unknown suite no-such-suite"],
     ["replay", "replay-cli.ts", ["--no-such-flag"], "unknown option --no-such-flag"],
-    ["soak", "soak.ts", ["--no-such-flag"], "unknown flag --no-such-flag"]
+    ["soak", "soak.ts", ["--no-such-flag"], "unknown flag --no-such-flag"],
+    ["bench", "run.ts", ["--no-such-flag"], "unknown option --no-such-flag"],
+    ["bench pipeline", "run.ts", ["pipeline", "--rounds", "zero"], "--rounds must be a positive integer, got zero"],
+    ["replay", "replay-cli.ts", ["--zipf", "--ttl"], "--ttl needs a value"],
+    ["soak", "soak.ts", ["--count", "many"], "--count needs a number"]
   ] as const)("%s with a bad argument says why on stderr and exits 2", (_name, script, args, expected) => {
     const result = run(script, args)
     expect(result.stderr).toContain(expected)

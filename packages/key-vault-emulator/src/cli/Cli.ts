@@ -18,6 +18,7 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import * as Util from "node:util"
 import * as Emulator from "../Emulator.js"
 import * as FaultRule from "../faults/FaultRule.js"
 import * as Challenge from "../http/Challenge.js"
@@ -138,20 +139,29 @@ const parseInteger = (flag: string, value: string, min: number, max: number): Ei
     : Either.left(new UsageError({ message: `${flag} expects an integer from ${min} to ${max}, got "${value}"` }))
 }
 
-const VALUE_FLAGS = new Set([
-  "--host",
-  "--port",
-  "--state-dir",
-  "--tenant-id",
-  "--recoverable-days",
-  "--fault",
-  "--faults-file",
-  "--seed",
-  "--token",
-  "--token-file",
-  "--name"
-])
-const SWITCH_FLAGS = new Set(["--http", "--help", "-h"])
+// Every flag, for `node:util` `parseArgs`. It runs non-strict with tokens: the messages, the order in which problems
+// are reported, and a few forms its strict mode refuses (`--seed -1` reaches the range check) stay the command's own.
+const OPTIONS = {
+  host: { type: "string" },
+  port: { type: "string" },
+  "state-dir": { type: "string" },
+  "tenant-id": { type: "string" },
+  "recoverable-days": { type: "string" },
+  fault: { type: "string", multiple: true },
+  "faults-file": { type: "string", multiple: true },
+  seed: { type: "string" },
+  token: { type: "string" },
+  "token-file": { type: "string" },
+  name: { type: "string", multiple: true },
+  http: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  throttle: { type: "boolean" },
+  "throttle-retry-after": { type: "boolean" }
+} as const satisfies NonNullable<Util.ParseArgsConfig["options"]>
+
+type OptionName = keyof typeof OPTIONS
+
+const isOptionName = (name: string): name is OptionName => Object.hasOwn(OPTIONS, name)
 
 /**
  * Parses the arguments after the program name. Accepts `--flag value` and `--flag=value`; the last repetition wins.
@@ -159,93 +169,28 @@ const SWITCH_FLAGS = new Set(["--http", "--help", "-h"])
  * @since 0.1.0
  */
 export const parseArgs = (argv: ReadonlyArray<string>): Either.Either<CliOptions, UsageError> => {
+  const { tokens } = Util.parseArgs({
+    args: [...argv],
+    options: OPTIONS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true
+  })
   let options: CliOptions = DEFAULTS
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!
-    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1
-    const flag = eq === -1 ? arg : arg.slice(0, eq)
-    if (flag === "--throttle" || flag === "--throttle-retry-after") {
-      const switched = parseThrottleSwitch(flag, eq === -1 ? undefined : arg.slice(eq + 1), options)
-      if (Either.isLeft(switched)) return Either.left(switched.left)
-      options = switched.right
-      continue
+  for (const token of tokens) {
+    if (token.kind === "positional") {
+      return Either.left(new UsageError({ message: `unexpected argument "${token.value}"` }))
     }
-    if (SWITCH_FLAGS.has(flag)) {
-      if (eq !== -1) return Either.left(new UsageError({ message: `${flag} does not take a value` }))
-      options = flag === "--http" ? { ...options, http: true } : { ...options, help: true }
-      continue
+    if (token.kind === "option-terminator" || !isOptionName(token.name)) {
+      return Either.left(new UsageError({ message: `unknown option ${token.kind === "option" ? token.rawName : "--"}` }))
     }
-    if (!VALUE_FLAGS.has(flag)) {
-      return Either.left(
-        new UsageError({ message: arg.startsWith("-") ? `unknown option ${flag}` : `unexpected argument "${arg}"` })
-      )
-    }
-    let value: string
-    if (eq !== -1) {
-      value = arg.slice(eq + 1)
-    } else {
-      const next = argv[i + 1]
-      if (next === undefined || next.startsWith("--")) {
-        return Either.left(new UsageError({ message: `${flag} needs a value` }))
-      }
-      value = next
-      i++
-    }
-    if (value === "") return Either.left(new UsageError({ message: `${flag} needs a value` }))
-    switch (flag) {
-      case "--host":
-        options = { ...options, host: value }
-        break
-      case "--port": {
-        const port = parseInteger(flag, value, 0, 65535)
-        if (Either.isLeft(port)) return Either.left(port.left)
-        options = { ...options, port: port.right }
-        break
-      }
-      case "--state-dir":
-        options = { ...options, stateDir: value }
-        break
-      case "--tenant-id":
-        if (!GUID.test(value)) return Either.left(new UsageError({ message: `--tenant-id expects a GUID, got "${value}"` }))
-        options = { ...options, tenantId: value.toLowerCase() }
-        break
-      case "--recoverable-days": {
-        // The service's soft-delete retention range.
-        const days = parseInteger(flag, value, 7, 90)
-        if (Either.isLeft(days)) return Either.left(days.left)
-        options = { ...options, recoverableDays: days.right }
-        break
-      }
-      case "--fault": {
-        const rule = FaultRule.fromJson(value)
-        if (Either.isLeft(rule)) return Either.left(new UsageError({ message: `--fault: ${rule.left.message}` }))
-        options = { ...options, faults: [...(options.faults ?? []), rule.right] }
-        break
-      }
-      case "--faults-file":
-        options = { ...options, faultsFiles: [...(options.faultsFiles ?? []), value] }
-        break
-      case "--seed": {
-        const seed = parseInteger(flag, value, 0, 0xffffffff)
-        if (Either.isLeft(seed)) return Either.left(seed.left)
-        options = { ...options, seed: seed.right }
-        break
-      }
-      case "--token":
-        // The message never repeats the value: it is a credential.
-        if (!Challenge.isValidAccessToken(value)) return Either.left(new UsageError({ message: TOKEN_SHAPE }))
-        options = { ...options, token: Redacted.make(value) }
-        break
-      case "--token-file":
-        options = { ...options, tokenFile: value }
-        break
-      case "--name":
-        if (!Tls.isHostName(value)) {
-          return Either.left(new UsageError({ message: `--name expects a host name or IP address, got "${value}"` }))
-        }
-        options = { ...options, names: [...(options.names ?? []), value] }
-        break
-    }
+    const flag = token.rawName
+    const inline = token.inlineValue === true ? token.value : undefined
+    const applied = OPTIONS[token.name].type === "boolean"
+      ? applySwitch(token.name, flag, inline, options)
+      : applyValue(token.name, flag, token.inlineValue === true, token.value, options)
+    if (Either.isLeft(applied)) return Either.left(applied.left)
+    options = applied.right
   }
   if (options.throttleRetryAfter !== undefined && options.throttle !== true) {
     return Either.left(new UsageError({ message: "--throttle-retry-after needs --throttle" }))
@@ -254,6 +199,70 @@ export const parseArgs = (argv: ReadonlyArray<string>): Either.Either<CliOptions
     return Either.left(new UsageError({ message: "--token and --token-file exclude each other" }))
   }
   return Either.right(options)
+}
+
+const applySwitch = (
+  name: OptionName,
+  flag: string,
+  value: string | undefined,
+  options: CliOptions
+): Either.Either<CliOptions, UsageError> => {
+  if (name === "throttle" || name === "throttle-retry-after") {
+    return parseThrottleSwitch(name === "throttle" ? "--throttle" : "--throttle-retry-after", value, options)
+  }
+  if (value !== undefined) return Either.left(new UsageError({ message: `${flag} does not take a value` }))
+  return Either.right(name === "http" ? { ...options, http: true } : { ...options, help: true })
+}
+
+const applyValue = (
+  name: OptionName,
+  flag: string,
+  inline: boolean,
+  raw: string | undefined,
+  options: CliOptions
+): Either.Either<CliOptions, UsageError> => {
+  // Non-strict `parseArgs` takes the next argument whatever it is; a flag there means this one has no value.
+  if (raw === undefined || raw === "" || (!inline && raw.startsWith("--"))) {
+    return Either.left(new UsageError({ message: `${flag} needs a value` }))
+  }
+  const value = raw
+  switch (name) {
+    case "host":
+      return Either.right({ ...options, host: value })
+    case "port":
+      return Either.map(parseInteger(flag, value, 0, 65535), (port) => ({ ...options, port }))
+    case "state-dir":
+      return Either.right({ ...options, stateDir: value })
+    case "tenant-id":
+      return GUID.test(value)
+        ? Either.right({ ...options, tenantId: value.toLowerCase() })
+        : Either.left(new UsageError({ message: `--tenant-id expects a GUID, got "${value}"` }))
+    case "recoverable-days":
+      // The service's soft-delete retention range.
+      return Either.map(parseInteger(flag, value, 7, 90), (days) => ({ ...options, recoverableDays: days }))
+    case "fault":
+      return Either.match(FaultRule.fromJson(value), {
+        onLeft: (error) => Either.left(new UsageError({ message: `--fault: ${error.message}` })),
+        onRight: (rule) => Either.right({ ...options, faults: [...(options.faults ?? []), rule] })
+      })
+    case "faults-file":
+      return Either.right({ ...options, faultsFiles: [...(options.faultsFiles ?? []), value] })
+    case "seed":
+      return Either.map(parseInteger(flag, value, 0, 0xffffffff), (seed) => ({ ...options, seed }))
+    case "token":
+      // The message never repeats the value: it is a credential.
+      return Challenge.isValidAccessToken(value)
+        ? Either.right({ ...options, token: Redacted.make(value) })
+        : Either.left(new UsageError({ message: TOKEN_SHAPE }))
+    case "token-file":
+      return Either.right({ ...options, tokenFile: value })
+    case "name":
+      return Tls.isHostName(value)
+        ? Either.right({ ...options, names: [...(options.names ?? []), value] })
+        : Either.left(new UsageError({ message: `--name expects a host name or IP address, got "${value}"` }))
+    default:
+      return Either.left(new UsageError({ message: `unknown option ${flag}` }))
+  }
 }
 
 const TOKEN_SHAPE = "--token expects 1 to 4096 visible ASCII characters (no spaces)"

@@ -9,6 +9,7 @@
  *
  * @since 0.1.0
  */
+import * as Prng from "@effect-azure/key-vault/replay/Prng"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -64,6 +65,11 @@ export interface Faults {
   readonly rules: Effect.Effect<ReadonlyArray<RegisteredRule>>
   /** Picks the fault, if any, for an authenticated request among the rules acting in `phase`; counts the firing. */
   readonly decide: (request: Classified, phase: FaultPhase) => Effect.Effect<Option.Option<FaultDecision>>
+  /**
+   * `decide` without the Effect, for the request pipeline's hot path: `undefined` when no rule fires. Must be called
+   * from inside an Effect (it counts the firing).
+   */
+  readonly unsafeDecide: (request: Classified, phase: FaultPhase) => FaultDecision | undefined
 }
 
 interface Entry {
@@ -77,20 +83,11 @@ interface Entry {
 }
 
 /**
- * mulberry32: 32 bits of state, good enough spread for fault dice, and trivially reproducible.
+ * The project's seeded generator (mulberry32, shared with the client's replay), started from exactly `seed`.
  *
  * @since 0.1.0
  */
-export const prng = (seed: number): () => number => {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export const prng = (seed: number): () => number => Prng.mulberry32(seed)
 
 // Spreads (seed, serial) so neighbouring serials start far apart in the generator's sequence.
 const ruleSeed = (seed: number, serial: number): number => {
@@ -153,6 +150,20 @@ export const make = (
       if (Either.isLeft(added)) return Effect.die(added.left)
     }
 
+    // Synchronous end to end: concurrent requests cannot interleave between the match, the draw and the count.
+    const unsafeDecide = (request: Classified, phase: FaultPhase): FaultDecision | undefined => {
+      for (const entry of entries) {
+        if (entry.phase !== phase) continue
+        if (entry.rule.times !== undefined && entry.fired >= entry.rule.times) continue
+        if (!matchesRequest(entry, request)) continue
+        const probability = entry.rule.probability
+        if (probability !== undefined && !(entry.random() < probability)) continue
+        entry.fired += 1
+        return { ruleId: entry.id, phase, action: entry.rule.fault }
+      }
+      return undefined
+    }
+
     const faults: Faults = {
       seed,
       add: (rule) => Effect.suspend(() => addSync(rule)),
@@ -173,20 +184,8 @@ export const make = (
           remaining: entry.rule.times === undefined ? null : Math.max(0, entry.rule.times - entry.fired)
         }))
       ),
-      // Synchronous end to end: concurrent requests cannot interleave between the match, the draw and the count.
-      decide: (request, phase) =>
-        Effect.sync(() => {
-          for (const entry of entries) {
-            if (entry.phase !== phase) continue
-            if (entry.rule.times !== undefined && entry.fired >= entry.rule.times) continue
-            if (!matchesRequest(entry, request)) continue
-            const probability = entry.rule.probability
-            if (probability !== undefined && !(entry.random() < probability)) continue
-            entry.fired += 1
-            return Option.some<FaultDecision>({ ruleId: entry.id, phase, action: entry.rule.fault })
-          }
-          return Option.none()
-        })
+      decide: (request, phase) => Effect.sync(() => Option.fromNullable(unsafeDecide(request, phase))),
+      unsafeDecide
     }
     return Effect.succeed(faults)
   })

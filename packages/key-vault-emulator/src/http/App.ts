@@ -79,7 +79,7 @@ const serve = (
       Responses.badParameter(`The specified version (${shown}) is not a well-formed api-version.`)
     )
   }
-  const match = Router.route(request.method, request.url.pathname)
+  const match = Router.routeRequest(request)
   switch (match._tag) {
     case "NotFound":
       return Effect.succeed(

@@ -35,6 +35,19 @@ export const ok = <A, I>(schema: Schema.Schema<A, I>, value: A): Effect.Effect<E
   Effect.map(Effect.orDie(Schema.encode(schema)(value)), (body) => Responses.json(200, body))
 
 /**
+ * A 200 with a body already in wire form (see `SecretViews.encodedBundle`), or `ok(schema, value())` when there is
+ * none.
+ *
+ * @since 0.1.0
+ */
+export const okEncoded = <A, I>(
+  encoded: unknown,
+  schema: Schema.Schema<A, I>,
+  value: () => A
+): Effect.Effect<EmulatorResponse> =>
+  encoded === undefined ? ok(schema, value()) : Effect.succeed(Responses.json(200, encoded))
+
+/**
  * Answers an engine failure with its Key Vault error, a success with `onSuccess`.
  *
  * @since 0.1.0

@@ -119,11 +119,31 @@ const matched = (route: Route): RouteMatch => ({ _tag: "Matched", route })
 const notFound: RouteMatch = { _tag: "NotFound" }
 
 const decodeSegment = (segment: string): string | undefined => {
+  // Most segments carry no escape; decoding them anyway costs a call and a copy per segment per request.
+  if (!segment.includes("%")) return segment
   try {
     return decodeURIComponent(segment)
   } catch {
     return undefined
   }
+}
+
+const routed = new WeakMap<object, RouteMatch>()
+
+/**
+ * Routes a request once: the request pipeline (to name the operation for the journal and fault rules) and the app
+ * both need the match, and routing is a measurable share of a small request, so the match is remembered per request
+ * object. The URL and method of an `EmulatorRequest` never change once built.
+ *
+ * @since 0.1.0
+ */
+export const routeRequest = (request: { readonly method: string; readonly url: URL }): RouteMatch => {
+  let match = routed.get(request)
+  if (match === undefined) {
+    match = route(request.method, request.url.pathname)
+    routed.set(request, match)
+  }
+  return match
 }
 
 /**

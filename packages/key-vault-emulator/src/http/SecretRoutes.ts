@@ -19,7 +19,7 @@ import type { Secret } from "../engine/SecretVersion.js"
 import * as Paging from "./Paging.js"
 import type { EmulatorResponse } from "./Protocol.js"
 import * as Responses from "./Responses.js"
-import { ok, respond, type RouteRequest, versionOrderKey, withBody, withPage } from "./RouteSupport.js"
+import { ok, okEncoded, respond, type RouteRequest, versionOrderKey, withBody, withPage } from "./RouteSupport.js"
 import type { SecretRoute } from "./Router.js"
 import * as SecretValidation from "./SecretValidation.js"
 import * as SecretViews from "./SecretViews.js"
@@ -53,13 +53,23 @@ export const handle = (route: SecretRoute, { apiVersion, engine, request }: Secr
             notBefore: input.attributes?.nbf,
             expires: input.attributes?.exp
           }),
-          (secret) => ok(SecretBundle, SecretViews.bundle(context, secret, true))
+          (secret) =>
+            okEncoded(
+              SecretViews.encodedBundle(context, secret, true),
+              SecretBundle,
+              () => SecretViews.bundle(context, secret, true)
+            )
         ))
     case "GetSecret":
       // `outContentType` only converts certificate secrets (PFX to PEM); it is accepted and ignored for others.
       return respond(
         secrets.get(route.name, route.version),
-        (secret) => ok(SecretBundle, SecretViews.bundle(context, secret, true))
+        (secret) =>
+          okEncoded(
+            SecretViews.encodedBundle(context, secret, true),
+            SecretBundle,
+            () => SecretViews.bundle(context, secret, true)
+          )
       )
     case "UpdateSecret":
       return withBody(SecretUpdateParameters, request.body, SecretValidation.validateUpdate, (input) =>

@@ -87,6 +87,8 @@ export interface Journal {
   readonly clear: Effect.Effect<void>
   /** Appends an entry; the emulator's request pipeline calls this, tests normally do not. */
   readonly record: (entry: Omit<JournalEntry, "sequence">) => Effect.Effect<void>
+  /** `record` without the Effect, for the request pipeline's hot path; call it from inside an Effect. */
+  readonly unsafeRecord: (entry: Omit<JournalEntry, "sequence">) => void
 }
 
 const asArray = <A>(value: A | ReadonlyArray<A>): ReadonlyArray<A> =>
@@ -142,6 +144,23 @@ export const make = (capacity: number = DEFAULT_CAPACITY): Effect.Effect<Journal
       return out
     }
 
+    const unsafeRecord = (entry: Omit<JournalEntry, "sequence">): void => {
+      sequence += 1
+      if (capacity === 0) {
+        dropped += 1
+        return
+      }
+      const full: JournalEntry = { sequence, ...entry }
+      if (size < capacity) {
+        ring[(start + size) % capacity] = full
+        size += 1
+      } else {
+        ring[start] = full
+        start = (start + 1) % capacity
+        dropped += 1
+      }
+    }
+
     const journal: Journal = {
       capacity,
       entries: Effect.sync(snapshot),
@@ -153,23 +172,8 @@ export const make = (capacity: number = DEFAULT_CAPACITY): Effect.Effect<Journal
         size = 0
         dropped = 0
       }),
-      record: (entry) =>
-        Effect.sync(() => {
-          sequence += 1
-          if (capacity === 0) {
-            dropped += 1
-            return
-          }
-          const full: JournalEntry = { sequence, ...entry }
-          if (size < capacity) {
-            ring[(start + size) % capacity] = full
-            size += 1
-          } else {
-            ring[start] = full
-            start = (start + 1) % capacity
-            dropped += 1
-          }
-        })
+      record: (entry) => Effect.sync(() => unsafeRecord(entry)),
+      unsafeRecord
     }
     return Effect.succeed(journal)
   })

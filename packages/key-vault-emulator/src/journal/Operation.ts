@@ -131,8 +131,17 @@ const unknownRequest: Classified = { operation: "unknown", name: undefined, fami
  *
  * @since 0.1.0
  */
-export const classify = (method: string, pathname: string): Classified => {
-  const match = Router.route(method, pathname)
+export const classify = (method: string, pathname: string): Classified => fromMatch(Router.route(method, pathname))
+
+/**
+ * `classify` for a request the app will serve: the route is computed once and shared with the app.
+ *
+ * @since 0.1.0
+ */
+export const classifyRequest = (request: { readonly method: string; readonly url: URL }): Classified =>
+  fromMatch(Router.routeRequest(request))
+
+const fromMatch = (match: Router.RouteMatch): Classified => {
   if (match._tag !== "Matched") return unknownRequest
   const route = match.route
   const name = "name" in route ? route.name : undefined

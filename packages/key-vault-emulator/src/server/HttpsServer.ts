@@ -294,14 +294,23 @@ const requestUrl = (req: Http.IncomingMessage, scheme: string, fallbackAuthority
   }
   const host = req.headers.host
   const authority = host !== undefined && HOST_HEADER.test(host) ? host : fallbackAuthority
-  const url = `${scheme}://${authority}${path}`
-  return URL.canParse(url) ? new URL(url) : new URL(`${scheme}://${fallbackAuthority}/`)
+  // One parse, not `canParse` and then a second one: this runs for every request.
+  try {
+    return new URL(`${scheme}://${authority}${path}`)
+  } catch {
+    return new URL(`${scheme}://${fallbackAuthority}/`)
+  }
 }
 
+// Every value of a repeated header, joined with ", " (what `headersDistinct` gives, without its arrays): Node's
+// `headers` keeps only the first of some (authorization, host), which would hide a duplicated credential.
 const requestHeaders = (req: Http.IncomingMessage): Record<string, string> => {
   const headers: Record<string, string> = {}
-  for (const [name, values] of Object.entries(req.headersDistinct)) {
-    if (values !== undefined) headers[name.toLowerCase()] = values.join(", ")
+  const raw = req.rawHeaders
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase()
+    const previous = headers[name]
+    headers[name] = previous === undefined ? raw[i + 1]! : `${previous}, ${raw[i + 1]!}`
   }
   return headers
 }
@@ -322,7 +331,24 @@ const declaredLength = (req: Http.IncomingMessage): number => {
   return value !== undefined && /^\d+$/.test(value) ? Number(value) : 0
 }
 
-const readBody = (req: Http.IncomingMessage): Effect.Effect<BodyResult> =>
+const emptyBody: BodyResult = { _tag: "Complete", bytes: new Uint8Array(0) }
+
+// No Content-Length (or 0) and no Transfer-Encoding: HTTP/1.1 says there is no body (the GETs, most requests).
+const hasNoBody = (req: Http.IncomingMessage): boolean => {
+  const length = req.headers["content-length"]
+  return (length === undefined || length === "0") && req.headers["transfer-encoding"] === undefined
+}
+
+const readBody = (req: Http.IncomingMessage): Effect.Effect<BodyResult> => {
+  if (hasNoBody(req)) {
+    // Nothing to wait for; let the stream end on its own so the connection can take the next request.
+    req.resume()
+    return Effect.succeed(emptyBody)
+  }
+  return readBodyChunks(req)
+}
+
+const readBodyChunks = (req: Http.IncomingMessage): Effect.Effect<BodyResult> =>
   Effect.async<BodyResult>((resume) => {
     if (declaredLength(req) > MAX_REQUEST_BODY_BYTES + DISCARD_LIMIT_BYTES) {
       resume(Effect.succeed({ _tag: "TooLarge", closeConnection: true }))
@@ -381,34 +407,34 @@ const writeResponse = (
       headers["content-length"] = String(response.body.byteLength)
     }
     if (closeConnection) headers["connection"] = "close"
-    return Effect.try(() => {
+    // A plain try: this runs once per response, and wrapping it in `Effect.try` cost a measurable share of a GET.
+    try {
       const fault = response.fault
       switch (fault?._tag) {
         case "Reset":
           // Destroying the socket before any byte of the answer: the client sees ECONNRESET / "socket hang up".
           res.destroy()
-          return
+          break
         case "Stall":
           // Never answer. The socket stays in the server's set, so closing the server still frees it.
-          return
+          break
         case "Truncate":
           // The full content-length, part of the body, then the connection goes: the client's body read fails.
           res.writeHead(response.status, headers)
           res.flushHeaders()
           res.write(response.body.subarray(0, fault.bytes), () => res.socket?.destroySoon())
-          return
+          break
         case undefined:
           res.writeHead(response.status, headers)
           res.end(hasBody ? response.body : undefined)
       }
-    }).pipe(
-      Effect.catchAll((cause) =>
-        Effect.logError("emulator response could not be written").pipe(
-          Effect.annotateLogs({ error: defectName(cause) }),
-          Effect.zipRight(Effect.sync(() => res.destroy()))
-        )
+      return Effect.void
+    } catch (cause) {
+      return Effect.logError("emulator response could not be written").pipe(
+        Effect.annotateLogs({ error: defectName(cause) }),
+        Effect.zipRight(Effect.sync(() => res.destroy()))
       )
-    )
+    }
   })
 
 const handleRequest = (
@@ -418,13 +444,12 @@ const handleRequest = (
   scheme: string,
   fallbackAuthority: string
 ): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    const body = yield* readBody(req)
+  Effect.flatMap(readBody(req), (body): Effect.Effect<void> => {
     switch (body._tag) {
       case "Aborted":
-        return
+        return Effect.void
       case "TooLarge":
-        return yield* writeResponse(res, bodyTooLarge, body.closeConnection)
+        return writeResponse(res, bodyTooLarge, body.closeConnection)
       case "Complete": {
         const request: EmulatorRequest = {
           method: (req.method ?? "GET").toUpperCase(),
@@ -432,8 +457,7 @@ const handleRequest = (
           headers: requestHeaders(req),
           body: body.bytes
         }
-        const response = yield* handler(request)
-        return yield* writeResponse(res, response, false)
+        return Effect.flatMap(handler(request), (response) => writeResponse(res, response, false))
       }
     }
   }).pipe(

@@ -5,13 +5,20 @@
  *
  * @since 0.1.0
  */
+import * as Cookies from "@effect/platform/Cookies"
+import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
+import * as UrlParams from "@effect/platform/UrlParams"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import type { Emulator, EmulatorOptions } from "../Emulator.js"
 import { EmulatorService, make as makeEmulator } from "../Emulator.js"
 import type { EmulatorRequest, EmulatorResponse } from "../http/Protocol.js"
@@ -65,10 +72,12 @@ export const make = (emulator: Emulator): HttpClient.HttpClient =>
       )
     }
     const headers: Record<string, string> = {}
-    for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = value
+    // `Headers` keeps names lower-case already; a plain loop, as this runs once per request.
+    for (const name in request.headers) headers[name.toLowerCase()] = request.headers[name]!
     const emulatorRequest: EmulatorRequest = {
       method: request.method.toUpperCase(),
-      url: new URL(url.href),
+      // `HttpClient.make` builds a new URL for every request, so the emulator may keep this one.
+      url,
       headers,
       body: body.right
     }
@@ -97,17 +106,114 @@ export const make = (emulator: Emulator): HttpClient.HttpClient =>
     })
   })
 
+const decoder = new TextDecoder()
+
+/**
+ * The response as `@effect/platform` sees it, read straight from the emulator's bytes. It behaves as
+ * `HttpClientResponse.fromWeb(request, new Response(...))` did (same status, headers, text, JSON, stream and errors)
+ * without a Web `Response`, a `Headers` object and a promise per body read: those cost more than the emulator's own
+ * handling of a small GET.
+ */
+class InProcessResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
+  readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
+  readonly [IncomingMessage.TypeId]: IncomingMessage.TypeId = IncomingMessage.TypeId
+  private cachedHeaders: Headers.Headers | undefined = undefined
+  private cachedCookies: Cookies.Cookies | undefined = undefined
+
+  constructor(
+    readonly request: HttpClientRequest.HttpClientRequest,
+    private readonly response: EmulatorResponse,
+    /** `null` for the statuses a Fetch `Response` has no body for (204, 304, ...). */
+    private readonly body: Uint8Array | null
+  ) {
+    super()
+  }
+
+  get status(): number {
+    return this.response.status
+  }
+
+  get headers(): Headers.Headers {
+    return this.cachedHeaders ??= Headers.fromInput(this.response.headers)
+  }
+
+  get cookies(): Cookies.Cookies {
+    const setCookie = this.response.headers["set-cookie"]
+    return this.cachedCookies ??= Cookies.fromSetCookie(setCookie === undefined ? [] : [setCookie])
+  }
+
+  get remoteAddress(): Option.Option<string> {
+    return Option.none()
+  }
+
+  get text(): Effect.Effect<string, HttpClientError.ResponseError> {
+    // Non-fatal UTF-8 with the BOM dropped, as `Response.text()` decodes.
+    return Effect.sync(() => this.body === null ? "" : decoder.decode(this.body))
+  }
+
+  get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
+    return Effect.flatMap(this.text, (text) =>
+      Effect.try({
+        try: () => text === "" ? null : JSON.parse(text) as unknown,
+        catch: (cause) => this.decodeError(cause)
+      }))
+  }
+
+  get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, HttpClientError.ResponseError> {
+    return Effect.flatMap(this.text, (text) =>
+      Effect.try({
+        try: () => UrlParams.fromInput(new URLSearchParams(text)),
+        catch: (cause) => this.decodeError(cause)
+      }))
+  }
+
+  get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
+    return Effect.sync(() => {
+      const body = this.body ?? new Uint8Array(0)
+      const copy = new ArrayBuffer(body.byteLength)
+      new Uint8Array(copy).set(body)
+      return copy
+    })
+  }
+
+  get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
+    // The emulator answers JSON only; a Fetch `Response` fails the same way on a JSON body.
+    return Effect.fail(this.decodeError(new TypeError("the emulator's responses are not form data")))
+  }
+
+  get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
+    return this.body === null
+      ? Stream.fail(
+        new HttpClientError.ResponseError({
+          request: this.request,
+          response: this,
+          reason: "EmptyBody",
+          description: "can not create stream from empty body"
+        })
+      )
+      : this.body.byteLength === 0
+      ? Stream.empty
+      : Stream.succeed(this.body)
+  }
+
+  toJSON(): unknown {
+    return IncomingMessage.inspect(this, {
+      _id: "@effect/platform/HttpClientResponse",
+      request: this.request.toJSON(),
+      status: this.status
+    })
+  }
+
+  private decodeError(cause: unknown): HttpClientError.ResponseError {
+    return new HttpClientError.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
+  }
+}
+
 const toClientResponse = (
   request: HttpClientRequest.HttpClientRequest,
   response: EmulatorResponse
 ): HttpClientResponse.HttpClientResponse =>
-  HttpClientResponse.fromWeb(
-    request,
-    new Response(nullBodyStatuses.has(response.status) ? null : response.body, {
-      status: response.status,
-      headers: response.headers
-    })
-  )
+  new InProcessResponse(request, response, nullBodyStatuses.has(response.status) ? null : response.body)
 
 /**
  * A Layer providing an `HttpClient` served by `emulator`.

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import * as Prng from "./Prng.js"
+import * as Prng from "../Prng.js"
 
 /** One generated access, as the replay consumes it. */
 export interface GeneratedEvent {
