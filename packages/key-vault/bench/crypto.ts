@@ -28,6 +28,8 @@ import { Cryptography } from "../src/crypto/Cryptography.js"
 import * as LocalCrypto from "../src/crypto/LocalCrypto.js"
 import * as KeyVault from "../src/KeyVault.js"
 import { Keys } from "../src/keys/Keys.js"
+import * as Args from "./Args.js"
+import { median } from "./Stats.js"
 
 interface Settings {
   readonly rounds: number
@@ -45,23 +47,24 @@ export const usage = `usage: npm run bench -- crypto [--rounds 5] [--round-ms 40
 Local vs remote (loopback HTTPS emulator) verify and encrypt; the last line is one JSON object.`
 
 const parse = (argv: ReadonlyArray<string>): Settings => {
-  const value = (flag: string, fallback: number): number => {
-    const at = argv.indexOf(flag)
-    const raw = at === -1 ? undefined : Number(argv[at + 1])
-    return raw !== undefined && Number.isFinite(raw) && raw > 0 ? raw : fallback
+  const { values } = Args.parse(argv, {
+    rounds: { type: "string" },
+    "round-ms": { type: "string" },
+    "warmup-ms": { type: "string" },
+    "no-keep-alive": { type: "boolean" }
+  })
+  const positive = (flag: string, raw: string | undefined, fallback: number): number => {
+    if (raw === undefined) return fallback
+    const value = Number(raw)
+    if (!Number.isFinite(value) || value <= 0) throw new Args.UsageError(`--${flag} needs a positive number`)
+    return value
   }
   return {
-    rounds: value("--rounds", 5),
-    roundMillis: value("--round-ms", 400),
-    warmupMillis: value("--warmup-ms", 300),
-    keepAlive: !argv.includes("--no-keep-alive")
+    rounds: positive("rounds", values.rounds, 5),
+    roundMillis: positive("round-ms", values["round-ms"], 400),
+    warmupMillis: positive("warmup-ms", values["warmup-ms"], 300),
+    keepAlive: values["no-keep-alive"] !== true
   }
-}
-
-const median = (values: ReadonlyArray<number>): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
 /** Runs `op` back to back for `millis` and answers operations per second. */
