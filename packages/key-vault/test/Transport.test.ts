@@ -311,6 +311,22 @@ describe("Transport challenge flow", () => {
       expect(error._tag === "TransportError" && error.reason).toBe("Timeout")
     }))
 
+  it.effect("interrupts a request that exceeds the timeout before reporting it, so its connection is aborted", () =>
+    Effect.gen(function*() {
+      let aborted = false
+      const silent = HttpClient.make(() => Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(() => void (aborted = true)))))
+      const layer = KeyVault.layer({ vaultUrl: "https://myvault.vault.azure.net", requestTimeout: "10 seconds", resilience: noResilience }).pipe(
+        Layer.provide(Layer.merge(Layer.succeed(HttpClient.HttpClient, silent), TokenProvider.layerStatic()))
+      )
+      const fiber = yield* Effect.fork(Effect.flip(Effect.flatMap(Secrets, (s) => s.get("x")).pipe(Effect.provide(layer))))
+      yield* TestClock.adjust("9 seconds")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 second")
+      const error = yield* Fiber.join(fiber)
+      expect(error._tag === "TransportError" && error.reason).toBe("Timeout")
+      expect(aborted).toBe(true)
+    }))
+
   it.effect("never follows a nextLink off the vault's origin", () => {
     const vault = scripted((seen) =>
       seen.authorization === undefined

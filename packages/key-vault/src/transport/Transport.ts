@@ -13,6 +13,9 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import type * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
@@ -218,7 +221,7 @@ export const make: Effect.Effect<
       ),
       Effect.scoped,
       Effect.mapError(toTransportError),
-      Effect.timeoutFail({ duration: timeout, onTimeout })
+      (exchange) => withTimeout(exchange, timeout, onTimeout)
     )
 
   const verified = (header: string | undefined): Effect.Effect<Challenge.Challenge, AuthenticationError> =>
@@ -389,6 +392,45 @@ export const make: Effect.Effect<
   const send = sendAny as Context.Tag.Service<KeyVaultTransport>["send"]
   return { config, send }
 })
+
+// `Effect.timeoutFail` races two forked fibers, then joins the winner's fiber refs and waits for the loser's
+// interruption: about half of an uncached in-process get (1,200 -> 2,700 ops/s without it). Here the exchange and a
+// `Clock.sleep` (so `TestClock` drives it) still run in two fibers, but the race is settled by observers: the sleeping
+// timer is dropped without waiting for it, and only a timed-out exchange is waited for while it is interrupted (its
+// abort must happen before the caller moves on).
+const withTimeout = <A, E, E2>(
+  self: Effect.Effect<A, E>,
+  duration: Duration.Duration,
+  onTimeout: () => E2
+): Effect.Effect<A, E | E2> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(Effect.fork(restore(self)), (exchange) =>
+      Effect.flatMap(Effect.fork(Effect.interruptible(Clock.sleep(duration))), (timer) =>
+        restore(Effect.async<A, E | E2>((resume) => {
+          let settled = false
+          const onExchange = (exit: Exit.Exit<A, E>): void => {
+            if (settled) return
+            settled = true
+            timer.removeObserver(onTimer)
+            timer.unsafeInterruptAsFork(FiberId.none)
+            resume(exit)
+          }
+          const onTimer = (exit: Exit.Exit<void>): void => {
+            if (settled || exit._tag !== "Success") return
+            settled = true
+            exchange.removeObserver(onExchange)
+            resume(Effect.zipRight(Fiber.interrupt(exchange), Effect.fail(onTimeout())))
+          }
+          exchange.addObserver(onExchange)
+          timer.addObserver(onTimer)
+          return Effect.suspend(() => {
+            settled = true
+            exchange.removeObserver(onExchange)
+            timer.removeObserver(onTimer)
+            return Effect.zipRight(Fiber.interruptFork(timer), Fiber.interrupt(exchange))
+          })
+        }))
+      )))
 
 /**
  * The transport layer.
