@@ -204,6 +204,28 @@ describe("secrets over HTTP", () => {
       expect(missing.status).toBe(404)
     }))
 
+  it.effect("refuses an update whose validity window would close before it opens, and keeps the version as it was", () =>
+    Effect.gen(function*() {
+      const emulator = yield* Emulator.make()
+      yield* call(emulator, "PUT", "/secrets/w", { body: { value: SECRET, attributes: { nbf: 100, exp: 200 } } })
+      // Only exp given, earlier than the stored nbf: checked against the window after the change.
+      expectBadParameter(yield* call(emulator, "PATCH", "/secrets/w/", { body: { attributes: { exp: 50 } } }))
+      expectBadParameter(yield* call(emulator, "PATCH", "/secrets/w/", { body: { attributes: { nbf: 300 } } }))
+      const patched = yield* call(emulator, "PATCH", "/secrets/w/", { body: { attributes: { nbf: 150 } } })
+      expect(patched.json.attributes).toMatchObject({ nbf: 150, exp: 200 })
+      // The same rule for keys.
+      yield* call(emulator, "POST", "/keys/k/create", { body: { kty: "EC", attributes: { nbf: 100, exp: 200 } } })
+      expectBadParameter(yield* call(emulator, "PATCH", "/keys/k/", { body: { attributes: { exp: 50 } } }))
+      const key = yield* call(emulator, "GET", "/keys/k/")
+      expect(key.json.attributes).toMatchObject({ nbf: 100, exp: 200 })
+      // A backup of what the vault holds always restores.
+      const backup = yield* call(emulator, "POST", "/secrets/w/backup")
+      yield* call(emulator, "DELETE", "/secrets/w")
+      yield* call(emulator, "DELETE", "/deletedsecrets/w")
+      const restored = yield* call(emulator, "POST", "/secrets/restore", { body: { value: backup.json.value } })
+      expect(restored.status).toBe(200)
+    }))
+
   it.effect("enforces nbf and exp with the Clock", () =>
     Effect.gen(function*() {
       const emulator = yield* Emulator.make()

@@ -13,6 +13,7 @@ import { isCurveName, KEY_OPERATIONS, RSA_KEY_SIZES } from "@effect-azure/key-va
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import { checkValidityWindow } from "@effect-azure/key-vault/wire/Rules"
 import { randomBytes } from "node:crypto"
 import type { KeyMaterial } from "./crypto/KeyMaterial.js"
 import * as Material from "./crypto/KeyMaterial.js"
@@ -481,8 +482,8 @@ export const make = (options: KeyEngineOptions): KeyEngine => {
 
     update: (name, version, input) =>
       Effect.flatMap(validateKeyOps(input.keyOps), (keyOps) =>
-        atomically((at) =>
-          Either.map(findVersion(name, version), (found) => {
+        atomically((at): Either.Either<Key, ObjectNotFound | BadParameter> =>
+          Either.flatMap(findVersion(name, version), (found) => {
             const current = found.key
             const next: KeyVersion = {
               ...current,
@@ -494,8 +495,11 @@ export const make = (options: KeyEngineOptions): KeyEngine => {
               releasePolicy: input.releasePolicy !== undefined ? input.releasePolicy : current.releasePolicy,
               updated: at
             }
+            // Checked as it will be after the change (see the secrets engine).
+            const window = checkValidityWindow(next.notBefore, next.expires)
+            if (window !== undefined) return Either.left(bad(window))
             store.replaceVersion(found.name, next)
-            return { name: found.name, key: next }
+            return Either.right({ name: found.name, key: next })
           })
         )),
 

@@ -9,12 +9,12 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as Redacted from "effect/Redacted"
+import { checkValidityWindow } from "@effect-azure/key-vault/wire/Rules"
 import { randomBytes } from "node:crypto"
 import * as ObjectStore from "./ObjectStore.js"
 import * as SecretBackup from "./SecretBackup.js"
 import type { DeletedSecret, Secret, SecretVersion } from "./SecretVersion.js"
-import type { BadParameter } from "./VaultError.js"
-import { ObjectConflict, ObjectNotFound, OperationForbidden } from "./VaultError.js"
+import { BadParameter, ObjectConflict, ObjectNotFound, OperationForbidden } from "./VaultError.js"
 
 /**
  * Input of a set: a new version. Attributes not given take the service's defaults (enabled, no validity window).
@@ -64,7 +64,7 @@ export interface SecretEngine {
     name: string,
     version: string | undefined,
     input: UpdateSecretInput
-  ) => Effect.Effect<Secret, ObjectNotFound>
+  ) => Effect.Effect<Secret, ObjectNotFound | BadParameter>
   /** Moves the secret with all its versions to the soft-delete bin. */
   readonly delete: (name: string) => Effect.Effect<DeletedSecret, ObjectNotFound>
   readonly getDeleted: (name: string) => Effect.Effect<DeletedSecret, ObjectNotFound>
@@ -215,8 +215,8 @@ export const make = (options: SecretEngineOptions): SecretEngine => {
       ),
 
     update: (name, version, input) =>
-      atomically((at) =>
-        Either.map(findVersion(name, version), (found) => {
+      atomically((at): Either.Either<Secret, ObjectNotFound | BadParameter> =>
+        Either.flatMap(findVersion(name, version), (found) => {
           const current = found.secret
           const next: SecretVersion = {
             ...current,
@@ -227,8 +227,12 @@ export const make = (options: SecretEngineOptions): SecretEngine => {
             expires: input.expires !== undefined ? truncate(input.expires) : current.expires,
             updated: at
           }
+          // The window is checked as it will be after the change: an update of one end must not cross the other,
+          // or the version could never be backed up and restored.
+          const window = checkValidityWindow(next.notBefore, next.expires)
+          if (window !== undefined) return Either.left(new BadParameter({ message: window }))
           store.replaceVersion(found.name, next)
-          return { name: found.name, secret: next }
+          return Either.right({ name: found.name, secret: next })
         })
       ),
 
