@@ -19,7 +19,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
 import { CircuitOpenError, isUnavailable } from "../errors/KeyVaultError.js"
 
 /**
@@ -81,7 +80,7 @@ type Admission =
   | { readonly _tag: "Refused"; readonly retryAfterMillis: number }
 
 /**
- * A breaker for `vaultHost`. Its state is a `Ref` made here, so the breaker can be built synchronously (as the
+ * A breaker for `vaultHost`. Its state is held here, so the breaker can be built synchronously (as the
  * transport does today); `makeEffect` is the same inside an `Effect`.
  *
  * @since 0.1.0
@@ -91,7 +90,15 @@ export const make = (
   vaultHost: string,
   options: { readonly failureThreshold: number; readonly resetTimeoutMillis: number }
 ): CircuitBreaker => {
-  const state = Ref.unsafeMake<State>({ _tag: "Closed", failures: 0 })
+  // A plain variable rather than a `Ref`: every read and update below happens synchronously inside one step, so it
+  // is just as atomic, and a closed circuit (every request's path) is checked without an effect round trip.
+  let current: State = { _tag: "Closed", failures: 0 }
+  const modify = <B>(f: (state: State) => readonly [B, State]): Effect.Effect<B> =>
+    Effect.sync(() => {
+      const [result, next] = f(current)
+      current = next
+      return result
+    })
   const gauge = Metric.tagged(stateMetric, "vault_host", vaultHost)
 
   const announce = (from: State["_tag"], to: State["_tag"]): Effect.Effect<void> =>
@@ -102,11 +109,11 @@ export const make = (
       )
     )
 
-  // Every decision is one `Ref.modify`: atomic, so two fibers can never both take the probe.
+  // Every decision is one synchronous `modify`: atomic, so two fibers can never both take the probe.
   const transition = (f: (current: State) => State): Effect.Effect<void> =>
-    Effect.flatMap(Ref.modify(state, (current) => {
-      const next = f(current)
-      return [[current._tag, next._tag] as const, next]
+    Effect.flatMap(modify((state) => {
+      const next = f(state)
+      return [[state._tag, next._tag] as const, next]
     }), ([from, to]) => announce(from, to))
 
   const refused = (retryAfterMillis: number): CircuitOpenError =>
@@ -118,15 +125,15 @@ export const make = (
 
   // Admission of a call or request: closed lets it through; open past its timeout makes this one the probe.
   const admit = (now: number): Effect.Effect<Admission> =>
-    Ref.modify(state, (current): [Admission, State] => {
-      switch (current._tag) {
+    modify((state): [Admission, State] => {
+      switch (state._tag) {
         case "Closed":
-          return [{ _tag: "Admitted", probe: false, from: "Closed" }, current]
+          return [{ _tag: "Admitted", probe: false, from: "Closed" }, state]
         case "HalfOpen":
-          return [{ _tag: "Refused", retryAfterMillis: 0 }, current]
+          return [{ _tag: "Refused", retryAfterMillis: 0 }, state]
         case "Open":
-          return now < current.openedAt + options.resetTimeoutMillis
-            ? [{ _tag: "Refused", retryAfterMillis: current.openedAt + options.resetTimeoutMillis - now }, current]
+          return now < state.openedAt + options.resetTimeoutMillis
+            ? [{ _tag: "Refused", retryAfterMillis: state.openedAt + options.resetTimeoutMillis - now }, state]
             : [{ _tag: "Admitted", probe: true, from: "Open" }, { _tag: "HalfOpen" }]
       }
     })
@@ -151,29 +158,46 @@ export const make = (
     })
   }
 
+  // Each attempt of a request, checked when it runs: the probe owns the half-open circuit and goes on; any other
+  // request stops as soon as the circuit is no longer closed (others opened it meanwhile).
+  const admitProbe: Admit = (attempt) => attempt
+  const admitWhileClosed: Admit = <A2, E2>(attempt: Effect.Effect<A2, E2>): Effect.Effect<A2, E2 | CircuitOpenError> =>
+    Effect.suspend((): Effect.Effect<A2, E2 | CircuitOpenError> => {
+      const state = current
+      return state._tag === "Closed" ? attempt : Effect.flatMap(Clock.currentTimeMillis, (at) =>
+        Effect.fail(refused(state._tag === "Open" ? state.openedAt + options.resetTimeoutMillis - at : 0)))
+    })
+
+  // The outcome of a request admitted while closed. A success on a circuit with no failures counted changes nothing,
+  // so every request's usual path reads no clock and updates nothing.
+  const recordClosed = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
+    exit._tag === "Success" && current._tag === "Closed" && current.failures === 0
+      ? Effect.void
+      : Effect.flatMap(Clock.currentTimeMillis, (end) => record(false, exit, end))
+
   // Admission and the recording of the outcome are one uninterruptible step around the (interruptible) request, so
   // an interruption can never leave a probe taken and its outcome unrecorded (the breaker stuck half-open).
   const request = <A, E>(run: (admit: Admit) => Effect.Effect<A, E>): Effect.Effect<A, E | CircuitOpenError> =>
-    Effect.uninterruptibleMask((restore) => Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Effect.flatMap(admit(now), (admission): Effect.Effect<A, E | CircuitOpenError> => {
-        if (admission._tag === "Refused") return Effect.fail(refused(admission.retryAfterMillis))
-        const { probe } = admission
-        // Each attempt of this request, checked when it runs: the probe owns the half-open circuit and goes on; any
-        // other request stops as soon as the circuit is no longer closed (others opened it meanwhile).
-        const again: Admit = <A2, E2>(attempt: Effect.Effect<A2, E2>): Effect.Effect<A2, E2 | CircuitOpenError> =>
-          probe ? attempt : Effect.flatMap(Ref.get(state), (current): Effect.Effect<A2, E2 | CircuitOpenError> =>
-            current._tag === "Closed" ? attempt : Effect.flatMap(Clock.currentTimeMillis, (at) =>
-              Effect.fail(refused(current._tag === "Open" ? current.openedAt + options.resetTimeoutMillis - at : 0))))
-        const body = Effect.suspend(() => run(again))
-        return restore(probe ? Effect.zipRight(announce(admission.from, "HalfOpen"), body) : body).pipe(
-          Effect.onExit((exit) => Effect.flatMap(Clock.currentTimeMillis, (end) => record(probe, exit, end)))
-        )
-      })))
+    Effect.uninterruptibleMask((restore): Effect.Effect<A, E | CircuitOpenError> => {
+      // Closed: admitted at once, without a clock read (only an open circuit's timeout needs the time).
+      if (current._tag === "Closed") {
+        return Effect.onExit(restore(Effect.suspend(() => run(admitWhileClosed))), recordClosed)
+      }
+      return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.flatMap(admit(now), (admission): Effect.Effect<A, E | CircuitOpenError> => {
+          if (admission._tag === "Refused") return Effect.fail(refused(admission.retryAfterMillis))
+          const { probe } = admission
+          const body = Effect.suspend(() => run(probe ? admitProbe : admitWhileClosed))
+          return restore(probe ? Effect.zipRight(announce(admission.from, "HalfOpen"), body) : body).pipe(
+            Effect.onExit((exit) => Effect.flatMap(Clock.currentTimeMillis, (end) => record(probe, exit, end)))
+          )
+        }))
+    })
 
   const guard = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E | CircuitOpenError> =>
     request((admitOnce) => admitOnce(effect))
 
-  return { state: Ref.get(state), guard, request }
+  return { state: Effect.sync(() => current), guard, request }
 }
 
 /**
