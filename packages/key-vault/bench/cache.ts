@@ -25,6 +25,7 @@ import { VaultCache } from "../src/cache/VaultCache.js"
 import * as KeyVault from "../src/KeyVault.js"
 import * as AccessLogReplay from "../src/replay/AccessLogReplay.js"
 import { Secrets, type SecretsService } from "../src/secrets/Secrets.js"
+import * as Stats from "./Stats.js"
 
 const VAULT = "https://bench.vault.azure.net"
 const BATCH = 1_000
@@ -62,18 +63,7 @@ const parse = (argv: ReadonlyArray<string>): Settings => {
 
 const log = (line: string): Effect.Effect<void> => Effect.sync(() => console.log(line))
 
-const median = (values: ReadonlyArray<number>): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
-
-const percentile = (values: ReadonlyArray<number>, p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
-}
-
-const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits
+const round = (x: number, digits = 1): number => Stats.round(x, digits)
 
 const emulatorOptions = { journalCapacity: 0 }
 
@@ -123,7 +113,7 @@ const timeHits = (secrets: SecretsService, order: ReadonlyArray<string>) =>
       for (let i = b; i < b + BATCH; i++) yield* secrets.get(order[i]!)
       samples.push(Number(process.hrtime.bigint() - t0) / BATCH)
     }
-    return { median: median(samples), p90: percentile(samples, 0.9), batches: samples.length }
+    return { median: Stats.median(samples), p90: Stats.percentile(samples, 0.9), batches: samples.length }
   })
 
 /** The same through a Promise per read. */
@@ -137,7 +127,7 @@ const timePromiseHits = async (
     for (let i = b; i < b + BATCH; i++) await run(order[i]!)
     samples.push(Number(process.hrtime.bigint() - t0) / BATCH)
   }
-  return { median: median(samples), p90: percentile(samples, 0.9) }
+  return { median: Stats.median(samples), p90: Stats.percentile(samples, 0.9) }
 }
 
 /** Reads per second over `seconds`, sequentially, cycling through `order`. */
