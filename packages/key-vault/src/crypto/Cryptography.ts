@@ -270,10 +270,10 @@ export const make = (
       Effect.gen(function*() {
         const operation = `Cryptography.${publicOperation}`
         const target = yield* resolve(operation, ref)
-        yield* Effect.annotateCurrentSpan("keyvault.name", target.name)
+        yield* Operation.annotate("keyvault.name", target.name)
         const bytes = yield* Validation.bytes(operation, PAYLOAD_FIELD[publicOperation]!, input, { allowEmpty: false })
         const checked = yield* AlgorithmValidator.checkAlgorithm(operation, op, algorithm)
-        yield* Effect.annotateCurrentSpan("keyvault.algorithm", checked.algorithm)
+        yield* Operation.annotate("keyvault.algorithm", checked.algorithm)
         const payload = checked.kind === "signature" && (publicOperation === "signData" || publicOperation === "verifyData")
           ? LocalCrypto.hash(checked.spec.hash, bytes)
           : bytes
@@ -285,7 +285,7 @@ export const make = (
       })
 
     const client: Operation.Client = { transport, objectType: "key", invalidate: cache.invalidate }
-    const located = (location: "local" | "remote") => Effect.annotateCurrentSpan("keyvault.crypto_location", location)
+    const located = (location: "local" | "remote") => Operation.annotate("keyvault.crypto_location", location)
     const remote = located("remote")
 
     const pathOf = (target: Resolved, op: AlgorithmValidator.CryptoOperation) =>

@@ -11,7 +11,8 @@
 import * as Effect from "effect/Effect"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import type * as Tracer from "effect/Tracer"
+import * as Option from "effect/Option"
+import * as Tracer from "effect/Tracer"
 import type { ObjectType } from "../cache/VaultCache.js"
 import { DecodeError, type Expected } from "../errors/KeyVaultError.js"
 import {
@@ -90,12 +91,22 @@ const spanOptions = (client: Client, name: string, extra?: Readonly<Record<strin
   }
 })
 
+/**
+ * Sets an attribute on the current span, if there is one. `Effect.annotateCurrentSpan` builds a
+ * `NoSuchElementException` (with its stack trace) whenever no span is current, as with no tracer installed, where
+ * operations run without spans: that was about a quarter of a local `Cryptography.verify`.
+ */
+export const annotate = (key: string, value: unknown): Effect.Effect<void> =>
+  Effect.map(Effect.serviceOption(Tracer.ParentSpan), (span) => {
+    if (Option.isSome(span) && span.value._tag === "Span") span.value.attribute(key, value)
+  })
+
 // The name joins the span only once it has passed validation: a caller who swapped name and value must not find
 // the value in their traces.
 const annotated = <V extends object, EV>(validated: Effect.Effect<V, EV>): Effect.Effect<V, EV> =>
   Effect.tap(validated, (input) => {
     const name = nameOf(input)
-    return name === undefined ? Effect.void : Effect.annotateCurrentSpan("keyvault.name", name)
+    return name === undefined ? Effect.void : annotate("keyvault.name", name)
   })
 
 const nameOf = (input: object): string | undefined => {
