@@ -119,7 +119,9 @@ export const make = (options: EmulatorOptions = {}): Effect.Effect<Emulator> =>
     if (token !== undefined && !Challenge.isValidAccessToken(Redacted.value(token))) {
       return yield* Effect.dieMessage("the emulator's access token must be 1 to 4,096 visible ASCII characters")
     }
-    const app = App.make({ engine, tenantId: options.tenantId ?? DEFAULT_TENANT_ID, resource: options.resource, token })
+    const tenantId = options.tenantId ?? DEFAULT_TENANT_ID
+    // The token is checked once, in front of the pipeline (below); the app behind it needs no second check.
+    const app = App.make({ engine, tenantId, resource: options.resource })
     const pipeline = RequestPipeline.wrap(app, { journal, faults, throttle })
     return {
       engine,
@@ -128,16 +130,17 @@ export const make = (options: EmulatorOptions = {}): Effect.Effect<Emulator> =>
       throttle,
       handler: token === undefined
         ? pipeline
-        : refuseOtherTokens(Challenge.tokenVerifier(token), app, journal, pipeline)
+        : refuseOtherTokens(Challenge.tokenVerifier(token), (request) =>
+          Challenge.invalidToken(tenantId, options.resource ?? Challenge.resourceFor(request.url)), journal, pipeline)
     }
   })
 
 // A wrong token is answered before the fault rules and the throttle, like a missing one: an unauthenticated caller
-// must not use up a rule's `times` or the throttle's budget. The app answers it (its own check gives the 401), and
-// the journal records it as a request that carried a token and never reached the engine.
+// must not use up a rule's `times` or the throttle's budget. It gets the service's 401 for an invalid token, and the
+// journal records it as a request that carried a token and never reached the engine.
 const refuseOtherTokens = (
   verifyToken: Challenge.TokenVerifier,
-  app: EmulatorHandler,
+  refusal: (request: EmulatorRequest) => EmulatorResponse,
   journal: Journal.Journal,
   pipeline: EmulatorHandler
 ): EmulatorHandler =>
@@ -145,7 +148,7 @@ const refuseOtherTokens = (
   if (!Challenge.hasBearerToken(request) || verifyToken(request)) return pipeline(request)
   return Effect.gen(function*() {
     const start = yield* Clock.currentTimeMillis
-    const response = yield* app(request)
+    const response = refusal(request)
     const end = yield* Clock.currentTimeMillis
     const classified = classify(request.method, request.url.pathname)
     yield* journal.record({
