@@ -211,6 +211,16 @@ interface Prepared {
   readonly local: LocalCrypto.LocalKey | undefined
 }
 
+// The vault's answer to encrypt, decrypt, wrap, unwrap and sign: its bytes, and the version that did the work.
+const resultOf = <Alg extends EncryptionAlgorithm | SignatureAlgorithm>(
+  answer: KeyWire.KeyOperationResult,
+  prepared: Prepared
+): CryptographyResult<Alg> => ({
+  result: answer.value,
+  keyId: answer.kid ?? prepared.key.id,
+  algorithm: prepared.checked.algorithm as Alg
+})
+
 /**
  * Builds the service on a transport and a key material cache.
  *
@@ -321,11 +331,7 @@ export const make = (
           expected: { notFound: true }
         }),
         response: KeyWire.KeyOperationResult,
-        model: (answer, prepared): CryptographyResult<EncryptionAlgorithm> => ({
-          result: answer.value,
-          keyId: answer.kid ?? prepared.key.id,
-          algorithm: prepared.checked.algorithm as EncryptionAlgorithm
-        })
+        model: resultOf<EncryptionAlgorithm>
       })
 
     const signWith = (publicOperation: "sign" | "signData") =>
@@ -342,11 +348,7 @@ export const make = (
           expected: { notFound: true }
         }),
         response: KeyWire.KeyOperationResult,
-        model: (answer, prepared): CryptographyResult<SignatureAlgorithm> => ({
-          result: answer.value,
-          keyId: answer.kid ?? prepared.key.id,
-          algorithm: prepared.checked.algorithm as SignatureAlgorithm
-        })
+        model: resultOf<SignatureAlgorithm>
       })
 
     const verifyWith = (publicOperation: "verify" | "verifyData") =>
