@@ -219,7 +219,6 @@ export const make: Effect.Effect<
       Effect.flatMap((response) =>
         Effect.map(response.text, (text): TransportResponse => ({ status: response.status, headers: response.headers, text }))
       ),
-      Effect.scoped,
       Effect.mapError(toTransportError),
       (exchange) => withTimeout(exchange, timeout, onTimeout)
     )
@@ -348,7 +347,20 @@ export const make: Effect.Effect<
     // open the circuit by themselves.
     const retried = (admit: CircuitBreaker.Admit): Effect.Effect<TransportResponse, SendError> => {
       const once: Effect.Effect<TransportResponse, SendError> = admit(limited)
-      return schedule === undefined ? once : Effect.retry(once, schedule)
+      if (schedule === undefined) return once
+      // The schedule (and its driver) only comes in once an attempt has failed: it sees that first failure replayed,
+      // then drives the further attempts. Most requests succeed at once and never pay for it.
+      return Effect.catchAll(once, (first) => {
+        let replayed = false
+        return Effect.retry(
+          Effect.suspend(() => {
+            if (replayed) return once
+            replayed = true
+            return Effect.fail(first)
+          }),
+          schedule
+        )
+      })
     }
     return breaker === undefined ? retried((attempt) => attempt) : breaker.request(retried)
   }
@@ -394,43 +406,62 @@ export const make: Effect.Effect<
 })
 
 // `Effect.timeoutFail` races two forked fibers, then joins the winner's fiber refs and waits for the loser's
-// interruption: about half of an uncached in-process get (1,200 -> 2,700 ops/s without it). Here the exchange and a
-// `Clock.sleep` (so `TestClock` drives it) still run in two fibers, but the race is settled by observers: the sleeping
-// timer is dropped without waiting for it, and only a timed-out exchange is waited for while it is interrupted (its
-// abort must happen before the caller moves on).
+// interruption: about half of an uncached in-process get (1,200 -> 2,700 ops/s without it). Here the exchange runs in
+// one forked fiber and the race is settled by observers: only a timed-out exchange is waited for while it is
+// interrupted (its abort must happen before the caller moves on). With the live clock the timer is a plain
+// `setTimeout` rather than a second fiber sleeping on the clock; with any other clock (`TestClock`) it is a fiber
+// sleeping on that clock, so tests drive it.
 const withTimeout = <A, E, E2>(
   self: Effect.Effect<A, E>,
   duration: Duration.Duration,
   onTimeout: () => E2
 ): Effect.Effect<A, E | E2> =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.flatMap(Effect.fork(restore(self)), (exchange) =>
-      Effect.flatMap(Effect.fork(Effect.interruptible(Clock.sleep(duration))), (timer) =>
+  Effect.clockWith((clock) =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(Effect.fork(restore(self)), (exchange) =>
         restore(Effect.async<A, E | E2>((resume) => {
           let settled = false
-          const onExchange = (exit: Exit.Exit<A, E>): void => {
+          const expire = (): void => {
             if (settled) return
-            settled = true
-            timer.removeObserver(onTimer)
-            timer.unsafeInterruptAsFork(FiberId.none)
-            resume(exit)
-          }
-          const onTimer = (exit: Exit.Exit<void>): void => {
-            if (settled || exit._tag !== "Success") return
             settled = true
             exchange.removeObserver(onExchange)
             resume(Effect.zipRight(Fiber.interrupt(exchange), Effect.fail(onTimeout())))
           }
+          const disarm = clock.constructor === LiveClock
+            ? liveTimer(Duration.toMillis(duration), expire)
+            : clockTimer(clock, duration, expire)
+          const onExchange = (exit: Exit.Exit<A, E>): void => {
+            if (settled) return
+            settled = true
+            disarm()
+            resume(exit)
+          }
           exchange.addObserver(onExchange)
-          timer.addObserver(onTimer)
           return Effect.suspend(() => {
             settled = true
             exchange.removeObserver(onExchange)
-            timer.removeObserver(onTimer)
-            return Effect.zipRight(Fiber.interruptFork(timer), Fiber.interrupt(exchange))
+            disarm()
+            return Fiber.interrupt(exchange)
           })
         }))
-      )))
+      )
+    )
+  )
+
+const LiveClock = Clock.make().constructor
+
+// The request timer; each returns how to stop it.
+const liveTimer = (millis: number, expire: () => void): () => void => {
+  const handle = setTimeout(expire, millis)
+  return () => clearTimeout(handle)
+}
+const clockTimer = (clock: Clock.Clock, duration: Duration.Duration, expire: () => void): () => void => {
+  const timer = Effect.runFork(clock.sleep(duration))
+  timer.addObserver((exit) => {
+    if (exit._tag === "Success") expire()
+  })
+  return () => timer.unsafeInterruptAsFork(FiberId.none)
+}
 
 /**
  * The transport layer.
