@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
 import type * as Duration from "effect/Duration"
@@ -69,5 +70,31 @@ describe("KeyVaultConfig", () => {
       const invalid = yield* Effect.flip(fromEnv({ AZURE_KEYVAULT_URL: "nope" }))
       expect(ConfigError.isMissingDataOnly(invalid)).toBe(false)
       expect(String(invalid)).toContain("vaultUrl is not a URL")
+    }))
+})
+
+describe("KeyVaultConfig.layerConfig with a record of Configs (Config.Config.Wrap)", () => {
+  const build = (config: Parameters<typeof KeyVaultConfig.layerConfig>[0], env: Record<string, string>) =>
+    Effect.flatMap(KeyVaultConfig.KeyVaultConfig, Effect.succeed).pipe(
+      Effect.provide(KeyVaultConfig.layerConfig(config).pipe(
+        Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+      ))
+    )
+
+  it.effect("reads each option from its own Config, under names the application chooses", () =>
+    Effect.gen(function*() {
+      const resolved = yield* build(
+        { vaultUrl: Config.string("MY_VAULT"), requestTimeout: Config.duration("MY_TIMEOUT") },
+        { MY_VAULT: "https://Mine.vault.azure.net", MY_TIMEOUT: "5 seconds" }
+      )
+      expect(resolved.vaultUrl).toBe("https://mine.vault.azure.net")
+      expect(resolved.requestTimeoutMillis).toBe(5000)
+    }))
+
+  it.effect("a refused value is a ConfigError at the option", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(build({ vaultUrl: Config.string("MY_VAULT") }, { MY_VAULT: "ftp://nope" }))
+      expect(ConfigError.isConfigError(error)).toBe(true)
+      expect(String(error)).toContain("vaultUrl")
     }))
 })

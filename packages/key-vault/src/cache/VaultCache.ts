@@ -25,7 +25,7 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import type * as Config from "effect/Config"
+import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -182,15 +182,16 @@ export const validate = (
   })
 
 /**
- * A cache from `Config` (default: `AZURE_KEYVAULT_CACHE_*`).
+ * A cache from `Config` (default: `AZURE_KEYVAULT_CACHE_*`): one `Config` of the options, or a record with a `Config`
+ * per option (`Config.Config.Wrap`).
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerConfig = (
-  config: Config.Config<CacheConfig.CacheOptions> = CacheConfig.fromEnv
+  config: Config.Config.Wrap<CacheConfig.CacheOptions> = CacheConfig.fromEnv
 ): Layer.Layer<VaultCache, ConfigError.ConfigError> =>
-  Layer.scoped(VaultCache, Effect.flatMap(CacheConfig.resolveConfig(config), make))
+  Layer.scoped(VaultCache, Effect.flatMap(CacheConfig.resolveConfig(Config.unwrap(config)), make))
 
 /**
  * No caching: every read goes to the vault.

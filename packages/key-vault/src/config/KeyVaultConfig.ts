@@ -391,15 +391,28 @@ export const fromEnv: Config.Config<KeyVaultOptions> = Config.mapOrFail(
 )
 
 /**
- * A configuration layer from `Config` (default: `fromEnv`). A value `resolve` refuses is a `ConfigError` at the
- * option's name (`fromEnv` reports it at the variable's).
+ * A configuration layer from `Config` (default: `fromEnv`): one `Config` of the options, or a record with a `Config`
+ * per option (`Config.Config.Wrap`), as `@effect/sql-pg`'s `layerConfig` takes. A value `resolve` refuses is a
+ * `ConfigError` at the option's name (`fromEnv` reports it at the variable's).
+ *
+ * @example
+ * ```ts
+ * import * as KeyVaultConfig from "@effect-azure/key-vault/config/KeyVaultConfig"
+ * import * as Config from "effect/Config"
+ *
+ * const layer = KeyVaultConfig.layerConfig({
+ *   vaultUrl: Config.string("MY_VAULT_URL"),
+ *   requestTimeout: Config.duration("MY_VAULT_TIMEOUT")
+ * })
+ * ```
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layerConfig = (
-  config: Config.Config<KeyVaultOptions> = fromEnv
+  config: Config.Config.Wrap<KeyVaultOptions> = fromEnv
 ): Layer.Layer<KeyVaultConfig, ConfigError.ConfigError> =>
   Layer.effect(
     KeyVaultConfig,
-    Config.mapOrFail(config, (options) => Either.mapLeft(check(options), (f) => ConfigError.InvalidData([f.option], f.message)))
+    Config.mapOrFail(Config.unwrap(config), (options) => Either.mapLeft(check(options), (f) => ConfigError.InvalidData([f.option], f.message)))
   )
