@@ -8,6 +8,8 @@
  * @since 0.1.0
  * @internal
  */
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -168,7 +170,8 @@ export const operation = <Args extends ReadonlyArray<unknown>, V extends object,
 // Effect's built-in tracer, in place when the application installed none: its spans go nowhere, yet making one
 // per operation (and the HTTP client's, with its URL and header attributes) cost about a fifth of an uncached
 // in-process get. With it, operations run with tracing off; with any other tracer, every span is made as before.
-const nativeTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
+// Read from the default services, not by running an Effect when the module loads.
+const nativeTracer: Tracer.Tracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
 
 /**
  * Options of the list operations.
@@ -218,7 +221,12 @@ export const list = <Args extends ReadonlyArray<unknown>, V extends object, EV, 
             query: size === undefined ? undefined : { maxresults: String(size) },
             expected: spec.expected
           }, spec.page).pipe(Stream.map((item) => spec.item(item, input)))))
-    ).pipe(Stream.withSpan(name, options))
+    ).pipe((stream) =>
+      // As for single operations: no span when only Effect's built-in tracer is there to receive it.
+      Stream.unwrap(Effect.withFiberRuntime((fiber) =>
+        Effect.succeed(fiber.currentTracer === nativeTracer ? stream : Stream.withSpan(stream, name, options))
+      ))
+    )
 }
 
 /**
