@@ -9,7 +9,7 @@
  */
 import * as Cli from "@effect-azure/key-vault-emulator/cli/Cli"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
 import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
@@ -24,6 +24,7 @@ import * as Fs from "node:fs"
 import type * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as Undici from "undici"
 import * as KeyVault from "../src/KeyVault.js"
 import * as AzureIdentity from "../src/auth/AzureIdentity.js"
 import * as TokenProvider from "../src/auth/TokenProvider.js"
@@ -151,8 +152,15 @@ const emulatorLayer: Layer.Layer<KeyVault.KeyVaultServices, unknown> = Layer.unw
     yield* say(`Key Vault emulator started on ${info.vaultUrl} (TLS with a local CA at ${info.caCertPath})`)
     yield* say(`the client uses ${vaultUrl}; challenge resource verification stays on`)
     const ca = Fs.readFileSync(info.caCertPath!, "utf8")
-    const http: Layer.Layer<HttpClient.HttpClient> = NodeHttpClient.layerWithoutAgent.pipe(
-      Layer.provide(NodeHttpClient.makeAgentLayer({ ca, lookup: loopbackLookup, keepAlive: true }))
+    // undici, as in production: it measured faster than node:https with a keep-alive agent (`npm run bench --
+    // pipeline`). Its dispatcher trusts the emulator's CA and resolves `*.localhost` to loopback.
+    const dispatcher = yield* Effect.acquireRelease(
+      Effect.sync(() => new Undici.Agent({ connect: { ca, lookup: loopbackLookup } })),
+      (agent) => Effect.promise(() => agent.close())
+    )
+    const http: Layer.Layer<HttpClient.HttpClient> = Layer.succeed(
+      HttpClient.HttpClient,
+      NodeHttpClient.makeUndici(dispatcher)
     )
     return KeyVault.layer({ vaultUrl }).pipe(Layer.provide(Layer.merge(http, TokenProvider.layerStatic())))
   })
