@@ -29,6 +29,7 @@ import { type AccessToken, TokenProvider, type TokenRequest } from "./TokenProvi
  * Options of the identity token provider.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface AzureIdentityOptions {
   /** The credential; default `new DefaultAzureCredential()` from `@azure/identity`. */
@@ -88,6 +89,7 @@ const durationOption = (
  * `ValidationError` naming the option, before any credential is loaded.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (
   options: AzureIdentityOptions = {}
@@ -190,6 +192,7 @@ export const make = (
  * The provider as a Layer (default: `DefaultAzureCredential`).
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer = (
   options: AzureIdentityOptions = {}

@@ -13,6 +13,7 @@ import * as Option from "effect/Option"
  * A parsed challenge.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Challenge {
   /** The scope to request, `<resource>/.default` unless the challenge names a scope. */
@@ -31,6 +32,7 @@ const paramPattern = /([A-Za-z_]+)\s*=\s*"([^"]*)"/g
  * Parses the Bearer parameters of a `WWW-Authenticate` header.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const parseParams = (header: string): Readonly<Record<string, string>> => {
   const params: Record<string, string> = {}
@@ -45,6 +47,7 @@ export const parseParams = (header: string): Readonly<Record<string, string>> =>
  * Parses a challenge; `None` when the header is not a usable Bearer challenge.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const parse = (header: string | undefined): Option.Option<Challenge> => {
   if (header === undefined || !/^\s*Bearer\b/i.test(header)) return Option.none()
@@ -71,6 +74,7 @@ export const parse = (header: string | undefined): Option.Option<Challenge> => {
  * `None` for any other header. Such a challenge names no resource: it asks for a new token for the same one.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const claimsOf = (header: string | undefined): Option.Option<string> => {
   if (header === undefined || !/^\s*Bearer\b/i.test(header)) return Option.none()
@@ -86,6 +90,7 @@ export const claimsOf = (header: string | undefined): Option.Option<string> => {
  * It stops a malicious endpoint from obtaining a token for some other resource.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const verifyResource = (vaultUrl: string, challenge: Challenge): Either.Either<void, string> => {
   let resourceHost: string

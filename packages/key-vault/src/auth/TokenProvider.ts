@@ -15,6 +15,7 @@ import type { AuthenticationError } from "../errors/KeyVaultError.js"
  * What the transport asks for.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface TokenRequest {
   /** OAuth scopes, e.g. `["https://vault.azure.net/.default"]`. */
@@ -31,6 +32,7 @@ export interface TokenRequest {
  * A bearer token. The value is `Redacted`, so it never prints.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface AccessToken {
   readonly token: Redacted.Redacted<string>
@@ -42,6 +44,7 @@ export interface AccessToken {
  * The token provider service.
  *
  * @since 0.1.0
+ * @category tags
  */
 export class TokenProvider extends Context.Tag("@effect-azure/key-vault/TokenProvider")<
   TokenProvider,
@@ -54,6 +57,7 @@ export class TokenProvider extends Context.Tag("@effect-azure/key-vault/TokenPro
  * A provider that always answers the same token: for the emulator (which accepts any bearer token) and tests.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layerStatic = (token: string | Redacted.Redacted<string> = "emulator-token"): Layer.Layer<TokenProvider> =>
   Layer.succeed(TokenProvider, {

@@ -12,6 +12,7 @@ import * as NodeCrypto from "node:crypto"
  * A sealed value.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Sealed {
   readonly iv: Uint8Array
@@ -23,6 +24,7 @@ export interface Sealed {
  * Seals and opens strings.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface AtRestCipher {
   /** `context` (e.g. the cache key) is authenticated with the value: a sealed value moved to another entry fails. */
@@ -36,6 +38,7 @@ export interface AtRestCipher {
  * cipher's closures: the returned object has no field that prints, logs or serialises it.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (key: Uint8Array | Redacted.Redacted<Uint8Array> | "generate"): AtRestCipher => {
   const bytes = key === "generate"

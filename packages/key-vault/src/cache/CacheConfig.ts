@@ -16,6 +16,7 @@ import { booleanText, durationText, orOff, refineText, textConfig } from "../con
  * What a user sets. Every field is optional; the defaults suit a typical service reading a few hundred secrets.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface CacheOptions {
   /** Switch the cache off entirely (every read goes to the vault). Default true. */
@@ -63,6 +64,7 @@ export interface CacheOptions {
  * The resolved settings, in milliseconds.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ResolvedCacheConfig {
   readonly enabled: boolean
@@ -164,6 +166,7 @@ const check = (options: CacheOptions): Either.Either<ResolvedCacheConfig, Fault>
  * Checks and normalises options. Messages name the option and never show key bytes.
  *
  * @since 0.1.0
+ * @category config
  */
 export const resolve = (options: CacheOptions = {}): Either.Either<ResolvedCacheConfig, string> =>
   Either.mapLeft(check(options), (f) => f.message)
@@ -217,6 +220,7 @@ const always = Either.right
  * refresh-ahead, stale-if-error and negative caching. Every `ConfigError` names its variable.
  *
  * @since 0.1.0
+ * @category config
  */
 export const fromEnv: Config.Config<CacheOptions> = Config.all({
   enabled: read(ENV.enabled, booleanText, always),
@@ -237,6 +241,7 @@ export const fromEnv: Config.Config<CacheOptions> = Config.all({
  * earlier, at its variable).
  *
  * @since 0.1.0
+ * @category config
  */
 export const resolveConfig = (config: Config.Config<CacheOptions>): Config.Config<ResolvedCacheConfig> =>
   Config.mapOrFail(config, (options) => Either.mapLeft(check(options), (f) => ConfigError.InvalidData([f.option], f.message)))

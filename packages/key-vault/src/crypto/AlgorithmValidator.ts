@@ -31,6 +31,7 @@ import * as Bytes from "./Bytes.js"
  * The key operations a cryptography call performs, by their JWK `key_ops` names.
  *
  * @since 0.1.0
+ * @category models
  */
 export type CryptoOperation = "encrypt" | "decrypt" | "wrapKey" | "unwrapKey" | "sign" | "verify"
 
@@ -38,6 +39,7 @@ export type CryptoOperation = "encrypt" | "decrypt" | "wrapKey" | "unwrapKey" | 
  * An algorithm that passed `checkAlgorithm`, with its table entry.
  *
  * @since 0.1.0
+ * @category models
  */
 export type CheckedAlgorithm =
   | { readonly kind: "encryption"; readonly algorithm: EncryptionAlgorithm; readonly spec: EncryptionSpec }
@@ -47,6 +49,7 @@ export type CheckedAlgorithm =
  * What the validator needs to know about a key.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface KeyFacts {
   readonly keyType: string
@@ -63,6 +66,7 @@ export interface KeyFacts {
  * The length of an unsigned big-endian integer in bytes, ignoring leading zero bytes (some producers add one).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const unsignedLength: (bytes: Uint8Array) => number = Bytes.unsignedLength
 
@@ -70,6 +74,7 @@ export const unsignedLength: (bytes: Uint8Array) => number = Bytes.unsignedLengt
  * The facts of a key as the vault describes it.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const factsOf = (key: KeyVaultKey): KeyFacts => ({
   keyType: key.keyType,
@@ -94,6 +99,7 @@ const describe = (algorithm: unknown): string =>
  * unwrapKey; RS*, PS*, ES* for sign and verify.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const checkAlgorithm = (
   operation: string,
@@ -123,6 +129,7 @@ export const checkAlgorithm = (
  * never hashes again, so a wrong length is always a caller's mistake.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const checkDigest = (
   operation: string,
@@ -145,6 +152,7 @@ export const checkDigest = (
  * the key is enabled and inside its validity window, and (for encrypt / wrapKey) `inputLength` fits the modulus.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const checkKey = (
   operation: string,
@@ -198,6 +206,7 @@ export const checkKey = (
  * Every check at once, for callers that already hold the key.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const validate = (input: {
   readonly operation: string

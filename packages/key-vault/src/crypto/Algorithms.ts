@@ -10,6 +10,7 @@
  * Key types Key Vault creates for standard vaults (HSM variants need a Premium vault or Managed HSM).
  *
  * @since 0.1.0
+ * @category models
  */
 export type KeyType = "RSA" | "RSA-HSM" | "EC" | "EC-HSM" | "oct" | "oct-HSM"
 
@@ -17,6 +18,7 @@ export type KeyType = "RSA" | "RSA-HSM" | "EC" | "EC-HSM" | "oct" | "oct-HSM"
  * Curves, by their Key Vault names.
  *
  * @since 0.1.0
+ * @category models
  */
 export type CurveName = "P-256" | "P-384" | "P-521" | "P-256K"
 
@@ -24,11 +26,15 @@ export type CurveName = "P-256" | "P-384" | "P-521" | "P-256K"
  * JSON web key operations.
  *
  * @since 0.1.0
+ * @category models
  */
 export type KeyOperation = "encrypt" | "decrypt" | "sign" | "verify" | "wrapKey" | "unwrapKey" | "import" | "export"
 
 /**
+ * Every JSON web key operation.
+ *
  * @since 0.1.0
+ * @category constants
  */
 export const KEY_OPERATIONS: ReadonlyArray<KeyOperation> = [
   "encrypt",
@@ -45,11 +51,15 @@ export const KEY_OPERATIONS: ReadonlyArray<KeyOperation> = [
  * Hash functions by Node's names.
  *
  * @since 0.1.0
+ * @category models
  */
 export type HashName = "sha1" | "sha256" | "sha384" | "sha512"
 
 /**
+ * The digest length of each hash, in bytes.
+ *
  * @since 0.1.0
+ * @category constants
  */
 export const HASH_LENGTH: Readonly<Record<HashName, number>> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 }
 
@@ -57,6 +67,7 @@ export const HASH_LENGTH: Readonly<Record<HashName, number>> = { sha1: 20, sha25
  * RSA encryption / key-wrap algorithms.
  *
  * @since 0.1.0
+ * @category models
  */
 export type EncryptionAlgorithm = "RSA1_5" | "RSA-OAEP" | "RSA-OAEP-256"
 
@@ -64,6 +75,7 @@ export type EncryptionAlgorithm = "RSA1_5" | "RSA-OAEP" | "RSA-OAEP-256"
  * How an encryption algorithm pads: PKCS#1 v1.5, or OAEP with one hash for both the label hash and MGF1.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface EncryptionSpec {
   readonly padding: "pkcs1" | "oaep"
@@ -72,7 +84,10 @@ export interface EncryptionSpec {
 }
 
 /**
+ * The padding (and OAEP hash) of each encryption algorithm.
+ *
  * @since 0.1.0
+ * @category constants
  */
 export const ENCRYPTION: Readonly<Record<EncryptionAlgorithm, EncryptionSpec>> = {
   "RSA1_5": { padding: "pkcs1", oaepHash: undefined },
@@ -84,6 +99,7 @@ export const ENCRYPTION: Readonly<Record<EncryptionAlgorithm, EncryptionSpec>> =
  * The largest plaintext an encryption algorithm accepts for a modulus of `modulusBytes` bytes.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const maxPlaintextBytes = (algorithm: EncryptionAlgorithm, modulusBytes: number): number => {
   const spec = ENCRYPTION[algorithm]
@@ -94,6 +110,7 @@ export const maxPlaintextBytes = (algorithm: EncryptionAlgorithm, modulusBytes: 
  * Signature algorithms. Each signs a *digest*; the vault never hashes again.
  *
  * @since 0.1.0
+ * @category models
  */
 export type SignatureAlgorithm =
   | "RS256"
@@ -112,13 +129,17 @@ export type SignatureAlgorithm =
  * with raw `r||s` signatures of `2 × coordinateBytes`.
  *
  * @since 0.1.0
+ * @category models
  */
 export type SignatureSpec =
   | { readonly family: "RSA"; readonly padding: "pkcs1" | "pss"; readonly hash: HashName }
   | { readonly family: "EC"; readonly curve: CurveName; readonly hash: HashName }
 
 /**
+ * The key family, padding or curve, and hash of each signature algorithm.
+ *
  * @since 0.1.0
+ * @category constants
  */
 export const SIGNATURE: Readonly<Record<SignatureAlgorithm, SignatureSpec>> = {
   RS256: { family: "RSA", padding: "pkcs1", hash: "sha256" },
@@ -138,6 +159,7 @@ export const SIGNATURE: Readonly<Record<SignatureAlgorithm, SignatureSpec>> = {
  * is twice as long.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const CURVE_BYTES: Readonly<Record<CurveName, number>> = { "P-256": 32, "P-384": 48, "P-521": 66, "P-256K": 32 }
 
@@ -145,6 +167,7 @@ export const CURVE_BYTES: Readonly<Record<CurveName, number>> = { "P-256": 32, "
  * Node's names for the curves (JWK `crv` in Node uses `secp256k1` where Key Vault says `P-256K`).
  *
  * @since 0.1.0
+ * @category constants
  */
 export const NODE_CURVE: Readonly<Record<CurveName, string>> = {
   "P-256": "P-256",
@@ -157,6 +180,7 @@ export const NODE_CURVE: Readonly<Record<CurveName, string>> = {
  * RSA key sizes Key Vault creates.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const RSA_KEY_SIZES: ReadonlyArray<number> = [2048, 3072, 4096]
 
@@ -164,6 +188,7 @@ export const RSA_KEY_SIZES: ReadonlyArray<number> = [2048, 3072, 4096]
  * The DER DigestInfo prefix of each hash: RS* signatures are PKCS#1 v1.5 over `prefix || digest`.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const DIGEST_INFO_PREFIX: Readonly<Record<"sha256" | "sha384" | "sha512", Uint8Array>> = {
   sha256: Uint8Array.from([0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20]),
@@ -172,17 +197,26 @@ export const DIGEST_INFO_PREFIX: Readonly<Record<"sha256" | "sha384" | "sha512",
 }
 
 /**
+ * Whether `alg` names an encryption / key-wrap algorithm of the table.
+ *
  * @since 0.1.0
+ * @category guards
  */
 export const isEncryptionAlgorithm = (alg: string): alg is EncryptionAlgorithm => Object.hasOwn(ENCRYPTION, alg)
 
 /**
+ * Whether `alg` names a signature algorithm of the table.
+ *
  * @since 0.1.0
+ * @category guards
  */
 export const isSignatureAlgorithm = (alg: string): alg is SignatureAlgorithm => Object.hasOwn(SIGNATURE, alg)
 
 /**
+ * Whether `crv` names a curve Key Vault knows (by its Key Vault name).
+ *
  * @since 0.1.0
+ * @category guards
  */
 export const isCurveName = (crv: string): crv is CurveName => Object.hasOwn(CURVE_BYTES, crv)
 
@@ -190,6 +224,7 @@ export const isCurveName = (crv: string): crv is CurveName => Object.hasOwn(CURV
  * The family of a key type: `RSA-HSM` is RSA, `EC-HSM` is EC.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const familyOf = (kty: string): "RSA" | "EC" | "oct" | undefined =>
   kty === "RSA" || kty === "RSA-HSM" ? "RSA" : kty === "EC" || kty === "EC-HSM" ? "EC" : kty === "oct" || kty === "oct-HSM" ? "oct" : undefined

@@ -13,6 +13,7 @@ import { timingSafeEqual } from "node:crypto"
  * Base64url without padding, as Key Vault writes binary fields.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const toBase64Url = (bytes: Uint8Array): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64url")
@@ -22,6 +23,7 @@ export const toBase64Url = (bytes: Uint8Array): string =>
  * no bytes.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const fromBase64Url = (text: string | undefined): Uint8Array => new Uint8Array(Buffer.from(text ?? "", "base64url"))
 
@@ -29,6 +31,7 @@ export const fromBase64Url = (text: string | undefined): Uint8Array => new Uint8
  * Concatenation.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const concat = (...parts: ReadonlyArray<Uint8Array>): Uint8Array => {
   const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0))
@@ -44,6 +47,7 @@ export const concat = (...parts: ReadonlyArray<Uint8Array>): Uint8Array => {
  * The length of an unsigned big-endian integer in bytes, ignoring leading zero bytes (some producers add one).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const unsignedLength = (bytes: Uint8Array): number => {
   let start = 0
@@ -55,6 +59,7 @@ export const unsignedLength = (bytes: Uint8Array): number => {
  * The bit length of an unsigned big-endian integer (0 for zero).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const bitLength = (bytes: Uint8Array): number => {
   const length = unsignedLength(bytes)
@@ -66,6 +71,7 @@ export const bitLength = (bytes: Uint8Array): number => {
  * empty. A fresh copy, never a view.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const stripLeadingZeros = (bytes: Uint8Array): Uint8Array => {
   let start = 0
@@ -77,6 +83,7 @@ export const stripLeadingZeros = (bytes: Uint8Array): Uint8Array => {
  * Left-pads with zero bytes to `length` (after dropping leading zeros); `undefined` when the value does not fit.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const leftPad = (bytes: Uint8Array, length: number): Uint8Array | undefined => {
   const value = stripLeadingZeros(bytes)
@@ -91,6 +98,7 @@ export const leftPad = (bytes: Uint8Array, length: number): Uint8Array | undefin
  * An unsigned big-endian integer as a `bigint`.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const toBigInt = (bytes: Uint8Array): bigint => {
   let value = 0n
@@ -103,6 +111,7 @@ export const toBigInt = (bytes: Uint8Array): bigint => {
  * rather than a hand-written loop that a JIT is free to shortcut.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const constantTimeEqual = (a: Uint8Array, b: Uint8Array): boolean =>
   a.length === b.length && timingSafeEqual(a, b)

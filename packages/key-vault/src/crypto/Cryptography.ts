@@ -36,6 +36,7 @@ import * as RateLimiter from "../resilience/RateLimiter.js"
  * vault), or its name with an optional version. Without a version the latest version does the work.
  *
  * @since 0.1.0
+ * @category models
  */
 export type KeyReference = string | { readonly name: string; readonly version?: string | undefined }
 
@@ -44,6 +45,7 @@ export type KeyReference = string | { readonly name: string; readonly version?: 
  * `remote-only`: every operation goes to the vault (the key is still fetched once, for validation).
  *
  * @since 0.1.0
+ * @category models
  */
 export type LocalCryptographyMode = "auto" | "remote-only"
 
@@ -51,6 +53,7 @@ export type LocalCryptographyMode = "auto" | "remote-only"
  * Options of the service.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface CryptographyOptions {
   readonly localCryptography?: LocalCryptographyMode | undefined
@@ -60,6 +63,7 @@ export interface CryptographyOptions {
  * The outcome of encrypt, decrypt, wrapKey, unwrapKey, sign and signData.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface CryptographyResult<A extends string = string> {
   readonly result: Uint8Array
@@ -72,6 +76,7 @@ export interface CryptographyResult<A extends string = string> {
  * The outcome of verify and verifyData.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface VerifyResult<A extends string = string> {
   readonly isValid: boolean
@@ -85,6 +90,7 @@ export interface VerifyResult<A extends string = string> {
  * outside its validity window), the key or version missing, or a request error.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type CryptographyError = ValidationError | NotFoundError | RequestError
 
@@ -92,6 +98,7 @@ export type CryptographyError = ValidationError | NotFoundError | RequestError
  * The cryptography service.
  *
  * @since 0.1.0
+ * @category services
  */
 export interface CryptographyService {
   /** Encrypts a short plaintext (at most `maxPlaintextBytes` for the modulus) with an RSA key. */
@@ -150,6 +157,7 @@ export interface CryptographyService {
  * The cryptography service tag.
  *
  * @since 0.1.0
+ * @category tags
  */
 export class Cryptography extends Context.Tag("@effect-azure/key-vault/Cryptography")<
   Cryptography,
@@ -225,6 +233,7 @@ const resultOf = <Alg extends EncryptionAlgorithm | SignatureAlgorithm>(
  * Builds the service on a transport and a key material cache.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (
   options: CryptographyOptions = {}
@@ -410,6 +419,7 @@ export const make = (
  * The cryptography layer, on a transport and a key material cache (shared with `Keys`, which invalidates it).
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer = (
   options: CryptographyOptions = {}

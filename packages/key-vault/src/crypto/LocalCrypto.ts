@@ -37,6 +37,7 @@ import * as Pss from "./Pss.js"
  * An RSA public key ready for local use.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface LocalRsaKey {
   readonly kind: "RSA"
@@ -50,6 +51,7 @@ export interface LocalRsaKey {
  * An EC public key ready for local use.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface LocalEcKey {
   readonly kind: "EC"
@@ -64,6 +66,7 @@ export interface LocalEcKey {
  * A public key ready for local use.
  *
  * @since 0.1.0
+ * @category models
  */
 export type LocalKey = LocalRsaKey | LocalEcKey
 
@@ -104,6 +107,7 @@ const DEFAULT_PRECOMPUTE_AFTER = 32
  * An RSA public key from a `KeyObject`; `undefined` when it is not an RSA key.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const fromRsaPublicKey = (publicKey: Crypto.KeyObject): LocalRsaKey | undefined => {
   const modulusBits = publicKey.asymmetricKeyType === "rsa" ? publicKey.asymmetricKeyDetails?.modulusLength ?? 0 : 0
@@ -116,6 +120,7 @@ export const fromRsaPublicKey = (publicKey: Crypto.KeyObject): LocalRsaKey | und
  * table (worth it for a key that is kept and reused, as the client keeps its keys); `Infinity` never builds one.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const fromEcPoint = (
   curve: CurveName,
@@ -149,6 +154,7 @@ export const fromEcPoint = (
  * (then every operation goes to the vault).
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const fromJwk = (jwk: PublicJsonWebKey): LocalKey | undefined => {
   const family = familyOf(jwk.kty)
@@ -173,6 +179,7 @@ export const fromJwk = (jwk: PublicJsonWebKey): LocalKey | undefined => {
  * Hashes data with one of the signature hashes (for `signData` / `verifyData`).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const hash = (name: HashName, data: Uint8Array): Uint8Array =>
   new Uint8Array(Crypto.createHash(name).update(data).digest())
@@ -182,6 +189,7 @@ export const hash = (name: HashName, data: Uint8Array): Uint8Array =>
  * validator rules out beforehand.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const encrypt = (key: LocalRsaKey, algorithm: EncryptionAlgorithm, plaintext: Uint8Array): Uint8Array => {
   const spec = ENCRYPTION[algorithm]
@@ -206,6 +214,7 @@ const rsaPublicRaw = (key: LocalRsaKey, signature: Uint8Array): Uint8Array | und
  * allows verifiers to accept, is refused: Key Vault never produces one.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const verifyPkcs1 = (key: LocalRsaKey, hashName: HashName, digest: Uint8Array, signature: Uint8Array): boolean => {
   if (signature.length !== key.modulusBytes || hashName === "sha1") return false
@@ -225,6 +234,7 @@ export const verifyPkcs1 = (key: LocalRsaKey, hashName: HashName, digest: Uint8A
  * Key Vault signs. Done on the raw RSA result because Node only verifies PSS over a message it hashes itself.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const verifyPss = (key: LocalRsaKey, hashName: HashName, digest: Uint8Array, signature: Uint8Array): boolean => {
   if (signature.length !== key.modulusBytes || digest.length !== HASH_LENGTH[hashName]) return false
@@ -239,6 +249,7 @@ export const verifyPss = (key: LocalRsaKey, hashName: HashName, digest: Uint8Arr
  * than the group order is truncated to its leftmost bits, as the standard says.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const verifyEcdsa = (key: LocalEcKey, digest: Uint8Array, signature: Uint8Array): boolean => {
   const size = CURVE_BYTES[key.curve]
@@ -267,6 +278,7 @@ export const verifyEcdsa = (key: LocalEcKey, digest: Uint8Array, signature: Uint
  * checks that first); a key of the wrong kind or curve verifies nothing.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const verify = (key: LocalKey, algorithm: SignatureAlgorithm, digest: Uint8Array, signature: Uint8Array): boolean => {
   const spec = SIGNATURE[algorithm]
@@ -283,6 +295,7 @@ export const verify = (key: LocalKey, algorithm: SignatureAlgorithm, digest: Uin
  * hash and then verify the digest as `verify` does (their public-key operation is native either way).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const verifyData = (
   key: LocalKey,

@@ -20,6 +20,7 @@ const hash = (name: HashName, ...parts: ReadonlyArray<Uint8Array>): Uint8Array =
  * MGF1 (RFC 8017 appendix B.2.1).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const mgf1 = (name: HashName, seed: Uint8Array, length: number): Uint8Array => {
   const out = new Uint8Array(length)
@@ -45,6 +46,7 @@ const topByteMask = (emLen: number, emBits: number): number => 0xff >> (8 * emLe
  * `salt` is for known-answer tests; by default a fresh random salt of hash length.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const encode = (
   name: HashName,
@@ -71,6 +73,7 @@ export const encode = (
  * length = hash length.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const verify = (name: HashName, mHash: Uint8Array, em: Uint8Array, emBits: number): boolean => {
   const hLen = HASH_LENGTH[name]
@@ -101,6 +104,7 @@ export const verify = (name: HashName, mHash: Uint8Array, em: Uint8Array, emBits
  * modulus), the rest is EMSA-PSS-VERIFY.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const verifyRecovered = (
   name: HashName,

@@ -15,6 +15,7 @@ import type * as KeyWire from "../wire/KeyWire.js"
  * A private member: bytes, optionally wrapped in `Redacted`.
  *
  * @since 0.1.0
+ * @category models
  */
 export type PrivateBytes = Uint8Array | Redacted.Redacted<Uint8Array>
 
@@ -23,6 +24,7 @@ export type PrivateBytes = Uint8Array | Redacted.Redacted<Uint8Array>
  * EC: `crv`, `x`, `y`, `d`. Integers are unsigned big-endian.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ImportJsonWebKey {
   readonly kty: string
@@ -44,6 +46,7 @@ export interface ImportJsonWebKey {
  * A JWK as Node exports it: base64url strings, `crv` `secp256k1` for Key Vault's `P-256K`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface NodeJsonWebKey {
   readonly kty?: string | undefined
@@ -72,6 +75,7 @@ const secret = (s: string | undefined): Redacted.Redacted<Uint8Array> | undefine
  * Converts Node's JWK export into an importable key; private members come back `Redacted`.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const fromNodeJwk = (jwk: NodeJsonWebKey, keyOps?: ReadonlyArray<KeyOperation>): ImportJsonWebKey => {
   const entries: ReadonlyArray<readonly [string, unknown]> = [
@@ -116,6 +120,7 @@ const padTo = (bytes: Uint8Array, length: number): Uint8Array => {
  * member names appear in messages), RSA integers without leading zero bytes, EC coordinates padded to the curve.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const toWire = (operation: string, input: unknown): Effect.Effect<KeyWire.JsonWebKey, ValidationError> => {
   const fail = (message: string) => Effect.fail(new ValidationError({ operation, field: "key", message }))

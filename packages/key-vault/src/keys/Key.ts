@@ -12,6 +12,7 @@ import type * as KeyWire from "../wire/KeyWire.js"
  * The public half of a JSON Web Key, as the vault returns it. RSA keys carry `n` and `e`; EC keys `crv`, `x`, `y`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface PublicJsonWebKey {
   /** The key identifier, with version. */
@@ -31,6 +32,7 @@ export interface PublicJsonWebKey {
  * The policy under which an exportable key may be released (`data` is the encoded policy document).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface KeyReleasePolicy {
   readonly contentType: string | undefined
@@ -42,6 +44,7 @@ export interface KeyReleasePolicy {
  * Everything about a key but its key material.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface KeyProperties {
   /** The full identifier, with version for a specific version, without for list items. */
@@ -69,6 +72,7 @@ export interface KeyProperties {
  * A key: its public JWK and properties.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface KeyVaultKey {
   readonly name: string
@@ -84,6 +88,7 @@ export interface KeyVaultKey {
  * What the deleted bin knows about a key. `key` is present for `getDeleted` / `delete`, absent for list items.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface DeletedKey {
   readonly name: string
@@ -102,6 +107,7 @@ export interface DeletedKey {
  * The two lifetime actions of a rotation policy.
  *
  * @since 0.1.0
+ * @category models
  */
 export type KeyRotationActionType = "Rotate" | "Notify"
 
@@ -109,6 +115,7 @@ export type KeyRotationActionType = "Rotate" | "Notify"
  * One lifetime action: exactly one trigger, an ISO 8601 duration after creation or before expiry.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface KeyRotationLifetimeAction {
   readonly action: KeyRotationActionType
@@ -120,6 +127,7 @@ export interface KeyRotationLifetimeAction {
  * A key's rotation policy.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface KeyRotationPolicy {
   readonly id: string | undefined
@@ -140,6 +148,7 @@ const releasePolicyFromWire = (wire: KeyWire.KeyBundle["release_policy"]): KeyRe
  * missing or unparsable, which a conforming vault never sends.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const propertiesFromWire = (
   wire: WireMetadata & { readonly kid?: string | undefined },
@@ -172,6 +181,7 @@ export const propertiesFromWire = (
  * Keeps only the public members of a wire JWK: whatever the vault sends, private parts are dropped here.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const publicJwkFromWire = (jwk: KeyWire.JsonWebKey): PublicJsonWebKey => ({
   kid: jwk.kid,
@@ -188,6 +198,7 @@ export const publicJwkFromWire = (jwk: KeyWire.JsonWebKey): PublicJsonWebKey => 
  * Builds a key from a key bundle.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const keyFromWire = (
   bundle: KeyWire.KeyBundle,
@@ -209,6 +220,7 @@ export const keyFromWire = (
  * Builds a deleted key from a deleted bundle or item.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const deletedFromWire = (
   wire: WireMetadata & {
@@ -245,6 +257,7 @@ const actionTypeFromWire = (type: string | undefined): KeyRotationActionType | u
  * failing the read, so a future action type never breaks `getRotationPolicy`.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const rotationPolicyFromWire = (wire: KeyWire.KeyRotationPolicy): KeyRotationPolicy => ({
   id: wire.id,

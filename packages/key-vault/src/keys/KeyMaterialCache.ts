@@ -23,6 +23,7 @@ import type { KeyVaultKey } from "./Key.js"
  * The key material cache.
  *
  * @since 0.1.0
+ * @category services
  */
 export interface KeyMaterialCacheService {
   /**
@@ -42,6 +43,7 @@ export interface KeyMaterialCacheService {
  * The key material cache tag.
  *
  * @since 0.1.0
+ * @category tags
  */
 export class KeyMaterialCache extends Context.Tag("@effect-azure/key-vault/KeyMaterialCache")<
   KeyMaterialCache,
@@ -52,6 +54,7 @@ export class KeyMaterialCache extends Context.Tag("@effect-azure/key-vault/KeyMa
  * Options of the in-memory cache.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface MemoryOptions {
   /** At most this many keys (name + version) are kept, the least recently used go first; default 1,024. */
@@ -70,6 +73,7 @@ interface MemoryEntry {
  * case-insensitive in Key Vault, so entries are keyed by the lower-cased name. Time comes from the `Clock`.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const makeMemory = (options: MemoryOptions = {}): Effect.Effect<KeyMaterialCacheService> =>
   Effect.sync(() => {
@@ -123,6 +127,7 @@ export const makeMemory = (options: MemoryOptions = {}): Effect.Effect<KeyMateri
  * The in-memory cache as a layer.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layerMemory: Layer.Layer<KeyMaterialCache> = Layer.effect(KeyMaterialCache, makeMemory())
 
@@ -133,6 +138,7 @@ export const layerMemory: Layer.Layer<KeyMaterialCache> = Layer.effect(KeyMateri
  * the value cache off must not turn every local verify or encrypt into a round trip (and every remote one into two).
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layerVaultCache: Layer.Layer<KeyMaterialCache, never, VaultCache | KeyVaultConfig> = Layer.effect(
   KeyMaterialCache,

@@ -36,6 +36,7 @@ import * as RateLimiter from "../resilience/RateLimiter.js"
  * A release policy to attach to an exportable key.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface KeyReleasePolicyInput {
   /** The encoded policy document. */
@@ -48,6 +49,7 @@ export interface KeyReleasePolicyInput {
  * Attributes and metadata shared by create, import and update.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface KeyAttributesOptions {
   readonly enabled?: boolean | undefined
@@ -61,6 +63,7 @@ export interface KeyAttributesOptions {
  * Options of `create`. `keySize` and `publicExponent` apply to RSA keys, `curve` to EC keys.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface CreateKeyOptions extends KeyAttributesOptions {
   /** 2048 (the vault's default), 3072 or 4096. */
@@ -79,6 +82,7 @@ export interface CreateKeyOptions extends KeyAttributesOptions {
  * Options of `createRsaKey`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface CreateRsaKeyOptions extends Omit<CreateKeyOptions, "curve"> {
   /** Create an `RSA-HSM` key. */
@@ -89,6 +93,7 @@ export interface CreateRsaKeyOptions extends Omit<CreateKeyOptions, "curve"> {
  * Options of `createEcKey`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface CreateEcKeyOptions extends Omit<CreateKeyOptions, "keySize" | "publicExponent"> {
   /** Create an `EC-HSM` key. */
@@ -99,6 +104,7 @@ export interface CreateEcKeyOptions extends Omit<CreateKeyOptions, "keySize" | "
  * Options of `importKey`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ImportKeyOptions extends KeyAttributesOptions {
   /** Protect the imported key with an HSM. */
@@ -110,6 +116,7 @@ export interface ImportKeyOptions extends KeyAttributesOptions {
  * Options of `updateProperties`. Fields left out stay as they are; `tags` replaces all tags when given.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface UpdateKeyPropertiesOptions extends KeyAttributesOptions {
   /** The version to update; the latest when omitted. */
@@ -121,6 +128,7 @@ export interface UpdateKeyPropertiesOptions extends KeyAttributesOptions {
  * What `updateRotationPolicy` sets.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface KeyRotationPolicyInput {
   readonly lifetimeActions?: ReadonlyArray<KeyRotationLifetimeAction> | undefined
@@ -132,6 +140,7 @@ export interface KeyRotationPolicyInput {
  * Options of the list operations.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ListOptions {
   /** Items per page the vault should send (1..25, default 25). Pages are fetched lazily. */
@@ -142,6 +151,7 @@ export interface ListOptions {
  * The keys service.
  *
  * @since 0.1.0
+ * @category services
  */
 export interface KeysService {
   /** Creates a key (a new version when the name exists). */
@@ -218,6 +228,7 @@ export interface KeysService {
  * The keys service tag.
  *
  * @since 0.1.0
+ * @category tags
  */
 export class Keys extends Context.Tag("@effect-azure/key-vault/Keys")<Keys, KeysService>() {}
 
@@ -302,6 +313,7 @@ const lifetimeActions = (
  * invalidates the key's entries there, so `Cryptography` never validates against a stale key.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make: Effect.Effect<KeysService, never, KeyVaultTransport> = Effect.gen(function*() {
   const transport = yield* KeyVaultTransport
@@ -553,5 +565,6 @@ export const make: Effect.Effect<KeysService, never, KeyVaultTransport> = Effect
  * The keys layer, on a transport.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer: Layer.Layer<Keys, never, KeyVaultTransport> = Layer.effect(Keys, make)

@@ -48,6 +48,7 @@ import * as Zipf from "./internal/Zipf.js"
  * a name before it starts and reads that one. On a write it is ignored.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface AccessEvent {
   readonly atMillis: number
@@ -60,6 +61,7 @@ export interface AccessEvent {
  * A log line that could not be read. `line` is 1-based; the message names the field, never echoes a long value.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class LogParseError extends Data.TaggedError("LogParseError")<{
   readonly line: number
@@ -72,6 +74,7 @@ export class LogParseError extends Data.TaggedError("LogParseError")<{
  * Options of `zipf` that cannot describe a workload (for example a negative rate).
  *
  * @since 0.1.0
+ * @category errors
  */
 export class WorkloadOptionsError extends Data.TaggedError("WorkloadOptionsError")<{
   readonly message: string
@@ -81,6 +84,7 @@ export class WorkloadOptionsError extends Data.TaggedError("WorkloadOptionsError
  * Pre-creating a secret before the replay failed, so the replay did not start.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class ReplaySetupError extends Data.TaggedError("ReplaySetupError")<{
   readonly name: string
@@ -94,6 +98,7 @@ export class ReplaySetupError extends Data.TaggedError("ReplaySetupError")<{
  * be valid Key Vault names. The first bad line fails the parse with its line number.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const parse = (text: string, options?: { readonly source?: string | undefined }): Effect.Effect<
   ReadonlyArray<AccessEvent>,
@@ -111,6 +116,7 @@ export const parse = (text: string, options?: { readonly source?: string | undef
  * Reads and parses a log file (see `parse`).
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const parseFile = (
   path: string
@@ -124,6 +130,7 @@ export const parseFile = (
  * The synthetic workload's knobs.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ZipfOptions {
   /** How many distinct secrets. Default 1,000. */
@@ -146,6 +153,7 @@ export interface ZipfOptions {
  * The name the synthetic vault gives its `index`-th secret, e.g. `payments-api-db-password-000`.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const secretName: (index: number) => string = Zipf.secretName
 
@@ -155,6 +163,7 @@ export const secretName: (index: number) => string = Zipf.secretName
  * Deterministic for a given seed.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const zipf = (options: ZipfOptions = {}): Effect.Effect<ReadonlyArray<AccessEvent>, WorkloadOptionsError> =>
   Effect.suspend(() => {
@@ -192,6 +201,7 @@ export const zipf = (options: ZipfOptions = {}): Effect.Effect<ReadonlyArray<Acc
  * 4,000 operations (secret reads, and every other transaction) and 300 secret writes.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const VaultLimits: {
   readonly windowMillis: number
@@ -204,6 +214,7 @@ export const VaultLimits: {
  * such window's start.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const peakInWindow = (
   timestamps: ReadonlyArray<number>,
@@ -240,6 +251,7 @@ export const peakInWindow = (
  *   exceeds its limit; `headroom` is limit − peak (negative when over) and the same as a percentage of the limit.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const ReplayReport = Schema.Struct({
   clock: Schema.Literal("virtual", "TestClock"),
@@ -291,6 +303,7 @@ export const ReplayReport = Schema.Struct({
  * The report as a plain object.
  *
  * @since 0.1.0
+ * @category models
  */
 export type ReplayReport = typeof ReplayReport.Type
 
@@ -298,6 +311,7 @@ export type ReplayReport = typeof ReplayReport.Type
  * Replay settings. All optional.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ReplayOptions {
   /** The vault URL the client is built for. Default `https://replay.vault.azure.net`. */
@@ -397,6 +411,7 @@ const DEFAULT_START = Date.UTC(2025, 0, 1)
  * pre-created; errors of replayed operations are counted in the report.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const replay = (
   events: ReadonlyArray<AccessEvent>,
@@ -430,6 +445,7 @@ export const replay = (
  * A human-readable rendering of a report (several lines, no trailing newline).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const format = (report: ReplayReport): string => {
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`

@@ -36,6 +36,7 @@ export type State =
  * Breaker state per vault host: 0 closed, 1 half-open, 2 open.
  *
  * @since 0.1.0
+ * @category metrics
  */
 export const stateMetric: Metric.Metric.Gauge<number> = Metric.gauge("keyvault_circuit_state", {
   description: "Circuit breaker state per vault host: 0 closed, 1 half-open, 2 open"
@@ -72,6 +73,7 @@ export interface CircuitBreaker {
  * Matched by tag and type id, so errors of another installed copy of the package count alike.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const countsAsFailure = (error: unknown): boolean => isUnavailable(error)
 

@@ -179,6 +179,7 @@ export const keyClassOf = (key: KeyDescriptor): Option.Option<KeyClass> => {
  * Time requests waited in the limiter, in milliseconds.
  *
  * @since 0.1.0
+ * @category metrics
  */
 export const waitMetric: Metric.Metric.Histogram<number> = Metric.histogram(
   "keyvault_rate_limiter_wait_ms",
@@ -190,6 +191,7 @@ export const waitMetric: Metric.Metric.Histogram<number> = Metric.histogram(
  * A limiter.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RateLimiter {
   /** Waits until the request fits its windows, then records it in each. */

@@ -16,6 +16,7 @@ import type { RetryContext } from "./RetryPolicy.js"
  * Retry settings.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RetryOptions {
   /** Retries after the first attempt. Default 5 (1, 2, 4, 8, 16 s without a Retry-After). */
@@ -44,6 +45,7 @@ export interface RetryOptions {
  * Circuit breaker settings (one breaker per vault host).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface CircuitBreakerOptions {
   /** Consecutive transient failures (not 429s) that open the breaker. Default 5. */
@@ -57,6 +59,7 @@ export interface CircuitBreakerOptions {
  * more than `share` of the vault's limits.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RateLimiterOptions {
   /** Fraction of the service limits to use, 0 < share <= 1. Default 0.8. */
@@ -76,6 +79,7 @@ export interface RateLimiterOptions {
  * The whole policy.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ResilienceOptions {
   readonly retry?: RetryOptions | false | undefined
@@ -87,6 +91,7 @@ export interface ResilienceOptions {
  * The resolved policy, in milliseconds; `undefined` parts are off.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ResolvedResilience {
   readonly retry:
@@ -151,6 +156,7 @@ const resolveKeyLimits = (
  * Checks and normalises the policy.
  *
  * @since 0.1.0
+ * @category config
  */
 export const resolve = (options: ResilienceOptions = {}): Either.Either<ResolvedResilience, string> =>
   Either.gen(function*() {

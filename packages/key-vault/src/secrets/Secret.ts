@@ -12,6 +12,7 @@ import type * as SecretWire from "../wire/SecretWire.js"
  * Everything about a secret but its value.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface SecretProperties {
   /** The full identifier, with version for a specific version, without for list items. */
@@ -40,6 +41,7 @@ export interface SecretProperties {
  * A secret with its value. The value is `Redacted`: it prints as `<redacted>`; `Redacted.value` reveals it.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Secret {
   readonly name: string
@@ -51,6 +53,7 @@ export interface Secret {
  * What the deleted bin knows about a secret.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface DeletedSecret {
   readonly name: string
@@ -71,6 +74,7 @@ type WireMetadata = Pick<SecretWire.SecretBundle, "id" | "contentType" | "attrib
  * the id is missing or unparsable, which a conforming vault never sends.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const propertiesFromWire = (
   wire: WireMetadata,
@@ -103,6 +107,7 @@ export const propertiesFromWire = (
  * Builds a deleted secret from a deleted bundle or item.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const deletedFromWire = (
   wire: WireMetadata & {

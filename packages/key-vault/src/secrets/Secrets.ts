@@ -23,6 +23,7 @@ import { makeSecretCodec } from "./internal/SecretCodec.js"
  * Options of `set`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface SetSecretOptions {
   readonly contentType?: string | undefined
@@ -36,6 +37,7 @@ export interface SetSecretOptions {
  * Options of `updateProperties`. Fields left out stay as they are; `tags` replaces all tags when given.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface UpdateSecretPropertiesOptions extends SetSecretOptions {
   /** The version to update; the latest when omitted. */
@@ -46,6 +48,7 @@ export interface UpdateSecretPropertiesOptions extends SetSecretOptions {
  * Options of the list operations.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ListOptions {
   /** Items per page the vault should send (1..25, default 25). Pages are fetched lazily. */
@@ -56,6 +59,7 @@ export interface ListOptions {
  * The secrets service.
  *
  * @since 0.1.0
+ * @category services
  */
 export interface SecretsService {
   /** Reads a secret's value: the latest version, or `version`. */
@@ -110,6 +114,7 @@ export interface SecretsService {
  * The secrets service tag.
  *
  * @since 0.1.0
+ * @category tags
  */
 export class Secrets extends Context.Tag("@effect-azure/key-vault/Secrets")<Secrets, SecretsService>() {}
 
@@ -148,9 +153,10 @@ const refuseValueless = (bundle: SecretWire.SecretBundle): string | undefined =>
   bundle.value === undefined ? "the vault's answer carries no secret value" : undefined
 
 /**
- * Builds the service on a transport.
+ * Builds the service on a transport and the `VaultCache`.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make: Effect.Effect<SecretsService, never, KeyVaultTransport | VaultCache> = Effect.gen(function*() {
   const transport = yield* KeyVaultTransport
@@ -295,8 +301,9 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport | Vaul
 })
 
 /**
- * The secrets layer, on a transport.
+ * The secrets layer, on a transport and the `VaultCache`.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer: Layer.Layer<Secrets, never, KeyVaultTransport | VaultCache> = Layer.effect(Secrets, make)

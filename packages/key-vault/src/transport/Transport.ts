@@ -47,6 +47,7 @@ import * as VaultState from "./VaultState.js"
  * The HTTP methods the data plane uses.
  *
  * @since 0.1.0
+ * @category models
  */
 export type Method = "GET" | "PUT" | "POST" | "PATCH" | "DELETE"
 
@@ -54,6 +55,7 @@ export type Method = "GET" | "PUT" | "POST" | "PATCH" | "DELETE"
  * One request, described independently of HTTP plumbing.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface TransportRequest<E extends Expected = Expected> {
   /** The public operation, e.g. `Secrets.get`: named in decode errors. */
@@ -79,6 +81,7 @@ export interface TransportRequest<E extends Expected = Expected> {
  * A successful (2xx) response.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface TransportResponse {
   readonly status: number
@@ -90,6 +93,7 @@ export interface TransportResponse {
  * Errors of a request whose operation expects 404 and / or 409.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type SendError = RequestError | NotFoundError | ConflictError
 
@@ -98,6 +102,7 @@ export type SendError = RequestError | NotFoundError | ConflictError
  * expects it, likewise 409 and `ConflictError`; elsewhere they are `ServiceError`s.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type ErrorsOf<E extends Expected> =
   | RequestError
@@ -108,6 +113,7 @@ export type ErrorsOf<E extends Expected> =
  * The transport service.
  *
  * @since 0.1.0
+ * @category tags
  */
 export class KeyVaultTransport extends Context.Tag("@effect-azure/key-vault/KeyVaultTransport")<
   KeyVaultTransport,
@@ -165,6 +171,7 @@ const toTransportError = (error: HttpClientError.HttpClientError): TransportErro
  * state of its own.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make: Effect.Effect<
   Context.Tag.Service<KeyVaultTransport>,
@@ -467,6 +474,7 @@ const clockTimer = (clock: Clock.Clock, duration: Duration.Duration, expire: () 
  * The transport layer.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer: Layer.Layer<KeyVaultTransport, never, KeyVaultConfig | TokenProvider | HttpClient.HttpClient> =
   Layer.effect(KeyVaultTransport, make)
@@ -484,6 +492,7 @@ export { VaultRegistry } from "./VaultState.js"
  * a secret-bearing response must not leak through an error message.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const decode = <A, I>(
   operation: string,
@@ -522,6 +531,7 @@ export const decode = <A, I>(
  * a time, as the consumer pulls.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const paginate = <A, I, const E extends Expected = Expected>(
   transport: Context.Tag.Service<KeyVaultTransport>,

@@ -16,6 +16,7 @@ import { MAX_TIMESTAMP_SECONDS } from "./Rules.js"
  * ISO strings break the official SDKs, so the encoder always floors to whole seconds.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const UnixSeconds: Schema.Schema<Date, number> = Schema.transform(
   // Outside 1970..9999 a Date is invalid or the vault could not have produced it; refusing it here keeps an
@@ -34,6 +35,7 @@ export const UnixSeconds: Schema.Schema<Date, number> = Schema.transform(
  * Decoding accepts padded input too, because some clients pad.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const Base64UrlBytes: Schema.Schema<Uint8Array, string> = Schema.transformOrFail(
   Schema.String,
@@ -55,6 +57,7 @@ export const Base64UrlBytes: Schema.Schema<Uint8Array, string> = Schema.transfor
  * Application metadata attached to an object: string keys to string values.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const Tags: Schema.Record$<typeof Schema.String, typeof Schema.String> = Schema.Record({
   key: Schema.String,
@@ -65,6 +68,7 @@ export const Tags: Schema.Record$<typeof Schema.String, typeof Schema.String> = 
  * The deletion recovery level reported by the vault. Kept open (any string) so a new level never breaks decoding.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const DeletionRecoveryLevel: Schema.Schema<string> = Schema.String.annotations({
   identifier: "DeletionRecoveryLevel",
@@ -75,6 +79,7 @@ export const DeletionRecoveryLevel: Schema.Schema<string> = Schema.String.annota
  * Fields every object's attributes share (secrets, keys, certificates). `created` / `updated` are read-only.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const BaseAttributesFields = {
   enabled: Schema.optional(Schema.Boolean),
@@ -90,6 +95,7 @@ export const BaseAttributesFields = {
  * A paged list envelope: `{ value: [...], nextLink: absolute URL | null }`.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const ListResult = <A, I, R>(
   item: Schema.Schema<A, I, R>
@@ -109,6 +115,7 @@ export const ListResult = <A, I, R>(
  * stack limit, which a body of a few kilobytes of `[` reaches.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const MAX_JSON_DEPTH = 64
 
@@ -118,6 +125,7 @@ export const MAX_JSON_DEPTH = 64
  * Run it on every parsed body before decoding it with a schema.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const exceedsJsonDepth = (value: unknown, limit: number = MAX_JSON_DEPTH): boolean => {
   if (typeof value !== "object" || value === null) return false

@@ -9,6 +9,7 @@ import * as Schema from "effect/Schema"
  * One level of a Key Vault error (the inner error has the same shape).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ErrorDetail {
   readonly code?: string | undefined
@@ -17,7 +18,10 @@ export interface ErrorDetail {
 }
 
 /**
+ * The schema of `ErrorDetail`, recursive through `innererror`.
+ *
  * @since 0.1.0
+ * @category schemas
  */
 export const ErrorDetail: Schema.Schema<ErrorDetail> = Schema.Struct({
   code: Schema.optional(Schema.String),
@@ -29,12 +33,16 @@ export const ErrorDetail: Schema.Schema<ErrorDetail> = Schema.Struct({
  * The body of every non-2xx Key Vault response.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const ErrorBody = Schema.Struct({
   error: Schema.optional(Schema.NullOr(ErrorDetail))
 }).annotations({ identifier: "KeyVaultErrorBody" })
 
 /**
+ * A decoded Key Vault error body.
+ *
  * @since 0.1.0
+ * @category models
  */
 export type ErrorBody = typeof ErrorBody.Type

@@ -16,6 +16,7 @@ const privateBytes = Schema.optional(Schema.Redacted(Base64UrlBytes))
  * EC coordinates are padded to the curve size.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const JsonWebKey = Schema.Struct({
   kid: Schema.optional(Schema.String),
@@ -37,12 +38,18 @@ export const JsonWebKey = Schema.Struct({
 }).annotations({ identifier: "JsonWebKey" })
 
 /**
+ * A decoded `JsonWebKey`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export type JsonWebKey = typeof JsonWebKey.Type
 
 /**
+ * A key's attributes: the shared ones plus `exportable` and `hsmPlatform`.
+ *
  * @since 0.1.0
+ * @category schemas
  */
 export const KeyAttributes = Schema.Struct({
   ...BaseAttributesFields,
@@ -51,7 +58,10 @@ export const KeyAttributes = Schema.Struct({
 }).annotations({ identifier: "KeyAttributes" })
 
 /**
+ * Decoded `KeyAttributes`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export type KeyAttributes = typeof KeyAttributes.Type
 
@@ -59,6 +69,7 @@ export type KeyAttributes = typeof KeyAttributes.Type
  * Attributes a caller may send.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const KeyAttributesInput = Schema.Struct({
   enabled: Schema.optional(Schema.Boolean),
@@ -71,6 +82,7 @@ export const KeyAttributesInput = Schema.Struct({
  * The policy under which an exportable key may be released.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const KeyReleasePolicy = Schema.Struct({
   contentType: Schema.optional(Schema.String),
@@ -94,6 +106,7 @@ const deletionFields = {
  * A key: its public JWK (private members never leave the vault) plus attributes.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const KeyBundle = Schema.Struct({
   key: Schema.optional(JsonWebKey),
@@ -102,12 +115,18 @@ export const KeyBundle = Schema.Struct({
 }).annotations({ identifier: "KeyBundle" })
 
 /**
+ * A decoded `KeyBundle`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export type KeyBundle = typeof KeyBundle.Type
 
 /**
+ * A deleted key: the key bundle plus `recoveryId`, `deletedDate` and `scheduledPurgeDate`.
+ *
  * @since 0.1.0
+ * @category schemas
  */
 export const DeletedKeyBundle = Schema.Struct({
   ...KeyBundle.fields,
@@ -115,7 +134,10 @@ export const DeletedKeyBundle = Schema.Struct({
 }).annotations({ identifier: "DeletedKeyBundle" })
 
 /**
+ * A decoded `DeletedKeyBundle`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export type DeletedKeyBundle = typeof DeletedKeyBundle.Type
 
@@ -123,6 +145,7 @@ export type DeletedKeyBundle = typeof DeletedKeyBundle.Type
  * A list item: `kid` (without version for `GET /keys`) and metadata.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const KeyItem = Schema.Struct({
   kid: Schema.optional(Schema.String),
@@ -130,12 +153,18 @@ export const KeyItem = Schema.Struct({
 }).annotations({ identifier: "KeyItem" })
 
 /**
+ * A decoded `KeyItem`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export type KeyItem = typeof KeyItem.Type
 
 /**
+ * A deleted-key list item: the key item plus `recoveryId`, `deletedDate` and `scheduledPurgeDate`.
+ *
  * @since 0.1.0
+ * @category schemas
  */
 export const DeletedKeyItem = Schema.Struct({
   ...KeyItem.fields,
@@ -143,17 +172,26 @@ export const DeletedKeyItem = Schema.Struct({
 }).annotations({ identifier: "DeletedKeyItem" })
 
 /**
+ * A decoded `DeletedKeyItem`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export type DeletedKeyItem = typeof DeletedKeyItem.Type
 
 /**
+ * A page of `GET /keys` (and `GET /keys/{name}/versions`).
+ *
  * @since 0.1.0
+ * @category schemas
  */
 export const KeyListResult = ListResult(KeyItem).annotations({ identifier: "KeyListResult" })
 
 /**
+ * A page of `GET /deletedkeys`.
+ *
  * @since 0.1.0
+ * @category schemas
  */
 export const DeletedKeyListResult = ListResult(DeletedKeyItem).annotations({ identifier: "DeletedKeyListResult" })
 
@@ -161,6 +199,7 @@ export const DeletedKeyListResult = ListResult(DeletedKeyItem).annotations({ ide
  * Body of `POST /keys/{name}/create`.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const KeyCreateParameters = Schema.Struct({
   kty: Schema.String,
@@ -174,7 +213,10 @@ export const KeyCreateParameters = Schema.Struct({
 }).annotations({ identifier: "KeyCreateParameters" })
 
 /**
+ * Decoded `KeyCreateParameters`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export type KeyCreateParameters = typeof KeyCreateParameters.Type
 
@@ -182,6 +224,7 @@ export type KeyCreateParameters = typeof KeyCreateParameters.Type
  * Body of `PUT /keys/{name}` (import).
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const KeyImportParameters = Schema.Struct({
   Hsm: Schema.optional(Schema.Boolean),
@@ -192,7 +235,10 @@ export const KeyImportParameters = Schema.Struct({
 }).annotations({ identifier: "KeyImportParameters" })
 
 /**
+ * Decoded `KeyImportParameters`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export type KeyImportParameters = typeof KeyImportParameters.Type
 
@@ -200,6 +246,7 @@ export type KeyImportParameters = typeof KeyImportParameters.Type
  * Body of `PATCH /keys/{name}/{version}`.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const KeyUpdateParameters = Schema.Struct({
   key_ops: Schema.optional(Schema.Array(Schema.String)),
@@ -209,7 +256,10 @@ export const KeyUpdateParameters = Schema.Struct({
 }).annotations({ identifier: "KeyUpdateParameters" })
 
 /**
+ * Decoded `KeyUpdateParameters`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export type KeyUpdateParameters = typeof KeyUpdateParameters.Type
 
@@ -217,6 +267,7 @@ export type KeyUpdateParameters = typeof KeyUpdateParameters.Type
  * Answer of `POST /keys/{name}/backup`.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const BackupKeyResult = Schema.Struct({ value: Base64UrlBytes }).annotations({ identifier: "BackupKeyResult" })
 
@@ -224,6 +275,7 @@ export const BackupKeyResult = Schema.Struct({ value: Base64UrlBytes }).annotati
  * Body of `POST /keys/restore`.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const KeyRestoreParameters = Schema.Struct({ value: Base64UrlBytes }).annotations({
   identifier: "KeyRestoreParameters"
@@ -233,6 +285,7 @@ export const KeyRestoreParameters = Schema.Struct({ value: Base64UrlBytes }).ann
  * Body of encrypt / decrypt / wrapkey / unwrapkey.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const KeyOperationsParameters = Schema.Struct({
   alg: Schema.String,
@@ -243,7 +296,10 @@ export const KeyOperationsParameters = Schema.Struct({
 }).annotations({ identifier: "KeyOperationsParameters" })
 
 /**
+ * Decoded `KeyOperationsParameters`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export type KeyOperationsParameters = typeof KeyOperationsParameters.Type
 
@@ -251,6 +307,7 @@ export type KeyOperationsParameters = typeof KeyOperationsParameters.Type
  * Answer of encrypt / decrypt / wrapkey / unwrapkey / sign: the result bytes and the `kid` that did the work.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const KeyOperationResult = Schema.Struct({
   kid: Schema.optional(Schema.String),
@@ -261,7 +318,10 @@ export const KeyOperationResult = Schema.Struct({
 }).annotations({ identifier: "KeyOperationResult" })
 
 /**
+ * A decoded `KeyOperationResult`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export type KeyOperationResult = typeof KeyOperationResult.Type
 
@@ -269,6 +329,7 @@ export type KeyOperationResult = typeof KeyOperationResult.Type
  * Body of `POST .../sign`: `value` is the digest (the vault never hashes again).
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const KeySignParameters = Schema.Struct({
   alg: Schema.String,
@@ -279,6 +340,7 @@ export const KeySignParameters = Schema.Struct({
  * Body of `POST .../verify`: `value` is the signature.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const KeyVerifyParameters = Schema.Struct({
   alg: Schema.String,
@@ -290,6 +352,7 @@ export const KeyVerifyParameters = Schema.Struct({
  * Answer of `POST .../verify`.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const KeyVerifyResult = Schema.Struct({
   value: Schema.Boolean
@@ -299,6 +362,7 @@ export const KeyVerifyResult = Schema.Struct({
  * A lifetime action of a rotation policy: `Rotate` or `Notify`, triggered by ISO 8601 durations.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const LifetimeAction = Schema.Struct({
   trigger: Schema.optional(Schema.Struct({
@@ -312,6 +376,7 @@ export const LifetimeAction = Schema.Struct({
  * `GET|PUT /keys/{name}/rotationpolicy`.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const KeyRotationPolicy = Schema.Struct({
   id: Schema.optional(Schema.String),
@@ -324,7 +389,10 @@ export const KeyRotationPolicy = Schema.Struct({
 }).annotations({ identifier: "KeyRotationPolicy" })
 
 /**
+ * A decoded `KeyRotationPolicy`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export type KeyRotationPolicy = typeof KeyRotationPolicy.Type
 
@@ -332,6 +400,7 @@ export type KeyRotationPolicy = typeof KeyRotationPolicy.Type
  * Body of `POST /rng`: 1..128 bytes.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const GetRandomBytesRequest = Schema.Struct({ count: Schema.Int }).annotations({
   identifier: "GetRandomBytesRequest"
@@ -341,5 +410,6 @@ export const GetRandomBytesRequest = Schema.Struct({ count: Schema.Int }).annota
  * Answer of `POST /rng`.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const RandomBytes = Schema.Struct({ value: Base64UrlBytes }).annotations({ identifier: "RandomBytes" })

@@ -9,6 +9,7 @@
  * Object names: 1 to 127 characters, ASCII letters, digits and dashes.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const NAME_PATTERN: RegExp = /^[0-9a-zA-Z-]{1,127}$/
 
@@ -18,6 +19,7 @@ export const NAME_PATTERN: RegExp = /^[0-9a-zA-Z-]{1,127}$/
  * the character itself too when it is a visible one (`"ü" (U+00FC)`). Never use it on a value.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const describeCharacter = (character: string): string => {
   const codePoint = character.codePointAt(0) ?? 0
@@ -34,6 +36,7 @@ export const describeCharacter = (character: string): string => {
  * find the value there.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const checkName = (name: string, what: string = "name"): string | undefined => {
   if (NAME_PATTERN.test(name)) return undefined
@@ -52,6 +55,7 @@ export const checkName = (name: string, what: string = "name"): string | undefin
  * Object versions: 32 lowercase hex characters.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const VERSION_PATTERN: RegExp = /^[0-9a-f]{32}$/
 
@@ -59,6 +63,7 @@ export const VERSION_PATTERN: RegExp = /^[0-9a-f]{32}$/
  * A secret value may be at most 25 KB (25,600 bytes of UTF-8).
  *
  * @since 0.1.0
+ * @category constants
  */
 export const MAX_SECRET_VALUE_BYTES = 25 * 1024
 
@@ -66,6 +71,7 @@ export const MAX_SECRET_VALUE_BYTES = 25 * 1024
  * A content type may be at most 255 characters.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const MAX_CONTENT_TYPE_LENGTH = 255
 
@@ -73,16 +79,23 @@ export const MAX_CONTENT_TYPE_LENGTH = 255
  * At most 15 tags per object; tag names up to 512 characters, tag values up to 256.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const MAX_TAGS = 15
 
 /**
+ * A tag name may be at most 512 characters.
+ *
  * @since 0.1.0
+ * @category constants
  */
 export const MAX_TAG_NAME_LENGTH = 512
 
 /**
+ * A tag value may be at most 256 characters.
+ *
  * @since 0.1.0
+ * @category constants
  */
 export const MAX_TAG_VALUE_LENGTH = 256
 
@@ -90,6 +103,7 @@ export const MAX_TAG_VALUE_LENGTH = 256
  * `maxresults` on list operations: 1..25, default 25.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const MAX_PAGE_SIZE = 25
 
@@ -97,6 +111,7 @@ export const MAX_PAGE_SIZE = 25
  * The latest stable data-plane api-version.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const DEFAULT_API_VERSION = "2025-07-01"
 
@@ -104,6 +119,7 @@ export const DEFAULT_API_VERSION = "2025-07-01"
  * A well-formed api-version: `7.4`, `7.6-preview.2`, `2025-07-01`, `2026-04-01-preview`.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const API_VERSION_PATTERN: RegExp = /^(\d+\.\d+|\d{4}-\d{2}-\d{2})(-preview(\.\d+)?)?$/
 
@@ -111,15 +127,19 @@ export const API_VERSION_PATTERN: RegExp = /^(\d+\.\d+|\d{4}-\d{2}-\d{2})(-previ
  * Dates outside this range cannot be represented as Key Vault timestamps (years 1970..9999).
  *
  * @since 0.1.0
+ * @category constants
  */
 export const MAX_TIMESTAMP_SECONDS = 253402300799
 
 /**
- * The service's checks on metadata, as pure functions answering a problem description (or `undefined` when the
- * input is fine). The client turns an answer into a `ValidationError`, the emulator into a 400 `BadParameter`: one
- * rule, two enforcers. Descriptions give sizes and limits, never the offending value.
+ * A content type: at most 255 characters.
+ *
+ * This and the checks below are the service's checks on metadata, as pure functions answering a problem description
+ * (or `undefined` when the input is fine). The client turns an answer into a `ValidationError`, the emulator into a
+ * 400 `BadParameter`: one rule, two enforcers. Descriptions give sizes and limits, never the offending value.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const checkContentType = (contentType: string): string | undefined =>
   contentType.length > MAX_CONTENT_TYPE_LENGTH
@@ -130,6 +150,7 @@ export const checkContentType = (contentType: string): string | undefined =>
  * Tags: at most 15, names 1..512 characters, values strings of at most 256 characters.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const checkTags = (tags: Readonly<Record<string, unknown>>): string | undefined => {
   const entries = Object.entries(tags)
@@ -152,6 +173,7 @@ const utf8 = new TextEncoder()
  * A secret value: at most 25 KB of UTF-8.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const checkSecretValue = (value: string): string | undefined => {
   // Cheap bound first: UTF-8 never takes more than 3 bytes per UTF-16 unit.
@@ -166,6 +188,7 @@ export const checkSecretValue = (value: string): string | undefined => {
  * A validity window: `notBefore` strictly before `expiresOn` (compared in whole seconds, as the vault stores them).
  *
  * @since 0.1.0
+ * @category validation
  */
 export const checkValidityWindow = (notBefore: Date | undefined, expiresOn: Date | undefined): string | undefined =>
   notBefore !== undefined && expiresOn !== undefined &&

@@ -10,12 +10,18 @@ import * as Schema from "effect/Schema"
 import { Base64UrlBytes, BaseAttributesFields, ListResult, Tags, UnixSeconds } from "./Common.js"
 
 /**
+ * A secret's attributes: the fields every object's attributes share.
+ *
  * @since 0.1.0
+ * @category schemas
  */
 export const SecretAttributes = Schema.Struct(BaseAttributesFields).annotations({ identifier: "SecretAttributes" })
 
 /**
+ * Decoded `SecretAttributes`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export type SecretAttributes = typeof SecretAttributes.Type
 
@@ -37,6 +43,7 @@ const deletionFields = {
  * A secret with its value: the answer to get, set, update, recover and restore.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const SecretBundle = Schema.Struct({
   value: Schema.optional(Schema.Redacted(Schema.String)),
@@ -46,7 +53,10 @@ export const SecretBundle = Schema.Struct({
 }).annotations({ identifier: "SecretBundle" })
 
 /**
+ * A decoded `SecretBundle`; its value is `Redacted`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export type SecretBundle = typeof SecretBundle.Type
 
@@ -54,6 +64,7 @@ export type SecretBundle = typeof SecretBundle.Type
  * A deleted secret: the answer to delete and get-deleted.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const DeletedSecretBundle = Schema.Struct({
   ...SecretBundle.fields,
@@ -61,7 +72,10 @@ export const DeletedSecretBundle = Schema.Struct({
 }).annotations({ identifier: "DeletedSecretBundle" })
 
 /**
+ * A decoded `DeletedSecretBundle`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export type DeletedSecretBundle = typeof DeletedSecretBundle.Type
 
@@ -69,16 +83,23 @@ export type DeletedSecretBundle = typeof DeletedSecretBundle.Type
  * A list item: metadata only, never a value.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const SecretItem = Schema.Struct(secretMetadataFields).annotations({ identifier: "SecretItem" })
 
 /**
+ * A decoded `SecretItem`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export type SecretItem = typeof SecretItem.Type
 
 /**
+ * A deleted-secret list item: metadata plus `recoveryId`, `deletedDate` and `scheduledPurgeDate`, never a value.
+ *
  * @since 0.1.0
+ * @category schemas
  */
 export const DeletedSecretItem = Schema.Struct({
   ...secretMetadataFields,
@@ -86,17 +107,26 @@ export const DeletedSecretItem = Schema.Struct({
 }).annotations({ identifier: "DeletedSecretItem" })
 
 /**
+ * A decoded `DeletedSecretItem`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export type DeletedSecretItem = typeof DeletedSecretItem.Type
 
 /**
+ * A page of `GET /secrets` (and `GET /secrets/{name}/versions`).
+ *
  * @since 0.1.0
+ * @category schemas
  */
 export const SecretListResult = ListResult(SecretItem).annotations({ identifier: "SecretListResult" })
 
 /**
+ * A page of `GET /deletedsecrets`.
+ *
  * @since 0.1.0
+ * @category schemas
  */
 export const DeletedSecretListResult = ListResult(DeletedSecretItem).annotations({
   identifier: "DeletedSecretListResult"
@@ -106,6 +136,7 @@ export const DeletedSecretListResult = ListResult(DeletedSecretItem).annotations
  * Attributes a caller may send (the read-only ones are ignored by the service).
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const SecretAttributesInput = Schema.Struct({
   enabled: Schema.optional(Schema.Boolean),
@@ -117,6 +148,7 @@ export const SecretAttributesInput = Schema.Struct({
  * Body of `PUT /secrets/{name}`.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const SecretSetParameters = Schema.Struct({
   value: Schema.Redacted(Schema.String),
@@ -126,7 +158,10 @@ export const SecretSetParameters = Schema.Struct({
 }).annotations({ identifier: "SecretSetParameters" })
 
 /**
+ * Decoded `SecretSetParameters`; the value is `Redacted`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export type SecretSetParameters = typeof SecretSetParameters.Type
 
@@ -134,6 +169,7 @@ export type SecretSetParameters = typeof SecretSetParameters.Type
  * Body of `PATCH /secrets/{name}/{version}`.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const SecretUpdateParameters = Schema.Struct({
   contentType: Schema.optional(Schema.String),
@@ -142,7 +178,10 @@ export const SecretUpdateParameters = Schema.Struct({
 }).annotations({ identifier: "SecretUpdateParameters" })
 
 /**
+ * Decoded `SecretUpdateParameters`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export type SecretUpdateParameters = typeof SecretUpdateParameters.Type
 
@@ -150,6 +189,7 @@ export type SecretUpdateParameters = typeof SecretUpdateParameters.Type
  * Answer of `POST /secrets/{name}/backup`: an opaque blob, base64url on the wire.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const BackupSecretResult = Schema.Struct({
   value: Base64UrlBytes
@@ -159,6 +199,7 @@ export const BackupSecretResult = Schema.Struct({
  * Body of `POST /secrets/restore`.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const SecretRestoreParameters = Schema.Struct({
   value: Base64UrlBytes
