@@ -26,7 +26,7 @@ import { decode, KeyVaultTransport } from "../transport/Transport.js"
 import * as Operation from "../internal/Operation.js"
 import * as Validation from "../validation/Validation.js"
 import * as KeyWire from "../wire/KeyWire.js"
-import type { EncryptionAlgorithm, SignatureAlgorithm } from "./Algorithms.js"
+import { type EncryptionAlgorithm, HASH_LENGTH, type SignatureAlgorithm } from "./Algorithms.js"
 import * as AlgorithmValidator from "./AlgorithmValidator.js"
 import * as LocalCrypto from "./LocalCrypto.js"
 import * as RateLimiter from "../resilience/RateLimiter.js"
@@ -212,8 +212,11 @@ interface Prepared {
   readonly target: Resolved
   readonly checked: AlgorithmValidator.CheckedAlgorithm
   readonly key: KeyVaultKey
-  /** The digest for sign / verify (computed for the *Data forms), the caller's bytes otherwise. */
-  readonly payload: Uint8Array
+  /**
+   * The digest for sign / verify (computed for the *Data forms, once, on first use: a local EC `verifyData` hashes
+   * natively and never needs it), the caller's bytes otherwise.
+   */
+  readonly payload: () => Uint8Array
   /** The caller's validated bytes (the data of the *Data forms). */
   readonly input: Uint8Array
   readonly local: LocalCrypto.LocalKey | undefined
@@ -293,13 +296,15 @@ export const make = (
         const bytes = yield* Validation.bytes(operation, PAYLOAD_FIELD[publicOperation]!, input, { allowEmpty: false })
         const checked = yield* AlgorithmValidator.checkAlgorithm(operation, op, algorithm)
         yield* Operation.annotate("keyvault.algorithm", checked.algorithm)
-        const payload = checked.kind === "signature" && (publicOperation === "signData" || publicOperation === "verifyData")
-          ? LocalCrypto.hash(checked.spec.hash, bytes)
-          : bytes
-        yield* AlgorithmValidator.checkDigest(operation, checked, payload)
+        // The *Data forms hash the caller's data themselves: their digest has the hash's length by construction.
+        const hashed = checked.kind === "signature" && (publicOperation === "signData" || publicOperation === "verifyData")
+        if (!hashed) yield* AlgorithmValidator.checkDigest(operation, checked, bytes)
         const key = yield* cache.getOrLoad(target.name, target.version, load(operation, target))
         const now = yield* Clock.currentTimeMillis
-        yield* AlgorithmValidator.checkKey(operation, op, checked, AlgorithmValidator.factsOf(key), now, payload.length)
+        const payloadLength = hashed ? HASH_LENGTH[checked.spec.hash] : bytes.length
+        yield* AlgorithmValidator.checkKey(operation, op, checked, AlgorithmValidator.factsOf(key), now, payloadLength)
+        let digest: Uint8Array | undefined
+        const payload = hashed ? () => digest ??= LocalCrypto.hash(checked.spec.hash, bytes) : () => bytes
         return { target, checked, key, payload, input: bytes, local: localKeyOf(key) }
       })
 
@@ -323,7 +328,7 @@ export const make = (
             return undefined
           }
           const alg = prepared.checked.algorithm as EncryptionAlgorithm
-          const ciphertext = Either.try(() => LocalCrypto.encrypt(local, alg, prepared.payload))
+          const ciphertext = Either.try(() => LocalCrypto.encrypt(local, alg, prepared.payload()))
           // The validator rules out every failure we know of; should OpenSSL still refuse, the vault decides.
           return Either.isRight(ciphertext)
             ? Effect.as(located("local"), { result: ciphertext.right, keyId: prepared.key.id, algorithm: alg })
@@ -336,7 +341,7 @@ export const make = (
           // A cryptographic operation changes nothing in the vault: safe to repeat.
           idempotent: true,
           rateClass: rateClassOf(prepared.key),
-          body: encodeOperation({ alg: prepared.checked.algorithm as EncryptionAlgorithm, value: prepared.payload }),
+          body: encodeOperation({ alg: prepared.checked.algorithm as EncryptionAlgorithm, value: prepared.payload() }),
           expected: { notFound: true }
         }),
         response: KeyWire.KeyOperationResult,
@@ -353,7 +358,7 @@ export const make = (
           path: pathOf(prepared.target, "sign"),
           idempotent: true,
           rateClass: rateClassOf(prepared.key),
-          body: encodeSign({ alg: prepared.checked.algorithm as SignatureAlgorithm, value: prepared.payload }),
+          body: encodeSign({ alg: prepared.checked.algorithm as SignatureAlgorithm, value: prepared.payload() }),
           expected: { notFound: true }
         }),
         response: KeyWire.KeyOperationResult,
@@ -377,7 +382,7 @@ export const make = (
             // in JavaScript; every other case verifies the digest.
             isValid: publicOperation === "verifyData" && local.kind === "EC"
               ? LocalCrypto.verifyData(local, alg, prepared.input, prepared.sig)
-              : LocalCrypto.verify(local, alg, prepared.payload, prepared.sig),
+              : LocalCrypto.verify(local, alg, prepared.payload(), prepared.sig),
             keyId: prepared.key.id,
             algorithm: alg
           })
@@ -390,7 +395,7 @@ export const make = (
           rateClass: rateClassOf(prepared.key),
           body: encodeVerify({
             alg: prepared.checked.algorithm as SignatureAlgorithm,
-            digest: prepared.payload,
+            digest: prepared.payload(),
             value: prepared.sig
           }),
           expected: { notFound: true }
