@@ -14,6 +14,8 @@ import { defineConfig } from "vitest/config"
  */
 const interop = [
   "packages/key-vault/test/socket.test.ts",
+  "packages/key-vault-emulator/test/certificates-sdk-interop.test.ts",
+  "packages/key-vault-emulator/test/certificates-tls.test.ts",
   "packages/key-vault-emulator/test/cli.test.ts",
   "packages/key-vault-emulator/test/faults-cli.test.ts",
   "packages/key-vault-emulator/test/faults-sdk.test.ts",

@@ -61,6 +61,12 @@ export interface EmulatorOptions {
    * `true` for the defaults, or settings; off by default.
    */
   readonly throttle?: boolean | Throttle.ThrottleOptions | undefined
+  /**
+   * How long, on the emulator's clock, a certificate issued by `Self` stays pending before it completes (as the real
+   * service's issuance takes a moment). Default 0: the next request sees it issued. `Unknown` issuance completes on
+   * merge only.
+   */
+  readonly certificateIssuanceDelayMillis?: number | undefined
   /** Entries the request journal keeps (the oldest go first); default 10,000, 0 keeps none. */
   readonly journalCapacity?: number | undefined
   /**
@@ -104,7 +110,8 @@ export const make = (options: EmulatorOptions = {}): Effect.Effect<Emulator> =>
   Effect.gen(function*() {
     const engine = yield* Engine.make({
       recoverableDays: options.recoverableDays,
-      enforceValidityPeriod: options.enforceValidityPeriod
+      enforceValidityPeriod: options.enforceValidityPeriod,
+      certificateIssuanceDelayMillis: options.certificateIssuanceDelayMillis
     })
     const journal = yield* Journal.make(options.journalCapacity)
     const faults = yield* Faults.make({ seed: options.seed, rules: options.faults })

@@ -45,6 +45,20 @@ export * as SecretEngine from "./engine/SecretEngine.js"
 export * as KeyEngine from "./engine/KeyEngine.js"
 
 /**
+ * The certificate collection of the engine (real X.509, PKCS#12 and PEM; managed keys and secrets).
+ *
+ * @since 0.1.0
+ */
+export * as CertificateEngine from "./engine/CertificateEngine.js"
+
+/**
+ * Certificate policies: the model, the service's defaults and rules.
+ *
+ * @since 0.1.0
+ */
+export * as CertificatePolicy from "./engine/certificates/Policy.js"
+
+/**
  * Key rotation policies: the default, validation, ISO 8601 durations.
  *
  * @since 0.1.0

@@ -132,7 +132,8 @@ describe("parseArgs", () => {
       "/tmp/x",
       "--tenant-id=72F988BF-86F1-41AF-91AB-2D7CD011DB47",
       "--recoverable-days",
-      "7"
+      "7",
+      "--certificate-issuance-delay=2500"
     ])
     expect(parsed).toEqual(Either.right({
       host: "0.0.0.0",
@@ -141,6 +142,7 @@ describe("parseArgs", () => {
       stateDir: "/tmp/x",
       tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47",
       recoverableDays: 7,
+      certificateIssuanceDelayMillis: 2500,
       help: false
     }))
   })
@@ -164,6 +166,7 @@ describe("parseArgs", () => {
       ["--port", "65536"],
       ["--port", "12ab"],
       ["--recoverable-days", "3"],
+      ["--certificate-issuance-delay", "-5"],
       ["--tenant-id", "not-a-guid"],
       ["--http=yes"],
       ["--token", "two words"],
@@ -178,6 +181,7 @@ describe("parseArgs", () => {
       `--port expects an integer from 0 to 65535, got "65536"`,
       `--port expects an integer from 0 to 65535, got "12ab"`,
       `--recoverable-days expects an integer from 7 to 90, got "3"`,
+      `--certificate-issuance-delay expects an integer from 0 to 3600000, got "-5"`,
       `--tenant-id expects a GUID, got "not-a-guid"`,
       "--http does not take a value",
       // Never quotes the value: it is a credential.

@@ -12,6 +12,7 @@ import * as Layer from "effect/Layer"
 import type { TokenProvider } from "./auth/TokenProvider.js"
 import type * as CacheConfig from "./cache/CacheConfig.js"
 import * as VaultCache from "./cache/VaultCache.js"
+import * as Certificates from "./certificates/Certificates.js"
 import * as KeyVaultConfig from "./config/KeyVaultConfig.js"
 import type { ValidationError } from "./errors/KeyVaultError.js"
 import * as Cryptography from "./crypto/Cryptography.js"
@@ -30,6 +31,7 @@ export type KeyVaultServices =
   | Secrets.Secrets
   | Keys.Keys
   | Cryptography.Cryptography
+  | Certificates.Certificates
   | VaultCache.VaultCache
   | Transport.KeyVaultTransport
   | KeyVaultConfig.KeyVaultConfig
@@ -49,11 +51,16 @@ const fromConfig = <E1, E2>(
     Layer.provideMerge(config),
     Layer.provideMerge(cache)
   )
-  // One key material cache (the cache's `key` namespace) shared by both: Cryptography fills it, Keys invalidates it.
-  const keys = Layer.merge(Layer.fresh(Keys.layer), Cryptography.layer(cryptography)).pipe(
-    Layer.provide(Layer.fresh(KeyMaterialCache.layerVaultCache))
-  )
-  return Layer.merge(Layer.fresh(Secrets.layer), keys).pipe(Layer.provideMerge(transport))
+  // One secrets service: the application's, and the one Certificates reads (and forgets) certificate secrets through.
+  const secrets = Layer.fresh(Secrets.layer)
+  // One key material cache (the cache's `key` namespace) shared by all three: Cryptography fills it, Keys and
+  // Certificates (whose keys share the certificate's name) invalidate it.
+  const keys = Layer.mergeAll(
+    Layer.fresh(Keys.layer),
+    Cryptography.layer(cryptography),
+    Layer.fresh(Certificates.layer).pipe(Layer.provide(secrets))
+  ).pipe(Layer.provide(Layer.fresh(KeyMaterialCache.layerVaultCache)))
+  return Layer.merge(secrets, keys).pipe(Layer.provideMerge(transport))
 }
 
 /**

@@ -166,6 +166,35 @@ export * as Jwk from "./keys/Jwk.js"
 export * as KeyMaterialCache from "./keys/KeyMaterialCache.js"
 
 /**
+ * The certificates service: create (a long-running operation), import, merge, policies, contacts, issuers, the
+ * certificate with its private key, and its parsed X.509 view.
+ *
+ * @since 0.1.0
+ */
+export * as Certificates from "./certificates/Certificates.js"
+
+/**
+ * The certificate models.
+ *
+ * @since 0.1.0
+ */
+export * as Certificate from "./certificates/Certificate.js"
+
+/**
+ * A certificate's management policy, and its validation.
+ *
+ * @since 0.1.0
+ */
+export * as CertificatePolicy from "./certificates/CertificatePolicy.js"
+
+/**
+ * Wire schemas for certificates, contacts and issuers.
+ *
+ * @since 0.1.0
+ */
+export * as CertificateWire from "./wire/CertificateWire.js"
+
+/**
  * The cryptography service: encrypt, decrypt, sign, verify, wrap and unwrap with a vault key.
  *
  * @since 0.1.0

@@ -61,6 +61,8 @@ export interface CliOptions {
   readonly tokenFile?: string | undefined
   /** `--name` (repeatable): more names clients use for the server (certificate, CA constraints, Host check). */
   readonly names?: ReadonlyArray<string> | undefined
+  /** `--certificate-issuance-delay`: milliseconds a `Self` certificate stays pending before it is issued. */
+  readonly certificateIssuanceDelayMillis?: number | undefined
 }
 
 /**
@@ -100,6 +102,8 @@ Options:
                             (default $KEY_VAULT_EMULATOR_STATE_DIR or ./.emulator)
   --tenant-id <guid>        tenant announced in the authentication challenge
   --recoverable-days <n>    soft-delete retention in days, 7..90 (default 90)
+  --certificate-issuance-delay <ms>
+                            how long a self-signed certificate stays pending, 0..3600000 (default 0)
   --fault <json>            a fault rule (repeatable), e.g.
                             '{"operation":"getSecret","times":2,"fault":{"_tag":"Status","status":503}}'
   --faults-file <path>      a JSON array of fault rules (repeatable; applied before --fault rules)
@@ -147,6 +151,7 @@ const OPTIONS = {
   "state-dir": { type: "string" },
   "tenant-id": { type: "string" },
   "recoverable-days": { type: "string" },
+  "certificate-issuance-delay": { type: "string" },
   fault: { type: "string", multiple: true },
   "faults-file": { type: "string", multiple: true },
   seed: { type: "string" },
@@ -240,6 +245,11 @@ const applyValue = (
     case "recoverable-days":
       // The service's soft-delete retention range.
       return Either.map(parseInteger(flag, value, 7, 90), (days) => ({ ...options, recoverableDays: days }))
+    case "certificate-issuance-delay":
+      return Either.map(
+        parseInteger(flag, value, 0, 3_600_000),
+        (millis) => ({ ...options, certificateIssuanceDelayMillis: millis })
+      )
     case "fault":
       return Either.match(FaultRule.fromJson(value), {
         onLeft: (error) => Either.left(new UsageError({ message: `--fault: ${error.message}` })),
@@ -385,6 +395,9 @@ const startDetailed = (
     const emulator = yield* Emulator.make({
       ...(options.tenantId === undefined ? {} : { tenantId: options.tenantId }),
       ...(options.recoverableDays === undefined ? {} : { recoverableDays: options.recoverableDays }),
+      ...(options.certificateIssuanceDelayMillis === undefined
+        ? {}
+        : { certificateIssuanceDelayMillis: options.certificateIssuanceDelayMillis }),
       faults: [...fileRules, ...(options.faults ?? [])],
       seed: options.seed,
       throttle: options.throttle === true ? { retryAfter: options.throttleRetryAfter } : undefined,

@@ -23,11 +23,11 @@ const magicBytes = new TextEncoder().encode(MAGIC)
 export const FORMAT = 1
 
 /**
- * The object types a blob can hold (grows with certificates).
+ * The object types a blob can hold.
  *
  * @since 0.1.0
  */
-export type BackupKind = "secret" | "key"
+export type BackupKind = "secret" | "key" | "certificate"
 
 const malformed = (kind: BackupKind): BadParameter =>
   new BadParameter({ message: `The ${kind} backup blob is malformed or was not produced by this emulator.` })

@@ -6,6 +6,10 @@
  * Key generation runs outside the store's atomic sections (a 4096-bit RSA key takes a while, on the thread pool); the
  * name is checked before and again after it.
  *
+ * A key that backs a certificate is `managed`: it is read and used here like any other, but only the certificate
+ * changes it, so create, import, update, delete, backup, recover and purge refuse it with the service's 403
+ * `KeyManagedByKeyVault`.
+ *
  * @since 0.1.0
  */
 import type { CurveName, KeyOperation } from "@effect-azure/key-vault/crypto/Algorithms"
@@ -118,9 +122,15 @@ export type KeyOperationError = ObjectNotFound | OperationForbidden | BadParamet
  */
 export interface KeyEngine {
   /** Generates a new key version (and the key, when it does not exist). */
-  readonly create: (name: string, input: CreateKeyInput) => Effect.Effect<Key, ObjectConflict | BadParameter>
+  readonly create: (
+    name: string,
+    input: CreateKeyInput
+  ) => Effect.Effect<Key, ObjectConflict | OperationForbidden | BadParameter>
   /** Adds imported material as a new version (and the key, when it does not exist). */
-  readonly import: (name: string, input: ImportKeyInput) => Effect.Effect<Key, ObjectConflict | BadParameter>
+  readonly import: (
+    name: string,
+    input: ImportKeyInput
+  ) => Effect.Effect<Key, ObjectConflict | OperationForbidden | BadParameter>
   /** A version's public view (the latest when `version` is absent or empty); disabled keys are readable. */
   readonly get: (name: string, version?: string | undefined) => Effect.Effect<Key, ObjectNotFound>
   /** Changes a version's metadata (the latest when `version` is absent or empty). */
@@ -128,7 +138,7 @@ export interface KeyEngine {
     name: string,
     version: string | undefined,
     input: UpdateKeyInput
-  ) => Effect.Effect<Key, ObjectNotFound | BadParameter>
+  ) => Effect.Effect<Key, ObjectNotFound | OperationForbidden | BadParameter>
   /** A new version with fresh material of the same type, size or curve, key_ops and tags. */
   readonly rotate: (name: string) => Effect.Effect<Key, ObjectNotFound | BadParameter>
   /** The stored rotation policy, or the service's default when none was set. */
@@ -138,12 +148,12 @@ export interface KeyEngine {
     name: string,
     input: PolicyInput
   ) => Effect.Effect<NamedRotationPolicy, ObjectNotFound | BadParameter>
-  readonly delete: (name: string) => Effect.Effect<DeletedKey, ObjectNotFound>
+  readonly delete: (name: string) => Effect.Effect<DeletedKey, ObjectNotFound | OperationForbidden>
   readonly getDeleted: (name: string) => Effect.Effect<DeletedKey, ObjectNotFound>
-  readonly recover: (name: string) => Effect.Effect<Key, ObjectNotFound>
-  readonly purge: (name: string) => Effect.Effect<void, ObjectNotFound>
+  readonly recover: (name: string) => Effect.Effect<Key, ObjectNotFound | OperationForbidden>
+  readonly purge: (name: string) => Effect.Effect<void, ObjectNotFound | OperationForbidden>
   /** A self-contained blob of every version (private material included) and the rotation policy. */
-  readonly backup: (name: string) => Effect.Effect<Uint8Array, ObjectNotFound>
+  readonly backup: (name: string) => Effect.Effect<Uint8Array, ObjectNotFound | OperationForbidden>
   readonly restore: (blob: Uint8Array) => Effect.Effect<Key, ObjectConflict | BadParameter>
   /** The latest version of every live key, ordered by lower-case name. */
   readonly list: Effect.Effect<ReadonlyArray<Key>>
@@ -199,6 +209,10 @@ export interface KeyEngine {
  */
 export interface KeyEngineOptions {
   readonly recoverableDays: number
+  /** The collection to serve (the vault shares it with its certificates); a new one when absent. */
+  readonly store?: ObjectStore.ObjectStore<KeyVersion> | undefined
+  /** Runs at the start of every operation with its time (the vault completes due certificate issuances there). */
+  readonly beforeOperation?: ((now: Date) => void) | undefined
 }
 
 /**
@@ -242,6 +256,21 @@ const alreadyExists = (name: string): ObjectConflict =>
   })
 
 const bad = (message: string): BadParameter => new BadParameter({ message })
+
+/**
+ * The service's refusal of a change to a key that backs a certificate.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const managedByKeyVault = (operation: string): OperationForbidden =>
+  new OperationForbidden({
+    innerCode: "KeyManagedByKeyVault",
+    message: `Operation "${operation}" is not allowed as this object's lifetime is managed by Key Vault.`
+  })
+
+const isManaged = (object: ObjectStore.StoredObject<KeyVersion> | undefined): boolean =>
+  object !== undefined && ObjectStore.latest(object).managed
 
 /** Key Vault timestamps have one-second resolution; storing whole seconds keeps engine and wire identical. */
 const wholeSeconds = (millis: number): Date => new Date(Math.floor(millis / 1000) * 1000)
@@ -287,6 +316,10 @@ const validateExportable = (input: KeyMetadataInput): BadParameter | undefined =
  * version needs a release policy, and key operations are normalised as an import normalises them.
  */
 const checkRestored = (restored: KeyBackup.BackedUpKey): Either.Either<KeyBackup.BackedUpKey, BadParameter> => {
+  // Only a certificate restores the key behind it (backup refuses such a key, so this is a crafted blob).
+  if (restored.object.versions.some((v) => v.managed)) {
+    return Either.left(bad("A key managed by Key Vault is restored with its certificate."))
+  }
   const versions: Array<KeyVersion> = []
   for (const version of restored.object.versions) {
     const invalid = validateExportable(version)
@@ -364,7 +397,8 @@ const checkUsable = (key: KeyVersion, operation: KeyOperation, at: Date): Operat
  * @since 0.1.0
  */
 export const make = (options: KeyEngineOptions): KeyEngine => {
-  const store = ObjectStore.make<KeyVersion>()
+  const store = options.store ?? ObjectStore.make<KeyVersion>()
+  const beforeOperation = options.beforeOperation
   // Rotation policies belong to the key, not to a version. Entries of purged keys are dropped on purge, or replaced
   // when the name is used again; a policy is only ever read for a live key.
   const policies = new Map<string, RotationPolicy>()
@@ -375,6 +409,7 @@ export const make = (options: KeyEngineOptions): KeyEngine => {
     Effect.flatMap(now, (at) =>
       Effect.suspend(() => {
         store.purgeDue(at)
+        beforeOperation?.(at)
         return Either.match(f(at), { onLeft: Effect.fail, onRight: Effect.succeed })
       }))
 
@@ -397,20 +432,23 @@ export const make = (options: KeyEngineOptions): KeyEngine => {
   const addVersion = (
     name: string,
     at: Date,
-    build: (version: string, at: Date) => KeyVersion
-  ): Either.Either<Key, ObjectConflict> => {
+    build: (version: string, at: Date) => KeyVersion,
+    operation: string
+  ): Either.Either<Key, ObjectConflict | OperationForbidden> => {
     if (store.getDeleted(name) !== undefined) return Either.left(deletedButRecoverable(name))
     const existing = store.getActive(name)
+    if (isManaged(existing)) return Either.left(managedByKeyVault(operation))
     if (existing === undefined) policies.delete(ObjectStore.nameKey(name))
     const version = build(newVersionId(existing?.versions ?? []), at)
     const object = store.addVersion(name, version)
     return Either.right({ name: object.name, key: version })
   }
 
-  const checkNameFree = (name: string): Effect.Effect<void, ObjectConflict> =>
-    atomically(() =>
-      store.getDeleted(name) === undefined ? Either.right(undefined) : Either.left(deletedButRecoverable(name))
-    )
+  const checkNameFree = (name: string, operation: string): Effect.Effect<void, ObjectConflict | OperationForbidden> =>
+    atomically((): Either.Either<void, ObjectConflict | OperationForbidden> => {
+      if (store.getDeleted(name) !== undefined) return Either.left(deletedButRecoverable(name))
+      return isManaged(store.getActive(name)) ? Either.left(managedByKeyVault(operation)) : Either.right(undefined)
+    })
 
   const newVersion = (
     kty: StoredKeyType,
@@ -461,9 +499,11 @@ export const make = (options: KeyEngineOptions): KeyEngine => {
         })
         const keyOps = (yield* validateKeyOps(input.keyOps)) ??
           (spec.family === "RSA" ? RSA_DEFAULT_OPS : EC_DEFAULT_OPS)
-        yield* checkNameFree(name)
+        yield* checkNameFree(name, "create")
         const material = yield* generate(spec)
-        return yield* atomically((at) => addVersion(name, at, newVersion(spec.kty, material, keyOps, input, false)))
+        return yield* atomically((at) =>
+          addVersion(name, at, newVersion(spec.kty, material, keyOps, input, false), "create")
+        )
       }),
 
     import: (name, input) =>
@@ -474,7 +514,7 @@ export const make = (options: KeyEngineOptions): KeyEngine => {
         const keyOps = (yield* validateKeyOps(input.keyOps)) ?? (family === "RSA" ? RSA_DEFAULT_OPS : EC_DEFAULT_OPS)
         const kty: StoredKeyType = input.hsm === true ? `${family}-HSM` : family
         return yield* atomically((at) =>
-          addVersion(name, at, newVersion(kty, input.material, keyOps, input, input.managed ?? false))
+          addVersion(name, at, newVersion(kty, input.material, keyOps, input, input.managed ?? false), "import")
         )
       }),
 
@@ -482,9 +522,10 @@ export const make = (options: KeyEngineOptions): KeyEngine => {
 
     update: (name, version, input) =>
       Effect.flatMap(validateKeyOps(input.keyOps), (keyOps) =>
-        atomically((at): Either.Either<Key, ObjectNotFound | BadParameter> =>
-          Either.flatMap(findVersion(name, version), (found) => {
+        atomically((at): Either.Either<Key, ObjectNotFound | OperationForbidden | BadParameter> =>
+          Either.flatMap(findVersion(name, version), (found): Either.Either<Key, OperationForbidden | BadParameter> => {
             const current = found.key
+            if (current.managed) return Either.left(managedByKeyVault("update"))
             const next: KeyVersion = {
               ...current,
               keyOps: keyOps ?? current.keyOps,
@@ -528,7 +569,7 @@ export const make = (options: KeyEngineOptions): KeyEngine => {
               expires: expiry === undefined ? undefined : KeyRotationPolicy.addDuration(created, expiry),
               created,
               updated: created
-            })),
+            }), "rotate"),
             () => notFound(name)
           )
         })
@@ -557,7 +598,8 @@ export const make = (options: KeyEngineOptions): KeyEngine => {
       ),
 
     delete: (name) =>
-      atomically((at) => {
+      atomically((at): Either.Either<DeletedKey, ObjectNotFound | OperationForbidden> => {
+        if (isManaged(store.getActive(name))) return Either.left(managedByKeyVault("delete"))
         const entry = store.softDelete(name, at, new Date(at.getTime() + retentionMillis))
         return entry === undefined ? Either.left(notFound(name)) : Either.right(deletedView(entry))
       }),
@@ -569,7 +611,8 @@ export const make = (options: KeyEngineOptions): KeyEngine => {
       }),
 
     recover: (name) =>
-      atomically(() => {
+      atomically((): Either.Either<Key, ObjectNotFound | OperationForbidden> => {
+        if (isManaged(store.getDeleted(name)?.object)) return Either.left(managedByKeyVault("recover"))
         const object = store.recover(name)
         return object === undefined
           ? Either.left(deletedNotFound(name))
@@ -577,15 +620,17 @@ export const make = (options: KeyEngineOptions): KeyEngine => {
       }),
 
     purge: (name) =>
-      atomically(() => {
+      atomically((): Either.Either<void, ObjectNotFound | OperationForbidden> => {
+        if (isManaged(store.getDeleted(name)?.object)) return Either.left(managedByKeyVault("purge"))
         if (!store.purge(name)) return Either.left(deletedNotFound(name))
         policies.delete(ObjectStore.nameKey(name))
         return Either.right(undefined)
       }),
 
     backup: (name) =>
-      atomically(() => {
+      atomically((): Either.Either<Uint8Array, ObjectNotFound | OperationForbidden> => {
         const object = store.getActive(name)
+        if (isManaged(object)) return Either.left(managedByKeyVault("backup"))
         return object === undefined
           ? Either.left(notFound(name))
           : Either.right(

@@ -1,5 +1,5 @@
 /**
- * One collection of a vault (secrets now; keys and certificates later): named objects, each a list of versions,
+ * One collection of a vault (secrets, keys, certificates): named objects, each a list of versions,
  * plus a soft-delete bin. It knows nothing about what a version holds, so every object type reuses it.
  *
  * Names are case-insensitive in Key Vault: entries are keyed by the lower-case name and remember the case used when
@@ -57,6 +57,11 @@ export interface ObjectStore<V extends Versioned> {
   readonly addVersion: (name: string, version: V) => StoredObject<V>
   /** Replaces an existing version of a live object (same version id); returns false when there is none. */
   readonly replaceVersion: (name: string, version: V) => boolean
+  /**
+   * Removes one version of a live object (a certificate's pending version); the object goes when it was the last.
+   * False when there is no such version.
+   */
+  readonly removeVersion: (name: string, version: string) => boolean
   /** Inserts a whole object (restore); the caller has checked that the name is free. */
   readonly insert: (object: StoredObject<V>) => void
   /** Moves a live object to the bin. */
@@ -144,6 +149,16 @@ export const make = <V extends Versioned>(): ObjectStore<V> => {
       const versions = [...existing.versions]
       versions[index] = version
       active.set(key, { name: existing.name, versions })
+      return true
+    },
+    removeVersion: (name, version) => {
+      const key = nameKey(name)
+      const existing = active.get(key)
+      if (existing === undefined) return false
+      const versions = existing.versions.filter((v) => v.version !== version)
+      if (versions.length === existing.versions.length) return false
+      if (versions.length === 0) active.delete(key)
+      else active.set(key, { name: existing.name, versions })
       return true
     },
     insert: (object) => {

@@ -3,6 +3,9 @@
  * lists. Time comes from the Effect `Clock` of the calling fiber, read once per operation, so a `TestClock` drives
  * expiry, validity and purge dates.
  *
+ * A secret that backs a certificate is `managed`: it is read here like any other, but only the certificate changes
+ * it, so set, update, delete, backup, recover and purge refuse it with the service's 403 `SecretManagedByKeyVault`.
+ *
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
@@ -50,7 +53,7 @@ export interface UpdateSecretInput {
  */
 export interface SecretEngine {
   /** Creates a new version (and the secret, when it does not exist). */
-  readonly set: (name: string, input: SetSecretInput) => Effect.Effect<Secret, ObjectConflict>
+  readonly set: (name: string, input: SetSecretInput) => Effect.Effect<Secret, ObjectConflict | OperationForbidden>
   /**
    * Reads a version with its value (the latest when `version` is absent or empty). Refused when the version is
    * disabled, or outside its validity window when the engine enforces it.
@@ -64,16 +67,16 @@ export interface SecretEngine {
     name: string,
     version: string | undefined,
     input: UpdateSecretInput
-  ) => Effect.Effect<Secret, ObjectNotFound | BadParameter>
+  ) => Effect.Effect<Secret, ObjectNotFound | OperationForbidden | BadParameter>
   /** Moves the secret with all its versions to the soft-delete bin. */
-  readonly delete: (name: string) => Effect.Effect<DeletedSecret, ObjectNotFound>
+  readonly delete: (name: string) => Effect.Effect<DeletedSecret, ObjectNotFound | OperationForbidden>
   readonly getDeleted: (name: string) => Effect.Effect<DeletedSecret, ObjectNotFound>
   /** Brings a deleted secret back with all its versions; answers its latest version. */
-  readonly recover: (name: string) => Effect.Effect<Secret, ObjectNotFound>
+  readonly recover: (name: string) => Effect.Effect<Secret, ObjectNotFound | OperationForbidden>
   /** Removes a deleted secret for good. */
-  readonly purge: (name: string) => Effect.Effect<void, ObjectNotFound>
+  readonly purge: (name: string) => Effect.Effect<void, ObjectNotFound | OperationForbidden>
   /** A self-contained blob of every version, for `restore` into any emulator. */
-  readonly backup: (name: string) => Effect.Effect<Uint8Array, ObjectNotFound>
+  readonly backup: (name: string) => Effect.Effect<Uint8Array, ObjectNotFound | OperationForbidden>
   /** Recreates a secret from a blob; answers its latest version. */
   readonly restore: (blob: Uint8Array) => Effect.Effect<Secret, ObjectConflict | BadParameter>
   /** The latest version of every live secret (disabled ones included), ordered by lower-case name. */
@@ -92,6 +95,10 @@ export interface SecretEngine {
 export interface SecretEngineOptions {
   readonly recoverableDays: number
   readonly enforceValidityPeriod: boolean
+  /** The collection to serve (the vault shares it with its certificates); a new one when absent. */
+  readonly store?: ObjectStore.ObjectStore<SecretVersion> | undefined
+  /** Runs at the start of every operation with its time (the vault completes due certificate issuances there). */
+  readonly beforeOperation?: ((now: Date) => void) | undefined
 }
 
 const notFound = (name: string, version?: string): ObjectNotFound =>
@@ -124,6 +131,21 @@ const alreadyExists = (name: string): ObjectConflict =>
 const forbidden = (innerCode: string, what: string): OperationForbidden =>
   new OperationForbidden({ innerCode, message: `Operation get is not allowed on ${what}.` })
 
+/**
+ * The service's refusal of a change to a secret that backs a certificate.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const managedByKeyVault = (operation: string): OperationForbidden =>
+  new OperationForbidden({
+    innerCode: "SecretManagedByKeyVault",
+    message: `Operation "${operation}" is not allowed as this object's lifetime is managed by Key Vault.`
+  })
+
+const isManaged = (object: ObjectStore.StoredObject<SecretVersion> | undefined): boolean =>
+  object !== undefined && ObjectStore.latest(object).managed
+
 /** Key Vault timestamps have one-second resolution; storing whole seconds keeps engine and wire identical. */
 const wholeSeconds = (millis: number): Date => new Date(Math.floor(millis / 1000) * 1000)
 
@@ -145,14 +167,16 @@ const newVersionId = (taken: ReadonlyArray<SecretVersion>): string => {
  * @since 0.1.0
  */
 export const make = (options: SecretEngineOptions): SecretEngine => {
-  const store = ObjectStore.make<SecretVersion>()
+  const store = options.store ?? ObjectStore.make<SecretVersion>()
   const retentionMillis = options.recoverableDays * 24 * 60 * 60 * 1000
+  const beforeOperation = options.beforeOperation
 
   /** Runs one operation atomically at the current clock time, after purging what is due. */
   const atomically = <A, E>(f: (now: Date) => Either.Either<A, E>): Effect.Effect<A, E> =>
     Effect.flatMap(now, (at) =>
       Effect.suspend(() => {
         store.purgeDue(at)
+        beforeOperation?.(at)
         return Either.match(f(at), { onLeft: Effect.fail, onRight: Effect.succeed })
       }))
 
@@ -178,9 +202,10 @@ export const make = (options: SecretEngineOptions): SecretEngine => {
 
   return {
     set: (name, input) =>
-      atomically((at) => {
+      atomically((at): Either.Either<Secret, ObjectConflict | OperationForbidden> => {
         if (store.getDeleted(name) !== undefined) return Either.left(deletedButRecoverable(name))
         const existing = store.getActive(name)
+        if (isManaged(existing)) return Either.left(managedByKeyVault("set"))
         const version: SecretVersion = {
           version: newVersionId(existing?.versions ?? []),
           value: input.value,
@@ -202,7 +227,8 @@ export const make = (options: SecretEngineOptions): SecretEngine => {
         Either.flatMap(findVersion(name, version), (found) => {
           const secret = found.secret
           if (!secret.enabled) return Either.left(forbidden("SecretDisabled", "a disabled secret"))
-          if (options.enforceValidityPeriod) {
+          // A certificate's secret follows the certificate's validity, which the service never enforces on a read.
+          if (options.enforceValidityPeriod && !secret.managed) {
             if (secret.notBefore !== undefined && at.getTime() < secret.notBefore.getTime()) {
               return Either.left(forbidden("SecretNotYetValid", "a secret that is not yet valid"))
             }
@@ -215,9 +241,10 @@ export const make = (options: SecretEngineOptions): SecretEngine => {
       ),
 
     update: (name, version, input) =>
-      atomically((at): Either.Either<Secret, ObjectNotFound | BadParameter> =>
-        Either.flatMap(findVersion(name, version), (found) => {
+      atomically((at): Either.Either<Secret, ObjectNotFound | OperationForbidden | BadParameter> =>
+        Either.flatMap(findVersion(name, version), (found): Either.Either<Secret, OperationForbidden | BadParameter> => {
           const current = found.secret
+          if (current.managed) return Either.left(managedByKeyVault("update"))
           const next: SecretVersion = {
             ...current,
             contentType: input.contentType !== undefined ? input.contentType : current.contentType,
@@ -237,7 +264,8 @@ export const make = (options: SecretEngineOptions): SecretEngine => {
       ),
 
     delete: (name) =>
-      atomically((at) => {
+      atomically((at): Either.Either<DeletedSecret, ObjectNotFound | OperationForbidden> => {
+        if (isManaged(store.getActive(name))) return Either.left(managedByKeyVault("delete"))
         const entry = store.softDelete(name, at, new Date(at.getTime() + retentionMillis))
         return entry === undefined ? Either.left(notFound(name)) : Either.right(deletedView(entry))
       }),
@@ -249,24 +277,34 @@ export const make = (options: SecretEngineOptions): SecretEngine => {
       }),
 
     recover: (name) =>
-      atomically(() => {
+      atomically((): Either.Either<Secret, ObjectNotFound | OperationForbidden> => {
+        if (isManaged(store.getDeleted(name)?.object)) return Either.left(managedByKeyVault("recover"))
         const object = store.recover(name)
         return object === undefined
           ? Either.left(deletedNotFound(name))
           : Either.right({ name: object.name, secret: ObjectStore.latest(object) })
       }),
 
-    purge: (name) => atomically(() => (store.purge(name) ? Either.right(undefined) : Either.left(deletedNotFound(name)))),
+    purge: (name) =>
+      atomically((): Either.Either<void, ObjectNotFound | OperationForbidden> => {
+        if (isManaged(store.getDeleted(name)?.object)) return Either.left(managedByKeyVault("purge"))
+        return store.purge(name) ? Either.right(undefined) : Either.left(deletedNotFound(name))
+      }),
 
     backup: (name) =>
-      atomically(() => {
+      atomically((): Either.Either<Uint8Array, ObjectNotFound | OperationForbidden> => {
         const object = store.getActive(name)
-        return object === undefined ? Either.left(notFound(name)) : Either.right(SecretBackup.encode(object))
+        if (object === undefined) return Either.left(notFound(name))
+        return isManaged(object) ? Either.left(managedByKeyVault("backup")) : Either.right(SecretBackup.encode(object))
       }),
 
     restore: (blob) =>
       atomically((): Either.Either<Secret, ObjectConflict | BadParameter> =>
-        Either.flatMap(SecretBackup.decode(blob), (object) => {
+        Either.flatMap(SecretBackup.decode(blob), (object): Either.Either<Secret, ObjectConflict | BadParameter> => {
+          // Only a certificate restores the secret behind it (backup refuses such a secret, so this is a crafted blob).
+          if (object.versions.some((v) => v.managed)) {
+            return Either.left(new BadParameter({ message: "A secret managed by Key Vault is restored with its certificate." }))
+          }
           if (store.getDeleted(object.name) !== undefined) return Either.left(deletedButRecoverable(object.name))
           if (store.getActive(object.name) !== undefined) return Either.left(alreadyExists(object.name))
           store.insert(object)

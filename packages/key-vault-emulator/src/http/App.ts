@@ -19,6 +19,7 @@ import * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
 import type { VaultEngine } from "../engine/VaultEngine.js"
 import * as Challenge from "./Challenge.js"
+import * as CertificateRoutes from "./CertificateRoutes.js"
 import * as KeyRoutes from "./KeyRoutes.js"
 import type { EmulatorHandler, EmulatorRequest, EmulatorResponse } from "./Protocol.js"
 import * as Responses from "./Responses.js"
@@ -103,6 +104,8 @@ const serve = (
       const context = { engine: options.engine, request, apiVersion }
       return Router.isKeyRoute(match.route)
         ? KeyRoutes.handle(match.route, context)
+        : Router.isCertificateRoute(match.route)
+        ? CertificateRoutes.handle(match.route, context)
         : SecretRoutes.handle(match.route, context)
     }
   }

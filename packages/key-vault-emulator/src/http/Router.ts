@@ -66,11 +66,47 @@ export type KeyRoute =
   | { readonly _tag: "GetRandomBytes" }
 
 /**
+ * A recognised certificate operation (contacts and issuers included). Issuer routes carry the issuer's name in
+ * `name`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type CertificateRoute =
+  | { readonly _tag: "CreateCertificate"; readonly name: string }
+  | { readonly _tag: "ImportCertificate"; readonly name: string }
+  | { readonly _tag: "GetCertificate"; readonly name: string; readonly version: string | undefined }
+  | { readonly _tag: "UpdateCertificate"; readonly name: string; readonly version: string | undefined }
+  | { readonly _tag: "DeleteCertificate"; readonly name: string }
+  | { readonly _tag: "ListCertificates" }
+  | { readonly _tag: "ListCertificateVersions"; readonly name: string }
+  | { readonly _tag: "BackupCertificate"; readonly name: string }
+  | { readonly _tag: "RestoreCertificate" }
+  | { readonly _tag: "GetCertificatePolicy"; readonly name: string }
+  | { readonly _tag: "UpdateCertificatePolicy"; readonly name: string }
+  | { readonly _tag: "GetCertificateOperation"; readonly name: string }
+  | { readonly _tag: "UpdateCertificateOperation"; readonly name: string }
+  | { readonly _tag: "DeleteCertificateOperation"; readonly name: string }
+  | { readonly _tag: "MergeCertificate"; readonly name: string }
+  | { readonly _tag: "GetCertificateContacts" }
+  | { readonly _tag: "SetCertificateContacts" }
+  | { readonly _tag: "DeleteCertificateContacts" }
+  | { readonly _tag: "ListCertificateIssuers" }
+  | { readonly _tag: "GetCertificateIssuer"; readonly name: string }
+  | { readonly _tag: "SetCertificateIssuer"; readonly name: string }
+  | { readonly _tag: "UpdateCertificateIssuer"; readonly name: string }
+  | { readonly _tag: "DeleteCertificateIssuer"; readonly name: string }
+  | { readonly _tag: "ListDeletedCertificates" }
+  | { readonly _tag: "GetDeletedCertificate"; readonly name: string }
+  | { readonly _tag: "PurgeDeletedCertificate"; readonly name: string }
+  | { readonly _tag: "RecoverDeletedCertificate"; readonly name: string }
+
+/**
  * A recognised operation.
  *
  * @since 0.1.0
  */
-export type Route = SecretRoute | KeyRoute
+export type Route = SecretRoute | KeyRoute | CertificateRoute
 
 const keyRouteTags: ReadonlySet<string> = new Set<KeyRoute["_tag"]>([
   "CreateKey",
@@ -96,11 +132,49 @@ const keyRouteTags: ReadonlySet<string> = new Set<KeyRoute["_tag"]>([
 ])
 
 /**
- * Whether a route is a key operation (served by `KeyRoutes`) rather than a secret one.
+ * Whether a route is a key operation (served by `KeyRoutes`).
  *
  * @since 0.1.0
  */
 export const isKeyRoute = (route: Route): route is KeyRoute => keyRouteTags.has(route._tag)
+
+const certificateRouteTags: ReadonlySet<string> = new Set<CertificateRoute["_tag"]>([
+  "CreateCertificate",
+  "ImportCertificate",
+  "GetCertificate",
+  "UpdateCertificate",
+  "DeleteCertificate",
+  "ListCertificates",
+  "ListCertificateVersions",
+  "BackupCertificate",
+  "RestoreCertificate",
+  "GetCertificatePolicy",
+  "UpdateCertificatePolicy",
+  "GetCertificateOperation",
+  "UpdateCertificateOperation",
+  "DeleteCertificateOperation",
+  "MergeCertificate",
+  "GetCertificateContacts",
+  "SetCertificateContacts",
+  "DeleteCertificateContacts",
+  "ListCertificateIssuers",
+  "GetCertificateIssuer",
+  "SetCertificateIssuer",
+  "UpdateCertificateIssuer",
+  "DeleteCertificateIssuer",
+  "ListDeletedCertificates",
+  "GetDeletedCertificate",
+  "PurgeDeletedCertificate",
+  "RecoverDeletedCertificate"
+])
+
+/**
+ * Whether a route is a certificate operation (served by `CertificateRoutes`).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isCertificateRoute = (route: Route): route is CertificateRoute => certificateRouteTags.has(route._tag)
 
 /**
  * The outcome of routing: an operation, or why there is none.
@@ -232,6 +306,22 @@ export const route = (method: string, pathname: string): RouteMatch => {
     }
     case "rng":
       return name === undefined ? choose({ POST: () => ({ _tag: "GetRandomBytes" }) }, undefined) : notFound
+    case "certificates":
+      return routeCertificates(method, name, action, sub, choose)
+    case "deletedcertificates": {
+      if (sub !== undefined) return notFound
+      if (name === undefined) return choose({ GET: () => ({ _tag: "ListDeletedCertificates" }) }, undefined)
+      if (action === undefined) {
+        return choose({
+          GET: () => ({ _tag: "GetDeletedCertificate", name }),
+          DELETE: () => ({ _tag: "PurgeDeletedCertificate", name })
+        }, name)
+      }
+      if (action.toLowerCase() === "recover") {
+        return choose({ POST: () => ({ _tag: "RecoverDeletedCertificate", name }) }, name)
+      }
+      return notFound
+    }
     default:
       return notFound
   }
@@ -304,6 +394,81 @@ const routeKeys = (
       return choose({
         GET: () => ({ _tag: "GetKey", name, version }),
         PATCH: () => ({ _tag: "UpdateKey", name, version })
+      }, name)
+    }
+  }
+}
+
+/**
+ * `/certificates/...`: the collection-level words (`restore`, `contacts`, `issuers`) take precedence over a
+ * certificate of that name, as in the service.
+ */
+const routeCertificates = (
+  method: string,
+  name: string | undefined,
+  action: string | undefined,
+  sub: string | undefined,
+  choose: (handlers: Handlers, nameToCheck: string | undefined) => RouteMatch
+): RouteMatch => {
+  if (name === undefined) return choose({ GET: () => ({ _tag: "ListCertificates" }) }, undefined)
+  const word = name.toLowerCase()
+  if (action === undefined) {
+    if (word === "restore" && method.toUpperCase() === "POST") return matched({ _tag: "RestoreCertificate" })
+    if (word === "contacts") {
+      return choose({
+        GET: () => ({ _tag: "GetCertificateContacts" }),
+        PUT: () => ({ _tag: "SetCertificateContacts" }),
+        DELETE: () => ({ _tag: "DeleteCertificateContacts" })
+      }, undefined)
+    }
+    if (word === "issuers") return choose({ GET: () => ({ _tag: "ListCertificateIssuers" }) }, undefined)
+    return choose({
+      GET: () => ({ _tag: "GetCertificate", name, version: undefined }),
+      PATCH: () => ({ _tag: "UpdateCertificate", name, version: undefined }),
+      DELETE: () => ({ _tag: "DeleteCertificate", name })
+    }, name)
+  }
+  if (word === "issuers") {
+    if (sub !== undefined) return notFound
+    const issuer = action
+    return choose({
+      GET: () => ({ _tag: "GetCertificateIssuer", name: issuer }),
+      PUT: () => ({ _tag: "SetCertificateIssuer", name: issuer }),
+      PATCH: () => ({ _tag: "UpdateCertificateIssuer", name: issuer }),
+      DELETE: () => ({ _tag: "DeleteCertificateIssuer", name: issuer })
+    }, issuer)
+  }
+  const lower = action.toLowerCase()
+  if (sub !== undefined) {
+    return lower === "pending" && sub.toLowerCase() === "merge"
+      ? choose({ POST: () => ({ _tag: "MergeCertificate", name }) }, name)
+      : notFound
+  }
+  switch (lower) {
+    case "create":
+      return choose({ POST: () => ({ _tag: "CreateCertificate", name }) }, name)
+    case "import":
+      return choose({ POST: () => ({ _tag: "ImportCertificate", name }) }, name)
+    case "versions":
+      return choose({ GET: () => ({ _tag: "ListCertificateVersions", name }) }, name)
+    case "backup":
+      return choose({ POST: () => ({ _tag: "BackupCertificate", name }) }, name)
+    case "policy":
+      return choose({
+        GET: () => ({ _tag: "GetCertificatePolicy", name }),
+        PATCH: () => ({ _tag: "UpdateCertificatePolicy", name })
+      }, name)
+    case "pending":
+      return choose({
+        GET: () => ({ _tag: "GetCertificateOperation", name }),
+        PATCH: () => ({ _tag: "UpdateCertificateOperation", name }),
+        DELETE: () => ({ _tag: "DeleteCertificateOperation", name })
+      }, name)
+    default: {
+      const version = action === "" ? undefined : action
+      return choose({
+        GET: () => ({ _tag: "GetCertificate", name, version }),
+        PATCH: () => ({ _tag: "UpdateCertificate", name, version })
       }, name)
     }
   }

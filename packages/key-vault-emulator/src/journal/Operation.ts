@@ -51,6 +51,33 @@ export const OPERATIONS = [
   "purgeDeletedKey",
   "recoverDeletedKey",
   "getRandomBytes",
+  "createCertificate",
+  "importCertificate",
+  "getCertificate",
+  "updateCertificate",
+  "deleteCertificate",
+  "listCertificates",
+  "listCertificateVersions",
+  "backupCertificate",
+  "restoreCertificate",
+  "getCertificatePolicy",
+  "updateCertificatePolicy",
+  "getCertificateOperation",
+  "updateCertificateOperation",
+  "deleteCertificateOperation",
+  "mergeCertificate",
+  "getCertificateContacts",
+  "setCertificateContacts",
+  "deleteCertificateContacts",
+  "listCertificateIssuers",
+  "getCertificateIssuer",
+  "setCertificateIssuer",
+  "updateCertificateIssuer",
+  "deleteCertificateIssuer",
+  "listDeletedCertificates",
+  "getDeletedCertificate",
+  "purgeDeletedCertificate",
+  "recoverDeletedCertificate",
   "unknown"
 ] as const
 
@@ -62,11 +89,12 @@ export const OPERATIONS = [
 export type OperationName = typeof OPERATIONS[number]
 
 /**
- * Which family of throttling limits an operation counts against.
+ * Which family of throttling limits an operation counts against. Throttling counts certificate operations with the
+ * secret ones that are not creates (`secretOther`).
  *
  * @since 0.1.0
  */
-export type OperationFamily = "secret" | "key"
+export type OperationFamily = "secret" | "key" | "certificate"
 
 /**
  * What a request is: its operation, the object name it addresses (if any) and its throttling family.
@@ -88,7 +116,7 @@ const known: ReadonlySet<string> = new Set(OPERATIONS)
  */
 export const isOperationName = (name: string): name is OperationName => known.has(name)
 
-// Exhaustive over the router's tags: a new route (certificates) fails to compile here until it has a name.
+// Exhaustive over the router's tags: a new route fails to compile here until it has a name.
 const byTag: { readonly [K in Exclude<Router.Route["_tag"], "KeyOperation">]: OperationName } = {
   SetSecret: "setSecret",
   GetSecret: "getSecret",
@@ -120,7 +148,34 @@ const byTag: { readonly [K in Exclude<Router.Route["_tag"], "KeyOperation">]: Op
   GetDeletedKey: "getDeletedKey",
   PurgeDeletedKey: "purgeDeletedKey",
   RecoverDeletedKey: "recoverDeletedKey",
-  GetRandomBytes: "getRandomBytes"
+  GetRandomBytes: "getRandomBytes",
+  CreateCertificate: "createCertificate",
+  ImportCertificate: "importCertificate",
+  GetCertificate: "getCertificate",
+  UpdateCertificate: "updateCertificate",
+  DeleteCertificate: "deleteCertificate",
+  ListCertificates: "listCertificates",
+  ListCertificateVersions: "listCertificateVersions",
+  BackupCertificate: "backupCertificate",
+  RestoreCertificate: "restoreCertificate",
+  GetCertificatePolicy: "getCertificatePolicy",
+  UpdateCertificatePolicy: "updateCertificatePolicy",
+  GetCertificateOperation: "getCertificateOperation",
+  UpdateCertificateOperation: "updateCertificateOperation",
+  DeleteCertificateOperation: "deleteCertificateOperation",
+  MergeCertificate: "mergeCertificate",
+  GetCertificateContacts: "getCertificateContacts",
+  SetCertificateContacts: "setCertificateContacts",
+  DeleteCertificateContacts: "deleteCertificateContacts",
+  ListCertificateIssuers: "listCertificateIssuers",
+  GetCertificateIssuer: "getCertificateIssuer",
+  SetCertificateIssuer: "setCertificateIssuer",
+  UpdateCertificateIssuer: "updateCertificateIssuer",
+  DeleteCertificateIssuer: "deleteCertificateIssuer",
+  ListDeletedCertificates: "listDeletedCertificates",
+  GetDeletedCertificate: "getDeletedCertificate",
+  PurgeDeletedCertificate: "purgeDeletedCertificate",
+  RecoverDeletedCertificate: "recoverDeletedCertificate"
 }
 
 const unknownRequest: Classified = { operation: "unknown", name: undefined, family: "secret" }
@@ -145,7 +200,11 @@ const fromMatch = (match: Router.RouteMatch): Classified => {
   if (match._tag !== "Matched") return unknownRequest
   const route = match.route
   const name = "name" in route ? route.name : undefined
-  const family: OperationFamily = Router.isKeyRoute(route) ? "key" : "secret"
+  const family: OperationFamily = Router.isKeyRoute(route)
+    ? "key"
+    : Router.isCertificateRoute(route)
+    ? "certificate"
+    : "secret"
   const operation = route._tag === "KeyOperation" ? route.operation : byTag[route._tag]
   return { operation, name, family }
 }

@@ -10,6 +10,7 @@
  * @since 0.1.0
  */
 import type * as X509 from "@peculiar/x509"
+import { loadX509 } from "../internal/PeculiarX509.js"
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
@@ -117,16 +118,6 @@ const crypto = NodeCrypto.webcrypto
 // @peculiar/x509 types its provider parameter with the DOM `Crypto`; Node's webcrypto implements the same interface.
 // Passed explicitly to every call instead of `cryptoProvider.set`, so a provider set by other code is left alone.
 const x509Crypto = crypto as unknown as Parameters<typeof X509.X509CertificateGenerator.create>[1]
-
-let x509Module: Promise<typeof X509> | undefined
-// @peculiar/x509 registers its algorithms through tsyringe, which refuses to load without the `reflect-metadata`
-// polyfill; both are loaded on first use only, so importing this module costs nothing until certificates are needed.
-const loadX509 = (): Promise<typeof X509> => {
-  if (x509Module === undefined) {
-    x509Module = import("reflect-metadata").then(() => import("@peculiar/x509"))
-  }
-  return x509Module
-}
 
 /**
  * Loads the CA and server certificate from `stateDir`, generating whatever is missing, expired, unreadable or not

@@ -209,11 +209,47 @@ export class CircuitOpenError extends Data.TaggedError("CircuitOpenError")<{
 }
 
 /**
+ * Why a certificate operation did not give a certificate: `Failed` (the vault or the CA reports an error: `code`,
+ * `innerCode` and `message` are the operation's), `Cancelled` (cancellation was requested and the vault stopped), or,
+ * while it is still `inProgress`, `AwaitingMerge` (issuer `Unknown`: nothing will happen until the CSR is signed and
+ * merged) and `StillPending` (the poll schedule ended first).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type CertificateOperationFailure = "Failed" | "Cancelled" | "AwaitingMerge" | "StillPending"
+
+/**
+ * A certificate's creation did not complete. The vault answered every request; the operation itself failed, was
+ * cancelled, or is still pending (see `reason`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CertificateOperationError extends Data.TaggedError("CertificateOperationError")<{
+  /** The certificate's name. */
+  readonly name: string
+  readonly reason: CertificateOperationFailure
+  /** The operation's status as the vault last reported it: `failed`, `cancelled`, `inProgress`, ... */
+  readonly operationStatus: string
+  /** The operation's error code, when it has one. */
+  readonly code: string | undefined
+  readonly innerCode: string | undefined
+  readonly message: string
+  /** The operation's `request_id`. */
+  readonly requestId: string | undefined
+}> {
+  get [TypeId](): TypeId {
+    return TypeId
+  }
+}
+
+/**
  * Every error the client raises.
  *
  * @since 0.1.0
  */
-export type KeyVaultError = ValidationError | NotFoundError | ConflictError | RequestError
+export type KeyVaultError = ValidationError | NotFoundError | ConflictError | CertificateOperationError | RequestError
 
 /**
  * The errors any request to the vault can raise, whatever the operation.
@@ -241,7 +277,8 @@ const tags: ReadonlySet<string> = new Set<KeyVaultError["_tag"]>([
   "ServiceError",
   "TransportError",
   "DecodeError",
-  "CircuitOpenError"
+  "CircuitOpenError",
+  "CertificateOperationError"
 ])
 
 /**
@@ -336,6 +373,16 @@ export const isDecodeError: (u: unknown) => u is DecodeError = tagged("DecodeErr
  * @category guards
  */
 export const isCircuitOpenError: (u: unknown) => u is CircuitOpenError = tagged("CircuitOpenError")
+
+/**
+ * True for a `CertificateOperationError` of any installed copy of the package (type id and tag, not `instanceof`).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isCertificateOperationError: (u: unknown) => u is CertificateOperationError = tagged(
+  "CertificateOperationError"
+)
 
 /**
  * True for a failure that shows the vault (or the way to it) unavailable and may pass on its own: 5xx except

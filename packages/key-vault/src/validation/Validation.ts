@@ -321,3 +321,14 @@ export const keyIdentifier = (
   }
   return Effect.map(version(operation, parsed.version), (v) => ({ name: parsed.name, version: v }))
 }
+
+/**
+ * A certificate issuer's name: the object name rule (1..127 characters of `0-9a-zA-Z-`), reported on `issuerName`.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const issuerName = (operation: string, input: unknown): Effect.Effect<string, ValidationError> => {
+  if (typeof input !== "string") return fail(operation, "issuerName", `issuer name must be a string, got ${typeName(input)}`)
+  return check(operation, "issuerName", input, checkName(input, "issuer name"))
+}
