@@ -477,15 +477,6 @@ export const make: Effect.Effect<CertificatesService, never, KeyVaultTransport |
       fromWire(wire, fallback(name))
     const toOperation = (wire: CertificateWire.CertificateOperation, { name }: { readonly name: string }) =>
       operationFromWire(wire, fallback(name))
-    const span = (name: string) => ({
-      kind: "client" as const,
-      attributes: {
-        "keyvault.vault_host": vaultHost,
-        "keyvault.object_type": "certificate",
-        "keyvault.operation": name.slice(name.indexOf(".") + 1)
-      }
-    })
-
     const nameAndVersion = (operation: string) => (name: string, version: string | undefined) =>
       Effect.zipWith(
         Validation.name(operation, name),
@@ -559,8 +550,8 @@ export const make: Effect.Effect<CertificatesService, never, KeyVaultTransport |
           (includePending) => ({ includePending })
         ),
       options: (options?: ListCertificatesOptions) => options,
-      // The list template sends `maxresults` only; `includePending` rides on the path.
-      path: ({ includePending }) => `/certificates${includePending === true ? "?includePending=true" : ""}`,
+      path: () => "/certificates",
+      query: ({ includePending }) => includePending === true ? { includePending: "true" } : undefined,
       page: CertificateWire.CertificateListResult,
       item: (item) => propertiesFromWire(item, fallback(""))
     })
@@ -645,7 +636,10 @@ export const make: Effect.Effect<CertificatesService, never, KeyVaultTransport |
     }
 
     const createPoll = pollOf("Certificates.create")
-    const create: CertificatesService["create"] = (name, policy, options = {}) =>
+    const create: CertificatesService["create"] = Operation.custom(
+      client,
+      "Certificates.create",
+      (name: string, policy: Policy.CertificatePolicyInput, options: CreateAndWaitOptions = {}) =>
       Effect.gen(function*() {
         const operation = "Certificates.create"
         const input = yield* validateCreate(operation)(name, policy, options)
@@ -658,10 +652,13 @@ export const make: Effect.Effect<CertificatesService, never, KeyVaultTransport |
         const first = yield* createPoll.toPoll(response, input.name)
         const done = yield* Polling.awaitCompletion(first, createPoll.poll(input.name), pollSchedule)
         return yield* issued(done, input.name)
-      }).pipe(Effect.withSpan("Certificates.create", span("Certificates.create")))
+      }))
 
     const waitPoll = pollOf("Certificates.waitForOperation")
-    const waitForOperation: CertificatesService["waitForOperation"] = (name, options = {}) =>
+    const waitForOperation: CertificatesService["waitForOperation"] = Operation.custom(
+      client,
+      "Certificates.waitForOperation",
+      (name: string, options: PollOptions = {}) =>
       Effect.gen(function*() {
         const operation = "Certificates.waitForOperation"
         const n = yield* Validation.name(operation, name)
@@ -671,7 +668,7 @@ export const make: Effect.Effect<CertificatesService, never, KeyVaultTransport |
         const first = yield* waitPoll.poll(n)
         const done = yield* Polling.awaitCompletion(first, waitPoll.poll(n), pollSchedule)
         return yield* issued(done, n)
-      }).pipe(Effect.withSpan("Certificates.waitForOperation", span("Certificates.waitForOperation")))
+      }))
 
     const getOperation = Operation.operation(client, "Certificates.getOperation", {
       validate: Operation.named("Certificates.getOperation"),
@@ -866,7 +863,10 @@ export const make: Effect.Effect<CertificatesService, never, KeyVaultTransport |
       model: (bundle) => bundle.value!
     })
 
-    const downloadSecret: CertificatesService["downloadSecret"] = (name, options = {}) => {
+    const downloadSecret: CertificatesService["downloadSecret"] = Operation.custom(
+      client,
+      "Certificates.downloadSecret",
+      (name: string, options: DownloadSecretOptions = {}) => {
       const operation = "Certificates.downloadSecret"
       return Effect.gen(function*() {
         const n = yield* Validation.name(operation, name)
@@ -913,8 +913,8 @@ export const make: Effect.Effect<CertificatesService, never, KeyVaultTransport |
         if (format === "pem") return pem(yield* convertToPem(sid.name, sid.version))
         const bytes = yield* Inputs.pkcs12Bytes(operation, secret.value)
         return { format: "pkcs12" as const, value: Redacted.make(bytes), secretId }
-      }).pipe(Effect.withSpan(operation, span(operation)))
-    }
+      })
+    })
 
     const downloadPkcs12: CertificatesService["downloadPkcs12"] = (name, options = {}) =>
       Effect.map(
@@ -948,7 +948,8 @@ export const make: Effect.Effect<CertificatesService, never, KeyVaultTransport |
           (includePending) => ({ includePending })
         ),
       options: (options?: ListCertificatesOptions) => options,
-      path: ({ includePending }) => `/deletedcertificates${includePending === true ? "?includePending=true" : ""}`,
+      path: () => "/deletedcertificates",
+      query: ({ includePending }) => includePending === true ? { includePending: "true" } : undefined,
       page: CertificateWire.DeletedCertificateListResult,
       item: (item) => deletedFromWire(item, fallback(""))
     })

@@ -193,6 +193,8 @@ export interface ListSpec<Args extends ReadonlyArray<unknown>, V extends object,
   readonly validate: (...args: Args) => Effect.Effect<V, EV>
   readonly options: (...args: Args) => PageOptions | undefined
   readonly path: (input: V) => string
+  /** Query parameters beyond `maxresults` (e.g. `includePending`), or `undefined` for none. */
+  readonly query?: ((input: V) => Readonly<Record<string, string>> | undefined) | undefined
   readonly expected?: E | undefined
   readonly page: Schema.Schema<{ readonly value: ReadonlyArray<W>; readonly nextLink?: string | null | undefined }, PI>
   readonly item: (wire: W, input: V) => B
@@ -218,7 +220,7 @@ export const list = <Args extends ReadonlyArray<unknown>, V extends object, EV, 
             operation: name,
             method: "GET",
             path: spec.path(input),
-            query: size === undefined ? undefined : { maxresults: String(size) },
+            query: queryOf(size, spec.query?.(input)),
             expected: spec.expected
           }, spec.page).pipe(Stream.map((item) => spec.item(item, input)))))
     ).pipe((stream) =>
@@ -226,6 +228,34 @@ export const list = <Args extends ReadonlyArray<unknown>, V extends object, EV, 
       Stream.unwrap(Effect.withFiberRuntime((fiber) =>
         Effect.succeed(fiber.currentTracer === nativeTracer ? stream : Stream.withSpan(stream, name, options))
       ))
+    )
+}
+
+const queryOf = (
+  size: number | undefined,
+  extra: Readonly<Record<string, string>> | undefined
+): Readonly<Record<string, string>> | undefined =>
+  size === undefined ? extra : { ...extra, maxresults: String(size) }
+
+/**
+ * Declares an operation whose body is more than one request (a long-running create that polls, a download that reads
+ * the certificate, then its secret): the same span as `operation` (none with only Effect's built-in tracer, which
+ * then also keeps the HTTP client's spans off), around a body written by hand.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const custom = <Args extends ReadonlyArray<unknown>, A, E>(
+  client: Client,
+  name: string,
+  body: (...args: Args) => Effect.Effect<A, E>
+): (...args: Args) => Effect.Effect<A, E> => {
+  const options = spanOptions(client, name)
+  return (...args) =>
+    Effect.withFiberRuntime((fiber) =>
+      fiber.currentTracer === nativeTracer
+        ? Effect.withTracerEnabled(body(...args), false)
+        : Effect.withSpan(body(...args), name, options)
     )
 }
 
