@@ -11,6 +11,7 @@ import type * as Redacted from "effect/Redacted"
 import { DecodeError } from "../errors/KeyVaultError.js"
 import type * as CertificateWire from "../wire/CertificateWire.js"
 import * as Identifier from "../wire/Identifier.js"
+import * as Properties from "../internal/Properties.js"
 import * as Policy from "./CertificatePolicy.js"
 import * as Pem from "./internal/Pem.js"
 import * as X509View from "./internal/X509View.js"
@@ -277,22 +278,8 @@ export const propertiesFromWire = (
   wire: WireMetadata,
   fallback: { readonly vaultUrl: string; readonly name: string }
 ): CertificateProperties => {
-  const id = wire.id ?? Identifier.format(fallback.vaultUrl, "certificates", fallback.name)
-  const parsed = Option.getOrUndefined(Identifier.parse(id))
-  const attributes = wire.attributes
   return {
-    id,
-    vaultUrl: parsed?.vaultUrl ?? fallback.vaultUrl,
-    name: parsed?.name ?? fallback.name,
-    version: parsed?.version,
-    enabled: attributes?.enabled,
-    notBefore: attributes?.nbf,
-    expiresOn: attributes?.exp,
-    createdOn: attributes?.created,
-    updatedOn: attributes?.updated,
-    recoveryLevel: attributes?.recoveryLevel,
-    recoverableDays: attributes?.recoverableDays,
-    tags: wire.tags ?? {},
+    ...Properties.fromWire("certificates", wire, fallback),
     x509Thumbprint: wire.x5t,
     x509ThumbprintHex: hex(wire.x5t),
     preserveCertOrder: wire.preserveCertOrder

@@ -4,8 +4,7 @@
  *
  * @since 0.1.0
  */
-import * as Option from "effect/Option"
-import * as Identifier from "../wire/Identifier.js"
+import * as Properties from "../internal/Properties.js"
 import type * as KeyWire from "../wire/KeyWire.js"
 
 /**
@@ -154,25 +153,12 @@ export const propertiesFromWire = (
   wire: WireMetadata & { readonly kid?: string | undefined },
   fallback: { readonly vaultUrl: string; readonly name: string }
 ): KeyProperties => {
-  const id = wire.kid ?? Identifier.format(fallback.vaultUrl, "keys", fallback.name)
-  const parsed = Option.getOrUndefined(Identifier.parse(id))
   const attributes = wire.attributes
   return {
-    id,
-    vaultUrl: parsed?.vaultUrl ?? fallback.vaultUrl,
-    name: parsed?.name ?? fallback.name,
-    version: parsed?.version,
-    enabled: attributes?.enabled,
-    notBefore: attributes?.nbf,
-    expiresOn: attributes?.exp,
-    createdOn: attributes?.created,
-    updatedOn: attributes?.updated,
+    ...Properties.fromWire("keys", { id: wire.kid, attributes, tags: wire.tags }, fallback),
     exportable: attributes?.exportable,
     hsmPlatform: attributes?.hsmPlatform,
-    tags: wire.tags ?? {},
     managed: wire.managed ?? false,
-    recoveryLevel: attributes?.recoveryLevel,
-    recoverableDays: attributes?.recoverableDays,
     releasePolicy: releasePolicyFromWire(wire.release_policy)
   }
 }

@@ -3,9 +3,8 @@
  *
  * @since 0.1.0
  */
-import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
-import * as Identifier from "../wire/Identifier.js"
+import * as Properties from "../internal/Properties.js"
 import type * as SecretWire from "../wire/SecretWire.js"
 
 /**
@@ -80,25 +79,11 @@ export const propertiesFromWire = (
   wire: WireMetadata,
   fallback: { readonly vaultUrl: string; readonly name: string }
 ): SecretProperties => {
-  const id = wire.id ?? Identifier.format(fallback.vaultUrl, "secrets", fallback.name)
-  const parsed = Option.getOrUndefined(Identifier.parse(id))
-  const attributes = wire.attributes
   return {
-    id,
-    vaultUrl: parsed?.vaultUrl ?? fallback.vaultUrl,
-    name: parsed?.name ?? fallback.name,
-    version: parsed?.version,
-    enabled: attributes?.enabled,
-    notBefore: attributes?.nbf,
-    expiresOn: attributes?.exp,
-    createdOn: attributes?.created,
-    updatedOn: attributes?.updated,
+    ...Properties.fromWire("secrets", wire, fallback),
     contentType: wire.contentType,
-    tags: wire.tags ?? {},
     managed: wire.managed ?? false,
     keyId: wire.kid,
-    recoveryLevel: attributes?.recoveryLevel,
-    recoverableDays: attributes?.recoverableDays,
     previousVersion: wire.previousVersion
   }
 }
