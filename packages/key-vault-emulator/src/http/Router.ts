@@ -274,54 +274,18 @@ export const route = (method: string, pathname: string): RouteMatch => {
         }
       }
     }
-    case "deletedsecrets": {
-      if (sub !== undefined) return notFound
-      if (name === undefined) return choose({ GET: () => ({ _tag: "ListDeletedSecrets" }) }, undefined)
-      if (action === undefined) {
-        return choose({
-          GET: () => ({ _tag: "GetDeletedSecret", name }),
-          DELETE: () => ({ _tag: "PurgeDeletedSecret", name })
-        }, name)
-      }
-      if (action.toLowerCase() === "recover") {
-        return choose({ POST: () => ({ _tag: "RecoverDeletedSecret", name }) }, name)
-      }
-      return notFound
-    }
+    case "deletedsecrets":
+      return routeDeleted("Secret", name, action, sub, choose)
     case "keys":
       return routeKeys(method, name, action, sub, choose)
-    case "deletedkeys": {
-      if (sub !== undefined) return notFound
-      if (name === undefined) return choose({ GET: () => ({ _tag: "ListDeletedKeys" }) }, undefined)
-      if (action === undefined) {
-        return choose({
-          GET: () => ({ _tag: "GetDeletedKey", name }),
-          DELETE: () => ({ _tag: "PurgeDeletedKey", name })
-        }, name)
-      }
-      if (action.toLowerCase() === "recover") {
-        return choose({ POST: () => ({ _tag: "RecoverDeletedKey", name }) }, name)
-      }
-      return notFound
-    }
+    case "deletedkeys":
+      return routeDeleted("Key", name, action, sub, choose)
     case "rng":
       return name === undefined ? choose({ POST: () => ({ _tag: "GetRandomBytes" }) }, undefined) : notFound
     case "certificates":
       return routeCertificates(method, name, action, sub, choose)
-    case "deletedcertificates": {
-      if (sub !== undefined) return notFound
-      if (name === undefined) return choose({ GET: () => ({ _tag: "ListDeletedCertificates" }) }, undefined)
-      if (action === undefined) {
-        return choose({
-          GET: () => ({ _tag: "GetDeletedCertificate", name }),
-          DELETE: () => ({ _tag: "PurgeDeletedCertificate", name })
-        }, name)
-      }
-      if (action.toLowerCase() === "recover") {
-        return choose({ POST: () => ({ _tag: "RecoverDeletedCertificate", name }) }, name)
-      }
-      return notFound
-    }
+    case "deletedcertificates":
+      return routeDeleted("Certificate", name, action, sub, choose)
     default:
       return notFound
   }
@@ -348,6 +312,28 @@ const versionedKeyAction = (
   if (lower === "release") return { POST: () => ({ _tag: "ReleaseKey", name, version }) }
   if (lower === "attestation") return { GET: () => ({ _tag: "GetKeyAttestation", name, version }) }
   return undefined
+}
+
+// The deleted bin has one grammar for every object type: list, get, purge, recover.
+const routeDeleted = (
+  kind: "Secret" | "Key" | "Certificate",
+  name: string | undefined,
+  action: string | undefined,
+  sub: string | undefined,
+  choose: (handlers: Handlers, nameToCheck: string | undefined) => RouteMatch
+): RouteMatch => {
+  if (sub !== undefined) return notFound
+  // Each tag below is a member of `Route` for every `kind` (ListDeletedSecrets, GetDeletedKey, ...).
+  const route = (tag: string, fields: object = {}) => () => ({ _tag: tag, ...fields }) as Route
+  if (name === undefined) return choose({ GET: route(`ListDeleted${kind}s`) }, undefined)
+  if (action === undefined) {
+    return choose({
+      GET: route(`GetDeleted${kind}`, { name }),
+      DELETE: route(`PurgeDeleted${kind}`, { name })
+    }, name)
+  }
+  if (action.toLowerCase() === "recover") return choose({ POST: route(`RecoverDeleted${kind}`, { name }) }, name)
+  return notFound
 }
 
 const routeKeys = (
