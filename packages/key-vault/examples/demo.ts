@@ -1,5 +1,6 @@
 /**
- * A tour of every secret operation through the Effect client.
+ * A tour of every secret operation through the Effect client, then of certificates (create self-signed, download as
+ * PEM, parse, serve TLS with it, rotate by creating a new version).
  *
  * With no configuration it starts the Key Vault emulator on a loopback HTTPS port (with its own local CA) and talks
  * to it exactly as it would to Azure: TLS, the 401 challenge with resource verification left on, Unix-second
@@ -24,10 +25,12 @@ import * as Fs from "node:fs"
 import type * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as Tls from "node:tls"
 import * as Undici from "undici"
 import * as KeyVault from "../src/KeyVault.js"
 import * as AzureIdentity from "../src/auth/AzureIdentity.js"
 import * as TokenProvider from "../src/auth/TokenProvider.js"
+import { Certificates } from "../src/certificates/Certificates.js"
 import { Secrets } from "../src/secrets/Secrets.js"
 
 const say = (line: string) => Effect.sync(() => console.log(line))
@@ -119,6 +122,49 @@ const tour = Effect.gen(function*() {
   yield* say("done: every secret operation ran through the Effect client")
 })
 
+// Certificates: what a service does with its TLS certificate.
+const certificatesTour = Effect.gen(function*() {
+  const certificates = yield* Certificates
+  const name = `effect-demo-cert-${Date.now().toString(36)}`
+  const policy = {
+    issuerName: "Self",
+    subject: "CN=demo.contoso.test",
+    subjectAlternativeNames: { dnsNames: ["demo.contoso.test"] },
+    keyType: "EC",
+    keyCurveName: "P-256",
+    contentType: "application/x-pem-file",
+    validityInMonths: 12
+  } as const
+
+  yield* step("certificates: create a self-signed certificate (a long-running operation, polled on a Schedule)")
+  const first = yield* certificates.create(name, policy)
+  yield* say(`issued ${first.properties.name} version ${first.properties.version}, thumbprint ${first.properties.x509ThumbprintHex}`)
+
+  yield* step("certificates: parse the public certificate")
+  const details = yield* certificates.getDetails(name)
+  yield* say(`subject ${details.subject}, SANs ${details.subjectAlternativeNames.dnsNames.join(", ")}`)
+  yield* say(`  ${details.keyType} ${details.keyCurveName ?? details.keySize}, valid ${details.notBefore.toISOString()} .. ${details.notAfter.toISOString()}`)
+
+  yield* step("certificates: download it with its private key as PEM (Redacted) and load it into node:tls")
+  const pem = yield* certificates.downloadPem(name)
+  yield* say(`downloaded ${pem} (prints redacted); TLS context built: ${Tls.createSecureContext({ cert: Redacted.value(pem), key: Redacted.value(pem) }) !== undefined}`)
+
+  yield* step("certificates: rotate by creating a new version from the same policy")
+  const second = yield* certificates.create(name, policy)
+  const versions = yield* certificates.listVersions(name).pipe(Stream.runCollect)
+  yield* say(`new version ${second.properties.version}; ${Chunk.size(versions)} versions in all`)
+
+  yield* step("certificates: clean up")
+  yield* certificates.delete(name)
+  yield* Effect.flatMap(Certificates, (c) => c.getDeleted(name)).pipe(
+    Effect.retry({ schedule: visibility, while: (e) => e._tag === "NotFoundError" })
+  )
+  yield* certificates.purge(name).pipe(
+    Effect.catchTag("ForbiddenError", (e) => say(`  purge refused (${e.code}); it stays in the deleted bin`))
+  )
+  yield* say("done: a certificate created, parsed, served and rotated through the Effect client")
+})
+
 // A real vault makes deletion and recovery visible after a moment; the emulator does it at once.
 const visibility = Schedule.spaced("1 second").pipe(Schedule.intersect(Schedule.recurs(30)))
 const waitForDeleted = (name: string) =>
@@ -181,7 +227,7 @@ const azureLayer = (vaultUrl: string): Layer.Layer<KeyVault.KeyVaultServices, un
 const main = Effect.gen(function*() {
   const vaultUrl = yield* Config.option(Config.nonEmptyString("AZURE_KEYVAULT_URL"))
   const layer = Option.match(vaultUrl, { onNone: () => emulatorLayer, onSome: azureLayer })
-  yield* Effect.provide(tour, layer)
+  yield* Effect.provide(Effect.zipRight(tour, certificatesTour), layer)
 })
 
 Effect.runPromiseExit(main).then((exit) => {
