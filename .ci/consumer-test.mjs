@@ -155,7 +155,8 @@ const readmeDir = project("readme", {
   "@azure/core-rest-pipeline": installed("@azure/core-rest-pipeline"),
   "@azure/identity": installed("@azure/identity"),
   "@azure/keyvault-keys": installed("@azure/keyvault-keys"),
-  "@azure/keyvault-secrets": installed("@azure/keyvault-secrets")
+  "@azure/keyvault-secrets": installed("@azure/keyvault-secrets"),
+  "@azure/keyvault-certificates": installed("@azure/keyvault-certificates")
 })
 const slug = (file) => file.replace(/\/?README\.md$/, "").replace(/^packages\//, "").replace(/\W+/g, "-") || "root"
 const programs = blocks.map((b) => ({ ...b, name: `${slug(b.file)}-line${b.line}` }))

@@ -8,7 +8,6 @@
  * `cancelCertificateOperation` is the operation poller's `cancelOperation` in this SDK version.
  */
 import type { TokenCredential } from "@azure/core-auth"
-import { RestError } from "@azure/core-rest-pipeline"
 import { CertificateClient } from "@azure/keyvault-certificates"
 import type { CertificateClientOptions, CertificatePolicy } from "@azure/keyvault-certificates"
 import { CryptographyClient, KeyClient } from "@azure/keyvault-keys"
@@ -28,6 +27,7 @@ import * as TlsMaterial from "../src/server/Tls.js"
 import { makeAzureHttpClient } from "../src/testing/AzureSdkTransport.js"
 import type { KeyAndCertificate } from "./certificates-support.js"
 import { forgePfx, makeCa, selfSigned, signCsr } from "./certificates-support.js"
+import { collect, poll, restError } from "./sdk-support.js"
 
 const credential: TokenCredential = {
   getToken: async () => ({ token: "emulator", expiresOnTimestamp: Date.now() + 3600_000 })
@@ -79,23 +79,6 @@ const overHttps: Harness = {
     }))
 }
 
-const poll = { intervalInMs: 0 }
-
-const collect = async <A>(iterable: AsyncIterable<A>): Promise<Array<A>> => {
-  const items: Array<A> = []
-  for await (const item of iterable) items.push(item)
-  return items
-}
-
-const restError = async (promise: Promise<unknown>): Promise<RestError> => {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof RestError) return error
-    throw error
-  }
-  throw new Error("expected a RestError")
-}
 
 const selfPolicy = (subject: string): CertificatePolicy => ({
   issuerName: "Self",

@@ -8,7 +8,6 @@
  * verifies RS* / PS* data signatures itself, so those cases also prove that the emulator's JWK is exact.
  */
 import type { TokenCredential } from "@azure/core-auth"
-import { RestError } from "@azure/core-rest-pipeline"
 import type { CryptographyClientOptions, JsonWebKey, SignatureAlgorithm } from "@azure/keyvault-keys"
 import { CryptographyClient, KeyClient } from "@azure/keyvault-keys"
 import { afterAll, describe, expect, it } from "@effect/vitest"
@@ -24,6 +23,7 @@ import * as HttpsServer from "../src/server/HttpsServer.js"
 import * as Tls from "../src/server/Tls.js"
 import { makeAzureHttpClient } from "../src/testing/AzureSdkTransport.js"
 import { ecPair, pkcs1Decrypt, rsaPair } from "./keys-support.js"
+import { collect, poll, restError } from "./sdk-support.js"
 
 const credential: TokenCredential = {
   getToken: async () => ({ token: "emulator", expiresOnTimestamp: Date.now() + 3600_000 })
@@ -70,23 +70,6 @@ const overHttps: Harness = {
     }))
 }
 
-const poll = { intervalInMs: 0 }
-
-const collect = async <A>(iterable: AsyncIterable<A>): Promise<Array<A>> => {
-  const items: Array<A> = []
-  for await (const item of iterable) items.push(item)
-  return items
-}
-
-const restError = async (promise: Promise<unknown>): Promise<RestError> => {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof RestError) return error
-    throw error
-  }
-  throw new Error("expected a RestError")
-}
 
 /** A Node private key as the SDK's JsonWebKey (bytes, Key Vault's curve names). */
 const sdkJwk = (privateKey: Crypto.KeyObject): JsonWebKey => {

@@ -5,7 +5,6 @@
  *   it as `https://localhost:<port>`, so it needs `disableChallengeResourceVerification`.
  */
 import type { TokenCredential } from "@azure/core-auth"
-import { RestError } from "@azure/core-rest-pipeline"
 import type { SecretProperties } from "@azure/keyvault-secrets"
 import { SecretClient } from "@azure/keyvault-secrets"
 import { afterAll, describe, expect, it } from "@effect/vitest"
@@ -19,6 +18,7 @@ import * as Emulator from "../src/Emulator.js"
 import * as HttpsServer from "../src/server/HttpsServer.js"
 import * as Tls from "../src/server/Tls.js"
 import { makeAzureHttpClient } from "../src/testing/AzureSdkTransport.js"
+import { collect, poll, restError } from "./sdk-support.js"
 
 const credential: TokenCredential = {
   getToken: async () => ({ token: "emulator", expiresOnTimestamp: Date.now() + 3600_000 })
@@ -62,23 +62,6 @@ const overHttps: Harness = {
     }))
 }
 
-const poll = { intervalInMs: 0 }
-
-const collect = async <A>(iterable: AsyncIterable<A>): Promise<Array<A>> => {
-  const items: Array<A> = []
-  for await (const item of iterable) items.push(item)
-  return items
-}
-
-const restError = async (promise: Promise<unknown>): Promise<RestError> => {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof RestError) return error
-    throw error
-  }
-  throw new Error("expected a RestError")
-}
 
 describe.each([inProcess, overHttps])("SecretClient against the emulator ($name)", ({ make }) => {
   it("sets and gets secrets with every property, values round-tripping exactly", async () => {
