@@ -25,6 +25,7 @@ import { classify } from "./journal/Operation.js"
  * Credentials receive it as `tenantId` in `getToken` options; the emulator accepts any token unless `token` is set.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const DEFAULT_TENANT_ID = "00000000-0000-0000-0000-000000000000"
 
@@ -32,6 +33,7 @@ export const DEFAULT_TENANT_ID = "00000000-0000-0000-0000-000000000000"
  * Emulator settings. All optional.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface EmulatorOptions {
   /** Tenant in the challenge's `authorization` URL. Default `DEFAULT_TENANT_ID`. */
@@ -82,6 +84,7 @@ export interface EmulatorOptions {
  * A running emulator.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Emulator {
   readonly handler: EmulatorHandler
@@ -98,6 +101,7 @@ export interface Emulator {
  * The vault engine type, re-exported for callers that only import this module.
  *
  * @since 0.1.0
+ * @category models
  */
 export type VaultEngine = Engine.VaultEngine
 
@@ -105,6 +109,7 @@ export type VaultEngine = Engine.VaultEngine
  * A new emulator with an empty vault. Invalid options (e.g. `recoverableDays: 0`) are a programming error and die.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (options: EmulatorOptions = {}): Effect.Effect<Emulator> =>
   Effect.gen(function*() {
@@ -179,6 +184,7 @@ const refuseOtherTokens = (
  * read its journal and inject faults.
  *
  * @since 0.1.0
+ * @category tags
  */
 export class EmulatorService extends Context.Tag("@effect-azure/key-vault-emulator/Emulator")<
   EmulatorService,

@@ -26,6 +26,7 @@ import * as VaultState from "./transport/VaultState.js"
  * What the client layer provides.
  *
  * @since 0.1.0
+ * @category models
  */
 export type KeyVaultServices =
   | Secrets.Secrets
@@ -68,6 +69,7 @@ const fromConfig = <E1, E2>(
  * `localCryptography` (`auto` by default: public-key operations run locally once the key is known).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface KeyVaultClientOptions extends KeyVaultConfig.KeyVaultOptions, Cryptography.CryptographyOptions {
   readonly cache?: CacheConfig.CacheOptions | undefined
@@ -79,6 +81,7 @@ export interface KeyVaultClientOptions extends KeyVaultConfig.KeyVaultOptions, C
  * request. `layerConfig` reads the same settings from the environment.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer = (
   options: KeyVaultClientOptions
@@ -92,6 +95,7 @@ export const layer = (
  * `cryptography` options are plain values. A missing or refused value is a `ConfigError` naming the variable.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layerConfig = (
   config?: Config.Config<KeyVaultConfig.KeyVaultOptions>,

@@ -29,6 +29,7 @@ import * as Tls from "../server/Tls.js"
  * Raised for an unknown flag, a missing value or a value out of range; the command exits with code 2.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
 
@@ -36,6 +37,7 @@ export class UsageError extends Data.TaggedError("UsageError")<{ readonly messag
  * Parsed command line.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface CliOptions {
   readonly host: string
@@ -69,6 +71,7 @@ export interface CliOptions {
  * What the command prints on stdout once the server accepts connections.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface StartupInfo {
   readonly vaultUrl: string
@@ -83,6 +86,7 @@ export interface StartupInfo {
  * The `--help` text.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const USAGE: string = `Usage: key-vault-emulator [options]
 
@@ -172,6 +176,7 @@ const isOptionName = (name: string): name is OptionName => Object.hasOwn(OPTIONS
  * Parses the arguments after the program name. Accepts `--flag value` and `--flag=value`; the last repetition wins.
  *
  * @since 0.1.0
+ * @category parsing
  */
 export const parseArgs = (argv: ReadonlyArray<string>): Either.Either<CliOptions, UsageError> => {
   const { tokens } = Util.parseArgs({
@@ -282,6 +287,7 @@ const TOKEN_SHAPE = "--token expects 1 to 4096 visible ASCII characters (no spac
  * Errors name the file, never its contents.
  *
  * @since 0.1.0
+ * @category cli
  */
 export const readTokenFile = (path: string): Effect.Effect<Redacted.Redacted<string>, UsageError> =>
   Effect.try({
@@ -321,6 +327,7 @@ const parseThrottleSwitch = (
  * Reads the rules of every `--faults-file`, in order; an unreadable file or invalid rules are a usage error.
  *
  * @since 0.1.0
+ * @category cli
  */
 export const readFaultsFiles = (
   paths: ReadonlyArray<string>
@@ -345,6 +352,7 @@ const isUnspecified = (host: string): boolean => host === "0.0.0.0" || host === 
  * The warning for a listener other machines may reach, or `undefined` for a loopback one.
  *
  * @since 0.1.0
+ * @category cli
  */
 export const exposureWarning = (options: {
   readonly host: string
@@ -437,6 +445,7 @@ const startDetailed = (
  * scope closes.
  *
  * @since 0.1.0
+ * @category cli
  */
 export const start = (
   options: CliOptions
@@ -483,6 +492,7 @@ const guidance = (started: Started): string => {
  * The whole command: parse, start, announce, wait for interruption (SIGINT / SIGTERM through `main`).
  *
  * @since 0.1.0
+ * @category cli
  */
 export const run = (
   argv: ReadonlyArray<string>
@@ -515,6 +525,7 @@ const exitCode = <E, A>(exit: Exit.Exit<A, E>): number => {
  * 2 for a usage error, 1 when the server cannot start.
  *
  * @since 0.1.0
+ * @category cli
  */
 export const main = (argv: ReadonlyArray<string>): void => {
   const program = run(argv).pipe(
@@ -543,6 +554,7 @@ export const main = (argv: ReadonlyArray<string>): void => {
  * only the startup JSON line.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const stderrLogger: Layer.Layer<never> = Logger.replace(
   Logger.defaultLogger,

@@ -19,6 +19,7 @@ const magicBytes = new TextEncoder().encode(MAGIC)
  * The envelope format written by this version of the emulator.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const FORMAT = 1
 
@@ -26,6 +27,7 @@ export const FORMAT = 1
  * The object types a blob can hold.
  *
  * @since 0.1.0
+ * @category models
  */
 export type BackupKind = "secret" | "key" | "certificate"
 
@@ -36,6 +38,7 @@ const malformed = (kind: BackupKind): BadParameter =>
  * Wraps a JSON-serialisable payload into a blob.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const encode = (kind: BackupKind, payload: unknown): Uint8Array => {
   const json = new TextEncoder().encode(JSON.stringify({ format: FORMAT, kind, payload }))
@@ -50,6 +53,7 @@ export const encode = (kind: BackupKind, payload: unknown): Uint8Array => {
  * `BadParameter` whose message says nothing about the content (a blob carries secret values).
  *
  * @since 0.1.0
+ * @category parsing
  */
 export const decode = (kind: BackupKind, blob: Uint8Array): Either.Either<unknown, BadParameter> => {
   if (blob.length < magicBytes.length || magicBytes.some((byte, i) => blob[i] !== byte)) {

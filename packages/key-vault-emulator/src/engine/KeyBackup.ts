@@ -58,6 +58,7 @@ const Payload = Schema.Struct({
  * A key as a backup holds it: the object with its versions, and the rotation policy when one was set.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface BackedUpKey {
   readonly object: StoredObject<KeyVersion>
@@ -68,6 +69,7 @@ export interface BackedUpKey {
  * Serialises a key with all its versions and its rotation policy into a blob.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const encode = ({ object, rotationPolicy }: BackedUpKey): Uint8Array =>
   Backup.encode(
@@ -108,6 +110,7 @@ const malformed = (): BadParameter => new BadParameter({ message: "The key backu
  * Reads a blob back into a key. Errors never describe the content: the blob holds private key material.
  *
  * @since 0.1.0
+ * @category parsing
  */
 export const decode = (blob: Uint8Array): Either.Either<BackedUpKey, BadParameter> =>
   Either.flatMap(Backup.decode("key", blob), (raw) => {

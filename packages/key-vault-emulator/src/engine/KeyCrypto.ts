@@ -45,6 +45,7 @@ const modulusBytes = (material: RsaMaterial): number => Math.ceil(Rsa.modulusBit
  * Encrypts (or wraps) with RSA1_5, RSA-OAEP or RSA-OAEP-256.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const encrypt = (key: KeyVersion, alg: string, plaintext: Uint8Array): Either.Either<Uint8Array, BadParameter> =>
   Either.flatMap(encryptionSetup(key, alg), ({ algorithm, material }) => {
@@ -59,6 +60,7 @@ export const encrypt = (key: KeyVersion, alg: string, plaintext: Uint8Array): Ei
  * Decrypts (or unwraps); a ciphertext that does not decrypt is a `BadParameter` without further detail.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const decrypt = (key: KeyVersion, alg: string, ciphertext: Uint8Array): Either.Either<Uint8Array, BadParameter> =>
   Either.flatMap(encryptionSetup(key, alg), ({ algorithm, material }) => {
@@ -96,6 +98,7 @@ const signatureSetup = (key: KeyVersion, alg: string, digest: Uint8Array): Eithe
  * Signs a digest (never hashed again): RS* and PS* over RSA, ES* as raw `r || s`.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const sign = (key: KeyVersion, alg: string, digest: Uint8Array): Either.Either<Uint8Array, BadParameter> =>
   Either.map(signatureSetup(key, alg, digest), (spec) => {
@@ -109,6 +112,7 @@ export const sign = (key: KeyVersion, alg: string, digest: Uint8Array): Either.E
  * Verifies a signature over a digest. A wrong signature is `false`; a wrong algorithm or digest length is an error.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const verify = (
   key: KeyVersion,

@@ -34,6 +34,7 @@ import { BadParameter, ObjectConflict, ObjectNotFound, OperationForbidden } from
  * no validity window, not exportable).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface KeyMetadataInput {
   /** Operations the key allows; default: all six for RSA, sign and verify for EC. */
@@ -51,6 +52,7 @@ export interface KeyMetadataInput {
  * Input of a create: the key type (`RSA`, `RSA-HSM`, `EC`, `EC-HSM`), RSA size and exponent or EC curve.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface CreateKeyInput extends KeyMetadataInput {
   readonly kty: string
@@ -66,6 +68,7 @@ export interface CreateKeyInput extends KeyMetadataInput {
  * Input of an import: validated key material (`KeyMaterial.fromJwk`) and whether to report an `-HSM` key type.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ImportKeyInput extends KeyMetadataInput {
   readonly material: KeyMaterial
@@ -78,6 +81,7 @@ export interface ImportKeyInput extends KeyMetadataInput {
  * Input of an update: only the fields given change (tags and key_ops are replaced as a whole).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface UpdateKeyInput {
   readonly keyOps?: ReadonlyArray<string> | undefined
@@ -92,6 +96,7 @@ export interface UpdateKeyInput {
  * The outcome of a cryptographic operation: the key version that did it (for the `kid`) and the result.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface KeyOperationOutcome<A> {
   readonly key: Key
@@ -102,6 +107,7 @@ export interface KeyOperationOutcome<A> {
  * A key's rotation policy with the key's name (in the case of its first creation, for the policy id).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface NamedRotationPolicy {
   readonly name: string
@@ -112,6 +118,7 @@ export interface NamedRotationPolicy {
  * Failures of a cryptographic operation.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type KeyOperationError = ObjectNotFound | OperationForbidden | BadParameter
 
@@ -119,6 +126,7 @@ export type KeyOperationError = ObjectNotFound | OperationForbidden | BadParamet
  * The key collection of a vault.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface KeyEngine {
   /** Generates a new key version (and the key, when it does not exist). */
@@ -206,6 +214,7 @@ export interface KeyEngine {
  * Settings the key engine needs from the vault.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface KeyEngineOptions {
   readonly recoverableDays: number
@@ -219,6 +228,7 @@ export interface KeyEngineOptions {
  * The largest `count` of `POST /rng`.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const MAX_RANDOM_BYTES = 128
 
@@ -395,6 +405,7 @@ const checkUsable = (key: KeyVersion, operation: KeyOperation, at: Date): Operat
  * A new, empty key collection.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (options: KeyEngineOptions): KeyEngine => {
   const store = options.store ?? ObjectStore.make<KeyVersion>()

@@ -14,7 +14,10 @@
 import * as Either from "effect/Either"
 
 /**
+ * What a lifetime action does: `Rotate` the key, or `Notify` that it is about to expire.
+ *
  * @since 0.1.0
+ * @category models
  */
 export type LifetimeActionType = "Rotate" | "Notify"
 
@@ -22,6 +25,7 @@ export type LifetimeActionType = "Rotate" | "Notify"
  * One action and its trigger (exactly one of the two durations is set).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface LifetimeAction {
   readonly type: LifetimeActionType
@@ -33,6 +37,7 @@ export interface LifetimeAction {
  * A key's rotation policy. `created` / `updated` are absent for the default policy (never set).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RotationPolicy {
   readonly lifetimeActions: ReadonlyArray<LifetimeAction>
@@ -45,6 +50,7 @@ export interface RotationPolicy {
  * What a key without a stored policy reports: notify 30 days before expiry, no expiry time.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const DEFAULT_POLICY: RotationPolicy = {
   lifetimeActions: [{ type: "Notify", timeAfterCreate: undefined, timeBeforeExpiry: "P30D" }],
@@ -57,6 +63,7 @@ export const DEFAULT_POLICY: RotationPolicy = {
  * A parsed ISO 8601 duration (date and time parts; weeks count as 7 days).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Duration {
   readonly years: number
@@ -73,6 +80,7 @@ const DURATION_PATTERN = /^P(?:(\d{1,4})Y)?(?:(\d{1,5})M)?(?:(\d{1,5})W)?(?:(\d{
  * Parses a duration; undefined when it is not one (or is empty, like `P` or `PT`).
  *
  * @since 0.1.0
+ * @category parsing
  */
 export const parseDuration = (text: string): Duration | undefined => {
   const match = DURATION_PATTERN.exec(text)
@@ -92,6 +100,7 @@ export const parseDuration = (text: string): Duration | undefined => {
  * The nominal length in days (a year is 365 days, a month 30), for the service's minimum-length rules.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const nominalDays = (duration: Duration): number =>
   duration.years * 365 + duration.months * 30 + duration.days +
@@ -101,6 +110,7 @@ export const nominalDays = (duration: Duration): number =>
  * `date` plus `duration` in calendar terms (UTC), as an expiry computed from a policy.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const addDuration = (date: Date, duration: Duration): Date => {
   const result = new Date(date.getTime())
@@ -113,6 +123,7 @@ export const addDuration = (date: Date, duration: Duration): Date => {
  * A policy as submitted (the decoded wire body).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface PolicyInput {
   readonly lifetimeActions?: ReadonlyArray<{
@@ -135,6 +146,7 @@ const actionType = (type: string | undefined): LifetimeActionType | undefined =>
  * the default action (notify 30 days before expiry), as the service resets to it.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const validate = (
   input: PolicyInput

@@ -11,6 +11,7 @@ import type { KeyMaterial } from "./crypto/KeyMaterial.js"
  * The key types a standard vault holds. `-HSM` types are emulated in software and reported as requested.
  *
  * @since 0.1.0
+ * @category models
  */
 export type StoredKeyType = "RSA" | "RSA-HSM" | "EC" | "EC-HSM"
 
@@ -18,6 +19,7 @@ export type StoredKeyType = "RSA" | "RSA-HSM" | "EC" | "EC-HSM"
  * The policy an exportable key is released under (stored and returned; `release` itself is not emulated).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ReleasePolicy {
   readonly contentType: string | undefined
@@ -29,6 +31,7 @@ export interface ReleasePolicy {
  * One version of a key. Timestamps are whole seconds.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface KeyVersion {
   /** 32 lower-case hex characters. */
@@ -52,6 +55,7 @@ export interface KeyVersion {
  * A key version with the name of its key (in the case of its first creation).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Key {
   readonly name: string
@@ -62,6 +66,7 @@ export interface Key {
  * A deleted key: its latest version plus the deletion dates.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface DeletedKey {
   readonly name: string

@@ -15,6 +15,7 @@
  * What the store needs from a version: its id and creation time (used for ordering).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Versioned {
   /** 32 lower-case hex characters. */
@@ -26,6 +27,7 @@ export interface Versioned {
  * A live object: its display name and versions in creation order (the last one is the latest).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface StoredObject<V extends Versioned> {
   readonly name: string
@@ -36,6 +38,7 @@ export interface StoredObject<V extends Versioned> {
  * An object in the soft-delete bin, with all its versions.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface DeletedObject<V extends Versioned> {
   readonly object: StoredObject<V>
@@ -47,6 +50,7 @@ export interface DeletedObject<V extends Versioned> {
  * A collection of versioned objects with a soft-delete bin.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ObjectStore<V extends Versioned> {
   /** The live object with this name (any case), if any. */
@@ -82,6 +86,7 @@ export interface ObjectStore<V extends Versioned> {
  * The key an object is stored under.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const nameKey = (name: string): string => name.toLowerCase()
 
@@ -89,6 +94,7 @@ export const nameKey = (name: string): string => name.toLowerCase()
  * The latest version of an object (the last one created).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const latest = <V extends Versioned>(object: StoredObject<V>): V => {
   const last = object.versions[object.versions.length - 1]
@@ -101,6 +107,7 @@ export const latest = <V extends Versioned>(object: StoredObject<V>): V => {
  * A version of an object by id (compared case-insensitively, as the service does for hex ids).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const findVersion = <V extends Versioned>(object: StoredObject<V>, version: string): V | undefined => {
   const wanted = version.toLowerCase()
@@ -111,6 +118,7 @@ export const findVersion = <V extends Versioned>(object: StoredObject<V>, versio
  * Versions ordered by creation time, then version id: the order version lists are served in.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const sortedVersions = <V extends Versioned>(object: StoredObject<V>): ReadonlyArray<V> =>
   [...object.versions].sort((a, b) =>
@@ -124,6 +132,7 @@ const byKey = <A>(entries: Iterable<[string, A]>): ReadonlyArray<A> =>
  * An empty collection.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = <V extends Versioned>(): ObjectStore<V> => {
   const active = new Map<string, StoredObject<V>>()

@@ -37,6 +37,7 @@ const Payload = Schema.Struct({
  * Serialises a secret with all its versions into a blob.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const encode = (object: StoredObject<SecretVersion>): Uint8Array =>
   Backup.encode(
@@ -63,6 +64,7 @@ export const encode = (object: StoredObject<SecretVersion>): Uint8Array =>
  * error message would print them.
  *
  * @since 0.1.0
+ * @category parsing
  */
 export const decode = (blob: Uint8Array): Either.Either<StoredObject<SecretVersion>, BadParameter> =>
   Either.flatMap(Backup.decode("secret", blob), (payload) => {

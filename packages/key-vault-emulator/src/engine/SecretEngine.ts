@@ -23,6 +23,7 @@ import { BadParameter, ObjectConflict, ObjectNotFound, OperationForbidden } from
  * Input of a set: a new version. Attributes not given take the service's defaults (enabled, no validity window).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface SetSecretInput {
   readonly value: Redacted.Redacted<string>
@@ -37,6 +38,7 @@ export interface SetSecretInput {
  * Input of an update: only the fields given change (tags are replaced as a whole); the value never changes.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface UpdateSecretInput {
   readonly contentType?: string | undefined
@@ -50,6 +52,7 @@ export interface UpdateSecretInput {
  * The secret collection of a vault.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface SecretEngine {
   /** Creates a new version (and the secret, when it does not exist). */
@@ -91,6 +94,7 @@ export interface SecretEngine {
  * Settings the secret engine needs from the vault.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface SecretEngineOptions {
   readonly recoverableDays: number
@@ -165,6 +169,7 @@ const newVersionId = (taken: ReadonlyArray<SecretVersion>): string => {
  * A new, empty secret collection.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (options: SecretEngineOptions): SecretEngine => {
   const store = options.store ?? ObjectStore.make<SecretVersion>()

@@ -10,6 +10,7 @@ import type * as Redacted from "effect/Redacted"
  * One version of a secret. Timestamps are whole seconds (the wire's resolution).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface SecretVersion {
   /** 32 lower-case hex characters. */
@@ -30,6 +31,7 @@ export interface SecretVersion {
  * A secret version together with the name of the secret it belongs to (in the case of its first creation).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Secret {
   readonly name: string
@@ -40,6 +42,7 @@ export interface Secret {
  * A deleted secret: its latest version plus the deletion dates.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface DeletedSecret {
   readonly name: string

@@ -18,6 +18,7 @@ import type { SecretVersion } from "./SecretVersion.js"
  * Engine settings.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface VaultEngineOptions {
   /**
@@ -42,6 +43,7 @@ export interface VaultEngineOptions {
  * One vault's state and operations.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface VaultEngine {
   /** Days a deleted object stays recoverable. */
@@ -57,6 +59,7 @@ export interface VaultEngine {
  * The default soft-delete retention, as in the service.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const DEFAULT_RECOVERABLE_DAYS = 90
 
@@ -64,6 +67,7 @@ export const DEFAULT_RECOVERABLE_DAYS = 90
  * The recovery level the service reports for a vault with soft delete and purge enabled and this retention.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const recoveryLevelFor = (recoverableDays: number): string =>
   recoverableDays >= DEFAULT_RECOVERABLE_DAYS ? "Recoverable+Purgeable" : "CustomizedRecoverable+Purgeable"
@@ -72,6 +76,7 @@ export const recoveryLevelFor = (recoverableDays: number): string =>
  * A new, empty vault. Invalid options are a programming error and die with a message.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (options: VaultEngineOptions = {}): Effect.Effect<VaultEngine> =>
   Effect.suspend(() => {

@@ -14,6 +14,7 @@ import * as Data from "effect/Data"
  * `SecretNotFound`.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class ObjectNotFound extends Data.TaggedError("ObjectNotFound")<{
   readonly code: string
@@ -25,6 +26,7 @@ export class ObjectNotFound extends Data.TaggedError("ObjectNotFound")<{
  * with the reason as the inner code (`SecretDisabled`, ...).
  *
  * @since 0.1.0
+ * @category errors
  */
 export class OperationForbidden extends Data.TaggedError("OperationForbidden")<{
   readonly innerCode: string
@@ -36,6 +38,7 @@ export class OperationForbidden extends Data.TaggedError("OperationForbidden")<{
  * `ObjectIsDeletedButRecoverable` in the second case.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class ObjectConflict extends Data.TaggedError("ObjectConflict")<{
   readonly innerCode: string | undefined
@@ -46,6 +49,7 @@ export class ObjectConflict extends Data.TaggedError("ObjectConflict")<{
  * The input is invalid (a malformed backup blob, a value over a limit): HTTP 400 `BadParameter`.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class BadParameter extends Data.TaggedError("BadParameter")<{
   readonly message: string
@@ -55,5 +59,6 @@ export class BadParameter extends Data.TaggedError("BadParameter")<{
  * Every failure an engine operation can raise.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type VaultError = ObjectNotFound | OperationForbidden | ObjectConflict | BadParameter

@@ -27,6 +27,7 @@ const defaults: Readonly<Record<number, readonly [code: string, message: string]
  * Headers for retry hints; `HttpDate` is relative to `nowMillis` (the emulator's clock).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const retryAfterHeaders = (
   hints: RetryAfter | ReadonlyArray<RetryAfter> | undefined,
@@ -58,6 +59,7 @@ export const retryAfterHeaders = (
  * The response of a `Status` fault.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const statusResponse = (
   action: Extract<FaultAction, { readonly _tag: "Status" }>,
@@ -79,6 +81,7 @@ const encoder = new TextEncoder()
  * A 200 whose body claims to be JSON and is not (an unterminated object).
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const malformedJson = (): EmulatorResponse =>
   ({
@@ -91,6 +94,7 @@ export const malformedJson = (): EmulatorResponse =>
  * does not know about `fault` would send: a 503, so the client still sees a failure.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const transportFault = (fault: TransportFault): EmulatorResponse => ({
   ...Responses.error(503, "ServiceUnavailable", "The emulator injected a transport fault this adapter cannot produce."),
@@ -102,6 +106,7 @@ export const transportFault = (fault: TransportFault): EmulatorResponse => ({
  * client never sees a complete one.
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const truncate = (response: EmulatorResponse, bytes: number | undefined): EmulatorResponse => {
   const length = response.body.byteLength

@@ -16,6 +16,7 @@ import type { OperationName } from "../journal/Operation.js"
  * date (the emulator's clock plus `seconds`), `retry-after-ms`, `x-ms-retry-after-ms`.
  *
  * @since 0.1.0
+ * @category models
  */
 export type RetryAfter =
   | { readonly _tag: "Seconds"; readonly seconds: number }
@@ -36,6 +37,7 @@ export type RetryAfter =
  * - `MalformedJson`: answer 200 with a JSON content type and a body that is not JSON.
  *
  * @since 0.1.0
+ * @category models
  */
 export type FaultAction =
   | {
@@ -56,6 +58,7 @@ export type FaultAction =
  * write was applied, then the client is told otherwise, the real-world case that makes blind retries unsafe).
  *
  * @since 0.1.0
+ * @category models
  */
 export type FaultPhase = "before" | "after"
 
@@ -65,6 +68,7 @@ export type FaultPhase = "before" | "after"
  * matches; with `probability` on each match with that chance (seeded, so runs repeat), at most `times` times if both.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface FaultRule {
   /** Operation name(s) as in the journal (`getSecret`, `createKey`, `sign`, ...); default: every operation. */
@@ -87,6 +91,7 @@ export interface FaultRule {
  * A rule that does not validate (a status out of range, an unknown operation, a bad pattern, a malformed JSON file).
  *
  * @since 0.1.0
+ * @category errors
  */
 export class InvalidFaultRule extends Data.TaggedError("InvalidFaultRule")<{ readonly message: string }> {}
 
@@ -153,6 +158,7 @@ const FaultRuleStruct = Schema.Struct({
  * A rule as JSON carries it (operation names as plain strings).
  *
  * @since 0.1.0
+ * @category models
  */
 export type FaultRuleEncoded = Schema.Schema.Encoded<typeof FaultRuleStruct>
 
@@ -161,6 +167,7 @@ export type FaultRuleEncoded = Schema.Schema.Encoded<typeof FaultRuleStruct>
  * Unknown fields are refused, so a misspelt option is an error rather than a rule that silently matches everything.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const FaultRuleSchema: Schema.Schema<FaultRule, FaultRuleEncoded> = FaultRuleStruct
 
@@ -177,6 +184,7 @@ const describe = (error: ParseResult.ParseError): string => {
  * Checks a rule built in code (TypeScript cannot check ranges or patterns).
  *
  * @since 0.1.0
+ * @category validation
  */
 export const validate = (rule: FaultRule): Either.Either<FaultRule, InvalidFaultRule> =>
   Schema.validateEither(FaultRuleSchema, parseOptions)(rule).pipe(
@@ -190,6 +198,7 @@ const decodeMany = Schema.decodeUnknownEither(Schema.parseJson(Schema.Array(Faul
  * Reads one rule from JSON text (`--fault`).
  *
  * @since 0.1.0
+ * @category parsing
  */
 export const fromJson = (text: string): Either.Either<FaultRule, InvalidFaultRule> =>
   decodeOne(text).pipe(
@@ -200,6 +209,7 @@ export const fromJson = (text: string): Either.Either<FaultRule, InvalidFaultRul
  * Reads a JSON array of rules (`--faults-file`).
  *
  * @since 0.1.0
+ * @category parsing
  */
 export const arrayFromJson = (text: string): Either.Either<ReadonlyArray<FaultRule>, InvalidFaultRule> =>
   decodeMany(text).pipe(
@@ -215,6 +225,7 @@ const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/
  * RegExp, anything else as a case-insensitive, anchored glob.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const compileNamePattern = (pattern: string | RegExp): RegExp => {
   if (pattern instanceof RegExp) return pattern

@@ -21,6 +21,7 @@ import { compileNamePattern, validate } from "./FaultRule.js"
  * The seed when none is given: fixed, so that runs repeat unless asked otherwise.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const DEFAULT_SEED = 0
 
@@ -28,6 +29,7 @@ export const DEFAULT_SEED = 0
  * A rule as registered, with what it has done so far.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RegisteredRule {
   readonly id: string
@@ -42,6 +44,7 @@ export interface RegisteredRule {
  * The fault chosen for a request.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface FaultDecision {
   readonly ruleId: string
@@ -53,6 +56,7 @@ export interface FaultDecision {
  * The registry.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Faults {
   readonly seed: number
@@ -86,6 +90,7 @@ interface Entry {
  * The project's seeded generator (mulberry32, shared with the client's replay), started from exactly `seed`.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const prng = (seed: number): () => number => Prng.mulberry32(seed)
 
@@ -114,6 +119,7 @@ const matchesRequest = (entry: Entry, request: Classified): boolean => {
  * programming error and die (the CLI validates before it gets here).
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (
   options: { readonly seed?: number | undefined; readonly rules?: ReadonlyArray<FaultRule> | undefined } = {}

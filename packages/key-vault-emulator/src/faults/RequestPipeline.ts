@@ -30,6 +30,7 @@ import type { Throttle } from "./Throttle.js"
  * What the pipeline wraps the app with.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface PipelineOptions {
   readonly journal: Journal
@@ -133,6 +134,7 @@ const authenticated = (
  * with status `null`.
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const wrap = (app: EmulatorHandler, options: PipelineOptions): EmulatorHandler => (request) =>
   Effect.clockWith((clock) => {

@@ -28,6 +28,7 @@ import * as Responses from "../http/Responses.js"
  * Operations allowed per window, per bucket.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ThrottleLimits {
   readonly secretCreate: number
@@ -40,6 +41,7 @@ export interface ThrottleLimits {
  * A throttling bucket.
  *
  * @since 0.1.0
+ * @category models
  */
 export type ThrottleBucket = keyof ThrottleLimits
 
@@ -47,6 +49,7 @@ export type ThrottleBucket = keyof ThrottleLimits
  * The service's published limits for a standard vault with software keys.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const DEFAULT_LIMITS: ThrottleLimits = {
   secretCreate: 300,
@@ -59,6 +62,7 @@ export const DEFAULT_LIMITS: ThrottleLimits = {
  * The service's window.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const DEFAULT_WINDOW_MILLIS = 10_000
 
@@ -66,6 +70,7 @@ export const DEFAULT_WINDOW_MILLIS = 10_000
  * The message of the service's 429, verbatim.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const THROTTLED_MESSAGE =
   "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached"
@@ -74,6 +79,7 @@ export const THROTTLED_MESSAGE =
  * Throttling settings.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ThrottleOptions {
   /** Overrides for some or all buckets (whole numbers >= 0). */
@@ -91,6 +97,7 @@ export interface ThrottleOptions {
  * The throttle of one emulator.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Throttle {
   readonly limits: ThrottleLimits
@@ -106,6 +113,7 @@ export interface Throttle {
  * Which bucket an operation counts against.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const bucketOf = (request: Classified): ThrottleBucket => {
   if (request.family === "key") {
@@ -118,6 +126,7 @@ export const bucketOf = (request: Classified): ThrottleBucket => {
  * The service's 429 body, with `Retry-After` when `retryAfterSeconds` is given.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const throttledResponse = (retryAfterSeconds?: number): EmulatorResponse =>
   Responses.error(
@@ -138,6 +147,7 @@ interface Window {
  * error and dies.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (options: ThrottleOptions = {}): Effect.Effect<Throttle> =>
   Effect.suspend(() => {

@@ -30,6 +30,7 @@ import * as SecretRoutes from "./SecretRoutes.js"
  * What the app serves and how it challenges.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface AppOptions {
   readonly engine: VaultEngine
@@ -136,6 +137,7 @@ const handle = (
  * The app as an `EmulatorHandler`.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (options: AppOptions): EmulatorHandler => {
   const verifyToken = options.token === undefined ? undefined : Challenge.tokenVerifier(options.token)

@@ -76,7 +76,7 @@ const issuerInput = (input: CertificateIssuerParameters): IssuerInput => ({
  * Runs one certificate route.
  *
  * @since 0.1.0
- * @category handlers
+ * @category routes
  */
 export const handle = (
   route: CertificateRoute,

@@ -59,7 +59,7 @@ const attributes = (context: ViewContext, version: CertificateVersion): Certific
  * The certificate's identifier without a version.
  *
  * @since 0.1.0
- * @category views
+ * @category constructors
  */
 export const certificateId = (context: ViewContext, name: string): string =>
   format(context.origin, "certificates", name)
@@ -68,7 +68,7 @@ export const certificateId = (context: ViewContext, name: string): string =>
  * A policy with its id.
  *
  * @since 0.1.0
- * @category views
+ * @category constructors
  */
 export const policy = (context: ViewContext, name: string, value: CertificatePolicy): WirePolicy => ({
   id: `${certificateId(context, name)}/policy`,
@@ -79,7 +79,7 @@ export const policy = (context: ViewContext, name: string, value: CertificatePol
  * A certificate version: ids, the DER certificate and thumbprint once issued, attributes, tags and the policy.
  *
  * @since 0.1.0
- * @category views
+ * @category constructors
  */
 export const bundle = (context: ViewContext, { certificate, name, policy: value }: Certificate): WireBundle => {
   const issued = isIssued(certificate)
@@ -101,7 +101,7 @@ export const bundle = (context: ViewContext, { certificate, name, policy: value 
  * A list item: the id carries the version in version lists and not in the certificate list.
  *
  * @since 0.1.0
- * @category views
+ * @category constructors
  */
 export const item = (context: ViewContext, { certificate, name }: Certificate, withVersion: boolean): WireItem => ({
   id: format(context.origin, "certificates", name, withVersion ? certificate.version : undefined),
@@ -120,7 +120,7 @@ const deletion = (context: ViewContext, deleted: DeletedCertificate) => ({
  * The answer to delete and get-deleted: the latest version with its policy, and the deletion dates.
  *
  * @since 0.1.0
- * @category views
+ * @category constructors
  */
 export const deletedBundle = (context: ViewContext, deleted: DeletedCertificate): WireDeletedBundle => ({
   ...bundle(context, deleted),
@@ -131,7 +131,7 @@ export const deletedBundle = (context: ViewContext, deleted: DeletedCertificate)
  * A deleted-list item: version-less id, attributes, tags, thumbprint and deletion dates.
  *
  * @since 0.1.0
- * @category views
+ * @category constructors
  */
 export const deletedItem = (context: ViewContext, deleted: DeletedCertificate): WireDeletedItem => ({
   ...item(context, deleted, false),
@@ -142,7 +142,7 @@ export const deletedItem = (context: ViewContext, deleted: DeletedCertificate): 
  * The pending operation. `target` (the certificate, without version) is present once it completed.
  *
  * @since 0.1.0
- * @category views
+ * @category constructors
  */
 export const operation = (context: ViewContext, value: CertificateOperation): WireOperation => ({
   id: `${certificateId(context, value.name)}/pending`,
@@ -164,7 +164,7 @@ export const operation = (context: ViewContext, value: CertificateOperation): Wi
  * The vault's certificate contacts.
  *
  * @since 0.1.0
- * @category views
+ * @category constructors
  */
 export const contacts = (context: ViewContext, list: ReadonlyArray<Contact>): WireContacts => ({
   id: `${context.origin}/certificates/contacts`,
@@ -177,7 +177,7 @@ const issuerId = (context: ViewContext, name: string): string => `${context.orig
  * An issuer: provider, account id (never the password), organization and attributes.
  *
  * @since 0.1.0
- * @category views
+ * @category constructors
  */
 export const issuer = (context: ViewContext, value: Issuer): WireIssuer => ({
   id: issuerId(context, value.name),
@@ -199,7 +199,7 @@ export const issuer = (context: ViewContext, value: Issuer): WireIssuer => ({
  * An issuer list item: `id` and `provider` only, as the service lists them.
  *
  * @since 0.1.0
- * @category views
+ * @category constructors
  */
 export const issuerItem = (context: ViewContext, value: Issuer): { readonly id: string; readonly provider: string } => ({
   id: issuerId(context, value.name),

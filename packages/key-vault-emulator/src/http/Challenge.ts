@@ -32,6 +32,7 @@ const isIpAddress = (hostname: string): boolean => /^\d{1,3}(\.\d{1,3}){3}$/.tes
  * (`https://localhost:8443`); otherwise the request's origin.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const resourceFor = (url: URL): string => {
   const hostname = url.hostname.toLowerCase()
@@ -49,6 +50,7 @@ export const resourceFor = (url: URL): string => {
  * Whether the request carries a bearer token (any value).
  *
  * @since 0.1.0
+ * @category guards
  */
 export const hasBearerToken = (request: EmulatorRequest): boolean => {
   const header = request.headers["authorization"]
@@ -62,6 +64,7 @@ const challengeHeader = (tenantId: string, resource: string): string =>
  * The 401 challenge response.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const challenge = (tenantId: string, resource: string): EmulatorResponse =>
   Responses.error(401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.", undefined, {
@@ -74,6 +77,7 @@ export const challenge = (tenantId: string, resource: string): EmulatorResponse 
  * then give up. The message never quotes the token.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const invalidToken = (tenantId: string, resource: string): EmulatorResponse =>
   Responses.error(401, "Unauthorized", "The bearer token is not valid for this vault.", undefined, {
@@ -89,6 +93,7 @@ const TOKEN = /^[\x21-\x7e]{1,4096}$/
  * an error message.
  *
  * @since 0.1.0
+ * @category guards
  */
 export const isValidAccessToken = (token: string): boolean => TOKEN.test(token)
 
@@ -96,6 +101,7 @@ export const isValidAccessToken = (token: string): boolean => TOKEN.test(token)
  * Checks a request's bearer token against the configured one: `true` only for exactly that token.
  *
  * @since 0.1.0
+ * @category models
  */
 export type TokenVerifier = (request: EmulatorRequest) => boolean
 
@@ -105,6 +111,7 @@ export type TokenVerifier = (request: EmulatorRequest) => boolean
  * digest is kept: the token itself stays inside the `Redacted` the caller holds.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const tokenVerifier = (expected: Redacted.Redacted<string>): TokenVerifier => {
   // A random key per verifier: digests are useless outside this process and cannot be precomputed.

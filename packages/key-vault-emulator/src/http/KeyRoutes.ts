@@ -40,6 +40,7 @@ import type { KeyCryptoOperation, KeyRoute } from "./Router.js"
  * What a key operation needs besides its route.
  *
  * @since 0.1.0
+ * @category models
  */
 export type KeyRequest = RouteRequest
 
@@ -88,6 +89,7 @@ const keyOperation = (
  * Runs one key route.
  *
  * @since 0.1.0
+ * @category routes
  */
 export const handle = (route: KeyRoute, keyRequest: KeyRequest): Effect.Effect<EmulatorResponse> => {
   const { apiVersion, engine, request } = keyRequest

@@ -14,6 +14,7 @@ import * as SecretValidation from "./SecretValidation.js"
  * What create, import and update bodies share.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface KeyMetadataBody {
   readonly tags?: Readonly<Record<string, string>> | undefined
@@ -24,6 +25,7 @@ export interface KeyMetadataBody {
  * Checks tags and the nbf/exp range; the answer is a `BadParameter` message, or undefined when valid.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const validateMetadata = (input: KeyMetadataBody): string | undefined =>
   SecretValidation.validateUpdate({ tags: input.tags, attributes: input.attributes })
@@ -32,6 +34,7 @@ export const validateMetadata = (input: KeyMetadataBody): string | undefined =>
  * The content type the service gives a release policy that does not name one.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const DEFAULT_RELEASE_POLICY_CONTENT_TYPE = "application/json; charset=utf-8"
 
@@ -39,6 +42,7 @@ export const DEFAULT_RELEASE_POLICY_CONTENT_TYPE = "application/json; charset=ut
  * A submitted release policy as the engine stores it.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const releasePolicy = (
   policy: Schema.Schema.Type<typeof KeyReleasePolicy> | undefined

@@ -23,6 +23,7 @@ import type { VaultEngine } from "../engine/VaultEngine.js"
  * What every view needs: the origin ids are built on, and the vault's recovery settings.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ViewContext {
   readonly origin: string
@@ -33,6 +34,7 @@ export interface ViewContext {
  * The versioned key identifier.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const kid = (context: ViewContext, key: Key): string =>
   format(context.origin, "keys", key.name, key.key.version)
@@ -42,6 +44,7 @@ export const kid = (context: ViewContext, key: Key): string =>
  * `n`/`e` or `crv`/`x`/`y`.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const jwk = (context: ViewContext, key: Key): JsonWebKey => ({
   kid: kid(context, key),
@@ -79,6 +82,7 @@ const releasePolicy = (key: KeyVersion): KeyBundle["release_policy"] =>
  * A key version with its public JWK.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const bundle = (context: ViewContext, key: Key): KeyBundle => ({
   key: jwk(context, key),
@@ -90,6 +94,7 @@ export const bundle = (context: ViewContext, key: Key): KeyBundle => ({
  * A list item: `kid` with the version in version lists, without it in the key list; never key material.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const item = (context: ViewContext, key: Key, withVersion: boolean): KeyItem => ({
   kid: format(context.origin, "keys", key.name, withVersion ? key.key.version : undefined),
@@ -106,6 +111,7 @@ const deletion = (context: ViewContext, deleted: DeletedKey) => ({
  * The answer to delete and get-deleted: the latest version with its public JWK, and the deletion dates.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const deletedBundle = (context: ViewContext, deleted: DeletedKey): DeletedKeyBundle => ({
   ...bundle(context, deleted),
@@ -116,6 +122,7 @@ export const deletedBundle = (context: ViewContext, deleted: DeletedKey): Delete
  * A deleted-list item: version-less `kid`, metadata and deletion dates.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const deletedItem = (context: ViewContext, deleted: DeletedKey): DeletedKeyItem => ({
   ...item(context, deleted, false),
@@ -127,6 +134,7 @@ export const deletedItem = (context: ViewContext, deleted: DeletedKey): DeletedK
  * empty attributes, as the service answers it (the SDKs document `id` as absent until a policy is set).
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const rotationPolicy = (context: ViewContext, name: string, policy: RotationPolicy): KeyRotationPolicy => ({
   id: policy.created === undefined ? undefined : `${format(context.origin, "keys", name)}/rotationpolicy`,

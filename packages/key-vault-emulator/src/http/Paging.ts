@@ -16,6 +16,7 @@ import * as Encoding from "effect/Encoding"
  * A parsed page request.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface PageRequest {
   readonly maxResults: number
@@ -29,6 +30,7 @@ export interface PageRequest {
  * One page and the link to the next (null on the last page).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Page<A> {
   readonly items: ReadonlyArray<A>
@@ -56,6 +58,7 @@ const decodeToken = (token: string): string | undefined => {
  * Reads `maxresults` and `$skiptoken`; the error is a `BadParameter` message.
  *
  * @since 0.1.0
+ * @category parsing
  */
 export const parse = (url: URL): Either.Either<PageRequest, string> => {
   const max = queryParam(url, "maxresults")
@@ -80,6 +83,7 @@ export const parse = (url: URL): Either.Either<PageRequest, string> => {
  * Cuts one page out of `items`, which must be sorted by `key` (ascending, unique).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const paginate = <A>(
   items: ReadonlyArray<A>,

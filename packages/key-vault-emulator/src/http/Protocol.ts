@@ -12,6 +12,7 @@ import type * as Effect from "effect/Effect"
  * header names lower-case, the whole body as bytes (empty when there is none).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface EmulatorRequest {
   readonly method: string
@@ -26,6 +27,7 @@ export interface EmulatorRequest {
  * (`Truncate`).
  *
  * @since 0.1.0
+ * @category models
  */
 export type TransportFault =
   | { readonly _tag: "Reset" }
@@ -36,6 +38,7 @@ export type TransportFault =
  * A response: status, headers (lower-case names), and the body bytes (empty for 204).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface EmulatorResponse {
   readonly status: number
@@ -52,6 +55,7 @@ export interface EmulatorResponse {
  * The app: never fails, never dies on bad input (every problem is a Key Vault error response).
  *
  * @since 0.1.0
+ * @category models
  */
 export type EmulatorHandler = (request: EmulatorRequest) => Effect.Effect<EmulatorResponse>
 
@@ -60,5 +64,6 @@ export type EmulatorHandler = (request: EmulatorRequest) => Effect.Effect<Emulat
  * a 25 KB secret fits many times over).
  *
  * @since 0.1.0
+ * @category constants
  */
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024

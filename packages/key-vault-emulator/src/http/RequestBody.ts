@@ -16,6 +16,7 @@ const describePath = (path: ReadonlyArray<PropertyKey>): string => path.map((p) 
  * Parses and decodes a JSON body; the error is a `BadParameter` message that is safe to return and to log.
  *
  * @since 0.1.0
+ * @category parsing
  */
 export const decode = <A, I>(schema: Schema.Schema<A, I>, body: Uint8Array): Either.Either<A, string> => {
   if (body.length === 0) return Either.left("The request body is missing.")

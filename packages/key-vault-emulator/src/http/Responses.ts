@@ -15,6 +15,7 @@ import type { VaultError } from "../engine/VaultError.js"
  * The value of `x-ms-keyvault-service-version` on every response (an emulator marker, not a real build number).
  *
  * @since 0.1.0
+ * @category constants
  */
 export const SERVICE_VERSION = "1.9.0.0-emulator"
 
@@ -28,6 +29,7 @@ const baseHeaders = (): Record<string, string> => ({
  * A JSON response. `body` must already be in wire form (encoded with the shared schemas).
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const json = (
   status: number,
@@ -53,6 +55,7 @@ export const json = (
  * An empty response (purge answers 204).
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const empty = (status: number): EmulatorResponse => ({
   status,
@@ -64,6 +67,7 @@ export const empty = (status: number): EmulatorResponse => ({
  * A Key Vault error response; `innerCode` becomes `innererror.code` and is omitted when absent.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const error = (
   status: number,
@@ -84,6 +88,7 @@ export const error = (
  * 400 `BadParameter`, the service's answer to any invalid input.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const badParameter = (message: string): EmulatorResponse => error(400, "BadParameter", message)
 
@@ -91,6 +96,7 @@ export const badParameter = (message: string): EmulatorResponse => error(400, "B
  * The response for an engine failure.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const fromVaultError = (failure: VaultError): EmulatorResponse => {
   switch (failure._tag) {
@@ -109,6 +115,7 @@ export const fromVaultError = (failure: VaultError): EmulatorResponse => {
  * 500 for a defect in the emulator itself. The message is fixed: a defect's own message could contain request data.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const internalError = (): EmulatorResponse =>
   error(500, "InternalServerError", "The emulator failed to process the request; this is a bug in the emulator.")

@@ -18,6 +18,7 @@ import * as Responses from "./Responses.js"
  * What an operation needs besides its route.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RouteRequest {
   readonly engine: VaultEngine
@@ -30,6 +31,7 @@ export interface RouteRequest {
  * 500 upstream.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const ok = <A, I>(schema: Schema.Schema<A, I>, value: A): Effect.Effect<EmulatorResponse> =>
   Effect.map(Effect.orDie(Schema.encode(schema)(value)), (body) => Responses.json(200, body))
@@ -39,6 +41,7 @@ export const ok = <A, I>(schema: Schema.Schema<A, I>, value: A): Effect.Effect<E
  * none.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const okEncoded = <A, I>(
   encoded: unknown,
@@ -51,6 +54,7 @@ export const okEncoded = <A, I>(
  * Answers an engine failure with its Key Vault error, a success with `onSuccess`.
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const respond = <A>(
   effect: Effect.Effect<A, VaultError>,
@@ -65,6 +69,7 @@ export const respond = <A>(
  * Decodes and validates a body; a 400 `BadParameter` (naming the problem, never the value) when either fails.
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const withBody = <A, I>(
   schema: Schema.Schema<A, I>,
@@ -82,6 +87,7 @@ export const withBody = <A, I>(
  * Reads `maxresults` and the skip token; a 400 when they are malformed.
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const withPage = (
   url: URL,
@@ -93,6 +99,7 @@ export const withPage = (
  * The order of version lists: creation time, then version id; skip tokens compare this key as a string.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const versionOrderKey = (created: Date, version: string): string =>
   `${String(Math.max(0, created.getTime())).padStart(16, "0")}:${version}`

@@ -11,6 +11,7 @@ import { NAME_PATTERN } from "@effect-azure/key-vault/wire/Rules"
  * A recognised secret operation.
  *
  * @since 0.1.0
+ * @category models
  */
 export type SecretRoute =
   | { readonly _tag: "SetSecret"; readonly name: string }
@@ -30,6 +31,7 @@ export type SecretRoute =
  * The cryptographic operations of `POST /keys/{name}/{version}/{operation}`, by their `key_ops` names.
  *
  * @since 0.1.0
+ * @category models
  */
 export type KeyCryptoOperation = "encrypt" | "decrypt" | "sign" | "verify" | "wrapKey" | "unwrapKey"
 
@@ -37,6 +39,7 @@ export type KeyCryptoOperation = "encrypt" | "decrypt" | "sign" | "verify" | "wr
  * A recognised key operation (and `POST /rng`, which the service files under keys).
  *
  * @since 0.1.0
+ * @category models
  */
 export type KeyRoute =
   | { readonly _tag: "CreateKey"; readonly name: string }
@@ -105,6 +108,7 @@ export type CertificateRoute =
  * A recognised operation.
  *
  * @since 0.1.0
+ * @category models
  */
 export type Route = SecretRoute | KeyRoute | CertificateRoute
 
@@ -135,6 +139,7 @@ const keyRouteTags: ReadonlySet<string> = new Set<KeyRoute["_tag"]>([
  * Whether a route is a key operation (served by `KeyRoutes`).
  *
  * @since 0.1.0
+ * @category guards
  */
 export const isKeyRoute = (route: Route): route is KeyRoute => keyRouteTags.has(route._tag)
 
@@ -180,6 +185,7 @@ export const isCertificateRoute = (route: Route): route is CertificateRoute => c
  * The outcome of routing: an operation, or why there is none.
  *
  * @since 0.1.0
+ * @category models
  */
 export type RouteMatch =
   | { readonly _tag: "Matched"; readonly route: Route }
@@ -210,6 +216,7 @@ const routed = new WeakMap<object, RouteMatch>()
  * object. The URL and method of an `EmulatorRequest` never change once built.
  *
  * @since 0.1.0
+ * @category parsing
  */
 export const routeRequest = (request: { readonly method: string; readonly url: URL }): RouteMatch => {
   let match = routed.get(request)
@@ -225,6 +232,7 @@ export const routeRequest = (request: { readonly method: string; readonly url: U
  * so an unknown path is a 404 and a wrong verb a 405 whatever the name.
  *
  * @since 0.1.0
+ * @category parsing
  */
 export const route = (method: string, pathname: string): RouteMatch => {
   const raw = pathname.split("/").slice(1)

@@ -39,6 +39,7 @@ import * as SecretViews from "./SecretViews.js"
  * What a secret operation needs besides its route.
  *
  * @since 0.1.0
+ * @category models
  */
 export type SecretRequest = RouteRequest
 
@@ -63,6 +64,7 @@ const withContentType = (
  * Runs one secret route.
  *
  * @since 0.1.0
+ * @category routes
  */
 export const handle = (
   route: SecretRoute,

@@ -22,6 +22,7 @@ const validateMetadata = (input: SecretUpdateParameters): string | undefined =>
  * Checks a set request; the answer is a `BadParameter` message, or undefined when the input is valid.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const validateSet = (input: SecretSetParameters): string | undefined =>
   checkSecretValue(Redacted.value(input.value)) ?? validateMetadata(input)
@@ -30,5 +31,6 @@ export const validateSet = (input: SecretSetParameters): string | undefined =>
  * Checks an update request; the answer is a `BadParameter` message, or undefined when the input is valid.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const validateUpdate = (input: SecretUpdateParameters): string | undefined => validateMetadata(input)

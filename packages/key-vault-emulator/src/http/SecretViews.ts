@@ -24,6 +24,7 @@ import type { VaultEngine } from "../engine/VaultEngine.js"
  * What every view needs: the origin ids are built on, and the vault's recovery settings.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ViewContext {
   readonly origin: string
@@ -53,6 +54,7 @@ const metadata = (context: ViewContext, { name, secret }: Secret, withVersion: b
  * A secret version, with its value when `withValue`.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const bundle = (context: ViewContext, secret: Secret, withValue: boolean): SecretBundle => ({
   ...metadata(context, secret, true),
@@ -63,6 +65,7 @@ export const bundle = (context: ViewContext, secret: Secret, withValue: boolean)
  * A list item: metadata only; the id carries the version in version lists and not in the secret list.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const item = (context: ViewContext, secret: Secret, withVersion: boolean): SecretItem =>
   metadata(context, secret, withVersion)
@@ -77,6 +80,7 @@ const deletion = (context: ViewContext, deleted: DeletedSecret) => ({
  * The answer to delete and get-deleted: the latest version's metadata (no value) and the deletion dates.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const deletedBundle = (context: ViewContext, deleted: DeletedSecret): DeletedSecretBundle => ({
   ...metadata(context, deleted, true),
@@ -87,6 +91,7 @@ export const deletedBundle = (context: ViewContext, deleted: DeletedSecret): Del
  * A deleted-list item: version-less id, metadata and deletion dates.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const deletedItem = (context: ViewContext, deleted: DeletedSecret): DeletedSecretItem => ({
   ...metadata(context, deleted, false),
@@ -108,6 +113,7 @@ const unixSeconds = (date: Date | undefined): number | undefined | null => {
  * A test holds it equal to the schema's encoding.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const encodedBundle = (
   context: ViewContext,

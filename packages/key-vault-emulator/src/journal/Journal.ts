@@ -12,6 +12,7 @@ import type { OperationName } from "./Operation.js"
  * Default capacity: enough for a throttling test (4,000 reads and then some) without growing without bound.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const DEFAULT_CAPACITY = 10_000
 
@@ -19,6 +20,7 @@ export const DEFAULT_CAPACITY = 10_000
  * The fault a request met, if any: an injected rule (by id) or the throttling mode.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface AppliedFault {
   readonly kind: "Status" | "Latency" | "Reset" | "Stall" | "Truncate" | "MalformedJson" | "Throttled"
@@ -32,6 +34,7 @@ export interface AppliedFault {
  * One served request.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface JournalEntry {
   /** Increases by one per request over the emulator's life (not reset by `clear`). */
@@ -59,6 +62,7 @@ export interface JournalEntry {
  * A query over the journal; every given field must match.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface JournalFilter {
   readonly operation?: OperationName | ReadonlyArray<OperationName> | undefined
@@ -75,6 +79,7 @@ export interface JournalFilter {
  * The journal of one emulator.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Journal {
   readonly capacity: number
@@ -98,6 +103,7 @@ const asArray = <A>(value: A | ReadonlyArray<A>): ReadonlyArray<A> =>
  * Whether `entry` matches `filter`.
  *
  * @since 0.1.0
+ * @category guards
  */
 export const matches = (entry: JournalEntry, filter: JournalFilter): boolean => {
   if (filter.operation !== undefined && !asArray(filter.operation).includes(entry.operation)) return false
@@ -125,6 +131,7 @@ export const matches = (entry: JournalEntry, filter: JournalFilter): boolean => 
  * nothing. A negative or fractional capacity is a programming error and dies.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (capacity: number = DEFAULT_CAPACITY): Effect.Effect<Journal> =>
   Effect.suspend(() => {

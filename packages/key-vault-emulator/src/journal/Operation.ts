@@ -12,6 +12,7 @@ import * as Router from "../http/Router.js"
  * names). `unknown` is a request that routes nowhere (404, 405, invalid name).
  *
  * @since 0.1.0
+ * @category constants
  */
 export const OPERATIONS = [
   "setSecret",
@@ -85,6 +86,7 @@ export const OPERATIONS = [
  * An operation name.
  *
  * @since 0.1.0
+ * @category models
  */
 export type OperationName = typeof OPERATIONS[number]
 
@@ -93,6 +95,7 @@ export type OperationName = typeof OPERATIONS[number]
  * secret ones that are not creates (`secretOther`).
  *
  * @since 0.1.0
+ * @category models
  */
 export type OperationFamily = "secret" | "key" | "certificate"
 
@@ -100,6 +103,7 @@ export type OperationFamily = "secret" | "key" | "certificate"
  * What a request is: its operation, the object name it addresses (if any) and its throttling family.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Classified {
   readonly operation: OperationName
@@ -113,6 +117,7 @@ const known: ReadonlySet<string> = new Set(OPERATIONS)
  * Whether `name` is an operation name.
  *
  * @since 0.1.0
+ * @category guards
  */
 export const isOperationName = (name: string): name is OperationName => known.has(name)
 
@@ -185,6 +190,7 @@ const unknownRequest: Classified = { operation: "unknown", name: undefined, fami
  * Unroutable requests are `unknown` in the `secret` family: the service counts them as vault transactions.
  *
  * @since 0.1.0
+ * @category parsing
  */
 export const classify = (method: string, pathname: string): Classified => fromMatch(Router.route(method, pathname))
 
@@ -192,6 +198,7 @@ export const classify = (method: string, pathname: string): Classified => fromMa
  * `classify` for a request the app will serve: the route is computed once and shared with the app.
  *
  * @since 0.1.0
+ * @category parsing
  */
 export const classifyRequest = (request: { readonly method: string; readonly url: URL }): Classified =>
   fromMatch(Router.routeRequest(request))

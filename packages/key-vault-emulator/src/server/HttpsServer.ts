@@ -25,6 +25,7 @@ import * as Responses from "../http/Responses.js"
  * Raised when the server cannot start listening (port in use, bad address, invalid TLS material).
  *
  * @since 0.1.0
+ * @category errors
  */
 export class ServerError extends Data.TaggedError("ServerError")<{
   readonly operation: string
@@ -40,6 +41,7 @@ export class ServerError extends Data.TaggedError("ServerError")<{
  * PEM certificate (chain) and private key for the HTTPS listener.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface TlsCredentials {
   readonly cert: string
@@ -50,6 +52,7 @@ export interface TlsCredentials {
  * What to serve and where.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ServeOptions {
   readonly handler: EmulatorHandler
@@ -74,6 +77,7 @@ export interface ServeOptions {
  * Where a started server can be reached.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ServerInfo {
   /** Origin clients use as the vault URL, e.g. `https://localhost:8443` or `http://127.0.0.1:8080`. */
@@ -89,6 +93,7 @@ export interface ServerInfo {
  * (keep-alive) connections, so the port is free once the finalizer has run.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const serve = (options: ServeOptions): Effect.Effect<ServerInfo, ServerError, Scope.Scope> =>
   Effect.gen(function*() {
@@ -217,6 +222,7 @@ const canonicalHost = (host: string): string => {
  * `::1`, or an IPv4-mapped loopback address. Anything else can be reachable from other machines.
  *
  * @since 0.1.0
+ * @category guards
  */
 export const isLoopback = (host: string): boolean => {
   const name = canonicalHost(host)

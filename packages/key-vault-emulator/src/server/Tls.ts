@@ -24,6 +24,7 @@ import * as Path from "node:path"
  * Raised when the TLS material cannot be read, generated or written.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class TlsError extends Data.TaggedError("TlsError")<{
   readonly operation: string
@@ -46,6 +47,7 @@ export class TlsError extends Data.TaggedError("TlsError")<{
  * Where the material lives and which extra names the server certificate must cover.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface TlsOptions {
   /** Directory for `ca.pem`, `ca-key.pem`, `server.pem`, `server-key.pem`; created when missing. */
@@ -61,6 +63,7 @@ export interface TlsOptions {
  * The PEM material for `https.createServer` and the path a client trusts.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface TlsMaterial {
   /** Absolute path of the CA certificate: the value for `NODE_EXTRA_CA_CERTS`. */
@@ -82,6 +85,7 @@ export interface TlsMaterial {
  * Common name of the generated CA, so users can find (and remove) it in a trust store.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const CA_COMMON_NAME: string = "effect-azure Key Vault Emulator Local CA"
 
@@ -89,6 +93,7 @@ export const CA_COMMON_NAME: string = "effect-azure Key Vault Emulator Local CA"
  * Names every server certificate covers: what a local client can use to reach a loopback listener.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const DEFAULT_HOST_NAMES: ReadonlyArray<string> = ["localhost", "*.localhost", "*.vault.localhost", "127.0.0.1", "::1"]
 
@@ -128,6 +133,7 @@ const x509Crypto = crypto as unknown as Parameters<typeof X509.X509CertificateGe
  * tightened, is refused with a `TlsError` saying what to do.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const ensureTlsMaterial = (options: TlsOptions): Effect.Effect<TlsMaterial, TlsError> =>
   Effect.gen(function*() {
@@ -194,6 +200,7 @@ const parseName = (raw: string): SanName | undefined => {
  * wildcard) or an IPv4 / IPv6 address (brackets allowed).
  *
  * @since 0.1.0
+ * @category guards
  */
 export const isHostName = (name: string): boolean => parseName(name) !== undefined
 

@@ -131,6 +131,7 @@ const truncated = (request: PipelineRequest, response: EmulatorResponse, bytes: 
  * part of the body.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const makeAzureHttpClient = (emulator: Emulator): HttpClient => ({
   sendRequest: async (request: PipelineRequest): Promise<PipelineResponse> => {

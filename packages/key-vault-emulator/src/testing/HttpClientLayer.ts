@@ -28,6 +28,7 @@ export {
    * The emulator behind `layerFresh`.
    *
    * @since 0.1.0
+   * @category tags
    */
   EmulatorService
 } from "../Emulator.js"
@@ -62,6 +63,7 @@ const bodyBytes = (request: HttpClientRequest.HttpClientRequest): Either.Either<
  * `Transport`, `Stall` never completes (interruptible: use a timeout), `Truncate` answers with part of the body.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (emulator: Emulator): HttpClient.HttpClient =>
   HttpClient.make((request, url) => {
@@ -219,6 +221,7 @@ const toClientResponse = (
  * A Layer providing an `HttpClient` served by `emulator`.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer = (emulator: Emulator): Layer.Layer<HttpClient.HttpClient> =>
   Layer.succeed(HttpClient.HttpClient, make(emulator))
@@ -228,6 +231,7 @@ export const layer = (emulator: Emulator): Layer.Layer<HttpClient.HttpClient> =>
  * `EmulatorService` (to inspect or seed its engine).
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layerFresh = (
   options?: EmulatorOptions

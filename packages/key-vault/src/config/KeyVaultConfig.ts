@@ -161,6 +161,7 @@ export const booleanConfig = (name: string): Config.Config<boolean> => textConfi
  * Options a user passes.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface KeyVaultOptions {
   /**
@@ -191,6 +192,7 @@ export interface KeyVaultOptions {
  * The resolved configuration.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ResolvedKeyVaultConfig {
   /** The vault origin, no trailing slash. */
@@ -207,6 +209,7 @@ export interface ResolvedKeyVaultConfig {
  * The configuration service.
  *
  * @since 0.1.0
+ * @category tags
  */
 export class KeyVaultConfig extends Context.Tag("@effect-azure/key-vault/KeyVaultConfig")<
   KeyVaultConfig,
@@ -336,6 +339,7 @@ const check = (options: KeyVaultOptions): Either.Either<ResolvedKeyVaultConfig, 
  * `user:password@`.
  *
  * @since 0.1.0
+ * @category config
  */
 export const resolve = (options: KeyVaultOptions): Either.Either<ResolvedKeyVaultConfig, string> =>
   Either.mapLeft(check(options), (f) => f.message)
@@ -347,6 +351,7 @@ const DEFAULT_REQUEST_TIMEOUT: Duration.DurationInput = "60 seconds"
  * vault URL with a path, http: for a remote host, ...) fail it with a `ValidationError` naming the option.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer = (options: KeyVaultOptions): Layer.Layer<KeyVaultConfig, ValidationError> =>
   Layer.effect(KeyVaultConfig, Effect.suspend(() => validate("KeyVaultConfig.layer", options)))
@@ -355,6 +360,7 @@ export const layer = (options: KeyVaultOptions): Layer.Layer<KeyVaultConfig, Val
  * Checks options as `layer` does: the resolved configuration, or a `ValidationError` naming the option.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const validate = (operation: string, options: KeyVaultOptions): Effect.Effect<ResolvedKeyVaultConfig, ValidationError> =>
   Either.match(check(options), {
@@ -372,6 +378,7 @@ const text = (input: string): Either.Either<string, string> => Either.right(inpu
  * and `AZURE_KEYVAULT_ALLOW_INSECURE_HTTP`. Every `ConfigError` it raises names the variable.
  *
  * @since 0.1.0
+ * @category config
  */
 export const fromEnv: Config.Config<KeyVaultOptions> = Config.mapOrFail(
   Config.all({

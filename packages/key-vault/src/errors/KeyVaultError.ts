@@ -24,6 +24,8 @@ import { ErrorBody } from "../wire/ErrorBody.js"
 export const TypeId: unique symbol = Symbol.for("@effect-azure/key-vault/KeyVaultError")
 
 /**
+ * The type of `TypeId`.
+ *
  * @since 0.1.0
  * @category type ids
  */
@@ -33,6 +35,7 @@ export type TypeId = typeof TypeId
  * What every error answered by the service carries.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ServiceErrorFields {
   /** HTTP status. */
@@ -51,6 +54,7 @@ export interface ServiceErrorFields {
  * Input rejected by the client before any request was sent.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class ValidationError extends Data.TaggedError("ValidationError")<{
   /** The operation that refused the input, e.g. `Secrets.set`. */
@@ -69,6 +73,7 @@ export class ValidationError extends Data.TaggedError("ValidationError")<{
  * 404: the object (or version) does not exist, or is not in the deleted bin.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class NotFoundError extends Data.TaggedError("NotFoundError")<ServiceErrorFields> {
   get [TypeId](): TypeId {
@@ -80,6 +85,7 @@ export class NotFoundError extends Data.TaggedError("NotFoundError")<ServiceErro
  * 403: the caller may not do this, or the object forbids it (`SecretDisabled`, `SecretExpired`, ...).
  *
  * @since 0.1.0
+ * @category errors
  */
 export class ForbiddenError extends Data.TaggedError("ForbiddenError")<ServiceErrorFields> {
   get [TypeId](): TypeId {
@@ -96,6 +102,7 @@ export class ForbiddenError extends Data.TaggedError("ForbiddenError")<ServiceEr
  * 409: e.g. the name is deleted but recoverable (`ObjectIsDeletedButRecoverable`), or a restore would overwrite.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class ConflictError extends Data.TaggedError("ConflictError")<ServiceErrorFields> {
   get [TypeId](): TypeId {
@@ -112,6 +119,7 @@ export class ConflictError extends Data.TaggedError("ConflictError")<ServiceErro
  * 400 (or another 4xx the service uses for a malformed request): the service refused the request's content.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class BadRequestError extends Data.TaggedError("BadRequestError")<ServiceErrorFields> {
   get [TypeId](): TypeId {
@@ -123,6 +131,7 @@ export class BadRequestError extends Data.TaggedError("BadRequestError")<Service
  * 401 that survived the challenge flow, a refused token, or a challenge that failed verification.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class AuthenticationError extends Data.TaggedError("AuthenticationError")<{
   readonly message: string
@@ -138,6 +147,7 @@ export class AuthenticationError extends Data.TaggedError("AuthenticationError")
  * 429: the vault throttled the request. `retryAfter` is what the service asked for, when it said.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class ThrottledError extends Data.TaggedError("ThrottledError")<
   ServiceErrorFields & { readonly retryAfter: Option.Option<Duration.Duration> }
@@ -151,6 +161,7 @@ export class ThrottledError extends Data.TaggedError("ThrottledError")<
  * 5xx, or any status the operation does not expect. `transient` says whether a retry may succeed.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class ServiceError extends Data.TaggedError("ServiceError")<ServiceErrorFields & { readonly transient: boolean }> {
   get [TypeId](): TypeId {
@@ -162,6 +173,7 @@ export class ServiceError extends Data.TaggedError("ServiceError")<ServiceErrorF
  * The request did not complete: connection refused or reset, DNS, TLS, timeout, a body that could not be read.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class TransportError extends Data.TaggedError("TransportError")<{
   /**
@@ -182,6 +194,7 @@ export class TransportError extends Data.TaggedError("TransportError")<{
  * a secret).
  *
  * @since 0.1.0
+ * @category errors
  */
 export class DecodeError extends Data.TaggedError("DecodeError")<{
   readonly operation: string
@@ -197,6 +210,7 @@ export class DecodeError extends Data.TaggedError("DecodeError")<{
  * `retryAfter` is when the breaker will let one probe through.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class CircuitOpenError extends Data.TaggedError("CircuitOpenError")<{
   readonly vaultHost: string
@@ -248,6 +262,7 @@ export class CertificateOperationError extends Data.TaggedError("CertificateOper
  * Every error the client raises.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type KeyVaultError = ValidationError | NotFoundError | ConflictError | CertificateOperationError | RequestError
 
@@ -255,6 +270,7 @@ export type KeyVaultError = ValidationError | NotFoundError | ConflictError | Ce
  * The errors any request to the vault can raise, whatever the operation.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type RequestError =
   | ForbiddenError
@@ -403,6 +419,7 @@ export const isUnavailable = (error: unknown): boolean =>
  * 403, 404, 409 and disabled objects are never transient. The cache serves stale values for these.
  *
  * @since 0.1.0
+ * @category guards
  */
 export const isTransient = (error: unknown): boolean =>
   isThrottledError(error) || isCircuitOpenError(error) ||
@@ -414,6 +431,7 @@ export const isTransient = (error: unknown): boolean =>
  * Whether a status is worth retrying: 408, 429, 5xx except 501 and 505.
  *
  * @since 0.1.0
+ * @category guards
  */
 export const isTransientStatus = (status: number): boolean =>
   status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505)
@@ -423,6 +441,7 @@ export const isTransientStatus = (status: number): boolean =>
  * type never lies about what it raises.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Expected {
   readonly notFound?: boolean
@@ -448,6 +467,7 @@ const decodeBody = (text: string): Option.Option<ErrorBody> => {
  * then `Retry-After` in seconds or as an HTTP date (relative to `nowMillis`).
  *
  * @since 0.1.0
+ * @category parsing
  */
 export const parseRetryAfter = (
   headers: Readonly<Record<string, string | undefined>>,
@@ -468,6 +488,7 @@ export const parseRetryAfter = (
  * Maps a non-2xx Key Vault response to the taxonomy. The one place that knows status codes and error codes.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const fromResponse = (
   response: {

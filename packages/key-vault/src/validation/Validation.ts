@@ -58,6 +58,7 @@ const nameOf = (operation: string): string => {
  * allowed and its position (`secret name has "_" at position 4; ...`), never quoted whole.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const name = (operation: string, input: unknown): Effect.Effect<string, ValidationError> => {
   if (typeof input !== "string") return fail(operation, "name", `${nameOf(operation)} must be a string, got ${typeName(input)}`)
@@ -69,6 +70,7 @@ export const name = (operation: string, input: unknown): Effect.Effect<string, V
  * An optional version: 32 lowercase hex characters.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const version = (operation: string, input: unknown): Effect.Effect<string | undefined, ValidationError> =>
   input === undefined
@@ -81,6 +83,7 @@ export const version = (operation: string, input: unknown): Effect.Effect<string
  * A secret value: a string of at most 25 KB as UTF-8. The message gives sizes only.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const secretValue = (operation: string, input: unknown): Effect.Effect<string, ValidationError> => {
   if (typeof input !== "string") return fail(operation, "value", `value must be a string, got ${typeof input}`)
@@ -91,6 +94,7 @@ export const secretValue = (operation: string, input: unknown): Effect.Effect<st
  * An optional content type of at most 255 characters.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const contentType = (operation: string, input: unknown): Effect.Effect<string | undefined, ValidationError> =>
   input === undefined
@@ -103,6 +107,7 @@ export const contentType = (operation: string, input: unknown): Effect.Effect<st
  * Optional tags: at most 15, names 1..512 characters, values up to 256, all strings.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const tags = (
   operation: string,
@@ -130,6 +135,7 @@ const date = (operation: string, field: string, input: unknown): Effect.Effect<D
  * An optional validity window: valid dates, and `notBefore` strictly before `expiresOn` when both are given.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const validity = (
   operation: string,
@@ -146,6 +152,7 @@ export const validity = (
  * An optional boolean flag.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const flag = (operation: string, field: string, input: unknown): Effect.Effect<boolean | undefined, ValidationError> =>
   input === undefined || typeof input === "boolean"
@@ -156,6 +163,7 @@ export const flag = (operation: string, field: string, input: unknown): Effect.E
  * An optional page size for list operations: an integer 1..25.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const pageSize = (operation: string, input: unknown): Effect.Effect<number | undefined, ValidationError> =>
   input === undefined || (typeof input === "number" && Number.isInteger(input) && input >= 1 && input <= MAX_PAGE_SIZE)
@@ -166,6 +174,7 @@ export const pageSize = (operation: string, input: unknown): Effect.Effect<numbe
  * A backup blob: non-empty bytes.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const backup = (operation: string, input: unknown): Effect.Effect<Uint8Array, ValidationError> =>
   input instanceof Uint8Array && input.length > 0
@@ -176,6 +185,7 @@ export const backup = (operation: string, input: unknown): Effect.Effect<Uint8Ar
  * Key types `Keys.create` accepts: RSA and EC, software or HSM-protected.
  *
  * @since 0.1.0
+ * @category models
  */
 export type CreatableKeyType = "RSA" | "RSA-HSM" | "EC" | "EC-HSM"
 
@@ -185,6 +195,7 @@ const CREATABLE_KEY_TYPES: ReadonlyArray<CreatableKeyType> = ["RSA", "RSA-HSM", 
  * A key type to create: `RSA`, `RSA-HSM`, `EC` or `EC-HSM`.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const keyType = (operation: string, input: unknown): Effect.Effect<CreatableKeyType, ValidationError> =>
   typeof input === "string" && (CREATABLE_KEY_TYPES as ReadonlyArray<string>).includes(input)
@@ -195,6 +206,7 @@ export const keyType = (operation: string, input: unknown): Effect.Effect<Creata
  * An optional RSA key size: 2048, 3072 or 4096 bits.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const rsaKeySize = (operation: string, input: unknown): Effect.Effect<number | undefined, ValidationError> =>
   input === undefined || (typeof input === "number" && RSA_KEY_SIZES.includes(input))
@@ -205,6 +217,7 @@ export const rsaKeySize = (operation: string, input: unknown): Effect.Effect<num
  * An optional RSA public exponent: an odd integer from 3 to 2^31 - 1 (65537 is the usual choice).
  *
  * @since 0.1.0
+ * @category validation
  */
 export const publicExponent = (operation: string, input: unknown): Effect.Effect<number | undefined, ValidationError> =>
   input === undefined ||
@@ -216,6 +229,7 @@ export const publicExponent = (operation: string, input: unknown): Effect.Effect
  * An elliptic curve by its Key Vault name: `P-256`, `P-384`, `P-521` or `P-256K`.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const curve = (operation: string, input: unknown): Effect.Effect<CurveName, ValidationError> =>
   typeof input === "string" && isCurveName(input)
@@ -226,6 +240,7 @@ export const curve = (operation: string, input: unknown): Effect.Effect<CurveNam
  * Optional key operations: known JWK operations, each at most once.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const keyOperations = (
   operation: string,
@@ -249,6 +264,7 @@ export const keyOperations = (
  * and a `T` only when a time component follows.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const ISO_8601_DURATION: RegExp = /^P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$/
 
@@ -256,6 +272,7 @@ export const ISO_8601_DURATION: RegExp = /^P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D
  * An optional ISO 8601 duration (see `ISO_8601_DURATION`).
  *
  * @since 0.1.0
+ * @category validation
  */
 export const isoDuration = (
   operation: string,
@@ -270,6 +287,7 @@ export const isoDuration = (
  * `POST /rng` returns at most 128 bytes per call.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const MAX_RANDOM_BYTES = 128
 
@@ -277,6 +295,7 @@ export const MAX_RANDOM_BYTES = 128
  * The number of random bytes `POST /rng` may return: an integer 1..128.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const randomBytesCount = (operation: string, input: unknown): Effect.Effect<number, ValidationError> =>
   typeof input === "number" && Number.isInteger(input) && input >= 1 && input <= MAX_RANDOM_BYTES
@@ -287,6 +306,7 @@ export const randomBytesCount = (operation: string, input: unknown): Effect.Effe
  * Binary input (plaintext, ciphertext, digest, signature, key to wrap). Only the length ever appears in a message.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const bytes = (
   operation: string,
@@ -305,6 +325,7 @@ export const bytes = (
  * another collection, or with a malformed version is refused.
  *
  * @since 0.1.0
+ * @category validation
  */
 export const keyIdentifier = (
   operation: string,

@@ -53,6 +53,8 @@ export const CertificateAttributes = Schema.Struct(BaseAttributesFields).annotat
 })
 
 /**
+ * Decoded `CertificateAttributes`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -71,6 +73,8 @@ export const CertificateAttributesInput = Schema.Struct({
 }).annotations({ identifier: "CertificateAttributesInput" })
 
 /**
+ * Decoded `CertificateAttributesInput`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -180,6 +184,8 @@ export const CertificatePolicy = Schema.Struct({
 }).annotations({ identifier: "CertificatePolicy" })
 
 /**
+ * A decoded `CertificatePolicy`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -216,6 +222,8 @@ export const CertificateBundle = Schema.Struct({
 }).annotations({ identifier: "CertificateBundle" })
 
 /**
+ * A decoded `CertificateBundle`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -233,6 +241,8 @@ export const DeletedCertificateBundle = Schema.Struct({
 }).annotations({ identifier: "DeletedCertificateBundle" })
 
 /**
+ * A decoded `DeletedCertificateBundle`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -247,12 +257,16 @@ export type DeletedCertificateBundle = typeof DeletedCertificateBundle.Type
 export const CertificateItem = Schema.Struct(itemFields).annotations({ identifier: "CertificateItem" })
 
 /**
+ * A decoded `CertificateItem`.
+ *
  * @since 0.1.0
  * @category models
  */
 export type CertificateItem = typeof CertificateItem.Type
 
 /**
+ * A deleted-certificate list item: the certificate item plus `recoveryId`, `deletedDate` and `scheduledPurgeDate`.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -262,18 +276,24 @@ export const DeletedCertificateItem = Schema.Struct({
 }).annotations({ identifier: "DeletedCertificateItem" })
 
 /**
+ * A decoded `DeletedCertificateItem`.
+ *
  * @since 0.1.0
  * @category models
  */
 export type DeletedCertificateItem = typeof DeletedCertificateItem.Type
 
 /**
+ * A page of `GET /certificates` (and `GET /certificates/{name}/versions`).
+ *
  * @since 0.1.0
  * @category schemas
  */
 export const CertificateListResult = ListResult(CertificateItem).annotations({ identifier: "CertificateListResult" })
 
 /**
+ * A page of `GET /deletedcertificates`.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -294,6 +314,8 @@ export interface OperationError {
 }
 
 /**
+ * The schema of `OperationError`, recursive through `innererror`.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -324,6 +346,8 @@ export const CertificateOperation = Schema.Struct({
 }).annotations({ identifier: "CertificateOperation" })
 
 /**
+ * A decoded `CertificateOperation`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -343,6 +367,8 @@ export const CertificateCreateParameters = Schema.Struct({
 }).annotations({ identifier: "CertificateCreateParameters" })
 
 /**
+ * Decoded `CertificateCreateParameters`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -365,6 +391,8 @@ export const CertificateImportParameters = Schema.Struct({
 }).annotations({ identifier: "CertificateImportParameters" })
 
 /**
+ * Decoded `CertificateImportParameters`; `value` and `pwd` are `Redacted`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -383,6 +411,8 @@ export const CertificateUpdateParameters = Schema.Struct({
 }).annotations({ identifier: "CertificateUpdateParameters" })
 
 /**
+ * Decoded `CertificateUpdateParameters`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -411,6 +441,8 @@ export const CertificateMergeParameters = Schema.Struct({
 }).annotations({ identifier: "CertificateMergeParameters" })
 
 /**
+ * Decoded `CertificateMergeParameters`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -460,6 +492,8 @@ export const Contacts = Schema.Struct({
 }).annotations({ identifier: "Contacts" })
 
 /**
+ * Decoded `Contacts`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -527,6 +561,8 @@ export const IssuerBundle = Schema.Struct({
 }).annotations({ identifier: "IssuerBundle" })
 
 /**
+ * A decoded `IssuerBundle`; the credentials' `pwd` is `Redacted`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -546,6 +582,8 @@ export const CertificateIssuerParameters = Schema.Struct({
 }).annotations({ identifier: "CertificateIssuerParameters" })
 
 /**
+ * Decoded `CertificateIssuerParameters`; the credentials' `pwd` is `Redacted`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -563,6 +601,8 @@ export const CertificateIssuerItem = Schema.Struct({
 }).annotations({ identifier: "CertificateIssuerItem" })
 
 /**
+ * A page of `GET /certificates/issuers`.
+ *
  * @since 0.1.0
  * @category schemas
  */

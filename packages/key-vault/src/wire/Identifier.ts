@@ -10,6 +10,7 @@ import { NAME_PATTERN } from "./Rules.js"
  * The collections an identifier can point into.
  *
  * @since 0.1.0
+ * @category models
  */
 export type Collection =
   | "secrets"
@@ -32,6 +33,7 @@ const collections: ReadonlySet<string> = new Set<Collection>([
  * A parsed identifier.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface KeyVaultIdentifier {
   /** The identifier as given. */
@@ -48,6 +50,7 @@ export interface KeyVaultIdentifier {
  * Parses an identifier; `None` when it is not one.
  *
  * @since 0.1.0
+ * @category parsing
  */
 export const parse = (id: string): Option.Option<KeyVaultIdentifier> => {
   let url: URL
@@ -75,6 +78,7 @@ export const parse = (id: string): Option.Option<KeyVaultIdentifier> => {
  * Builds the identifier of an object (the inverse of `parse`).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const format = (vaultUrl: string, collection: Collection, name: string, version?: string): string =>
   `${vaultUrl.replace(/\/+$/, "")}/${collection}/${name}${version === undefined ? "" : `/${version}`}`

@@ -65,7 +65,7 @@ export interface BackedUpCertificate {
  * Serialises a certificate (issued versions only) with its policy, key and secret.
  *
  * @since 0.1.0
- * @category encoding
+ * @category utils
  */
 export const encode = ({ certificate, key, policy, secret }: BackedUpCertificate): Uint8Array =>
   Backup.encode(
@@ -98,7 +98,7 @@ const malformed = (): BadParameter => new BadParameter({ message: "The certifica
  * Reads a blob back, with every check described above; `at` stamps a policy that carries no dates.
  *
  * @since 0.1.0
- * @category encoding
+ * @category parsing
  */
 export const decode = (blob: Uint8Array, at: Date): Either.Either<BackedUpCertificate, BadParameter> =>
   Either.flatMap(Backup.decode("certificate", blob), (raw) => {

@@ -37,7 +37,7 @@ export interface CertificateVersion {
  * Whether a version has its certificate.
  *
  * @since 0.1.0
- * @category models
+ * @category guards
  */
 export const isIssued = (version: CertificateVersion): boolean => version.chain !== undefined
 

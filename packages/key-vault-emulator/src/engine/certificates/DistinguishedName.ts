@@ -169,7 +169,7 @@ export const parse = (subject: string): Either.Either<DistinguishedName, string>
  * The name in the JSON form `@peculiar/x509`'s `Name` takes: one object per RDN, attribute types to values.
  *
  * @since 0.1.0
- * @category encoding
+ * @category utils
  */
 export const toJson = (name: DistinguishedName): Array<Record<string, Array<string>>> =>
   name.map((rdn) => {

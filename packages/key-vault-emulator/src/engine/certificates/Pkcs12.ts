@@ -77,7 +77,7 @@ const arrayBuffer = (bytes: Uint8Array): ArrayBuffer =>
  * `password` (the service's secrets use the empty password).
  *
  * @since 0.1.0
- * @category encoding
+ * @category utils
  */
 export const encode = (
   content: { readonly privateKey: Uint8Array | undefined; readonly chain: ReadonlyArray<Uint8Array> },
@@ -164,7 +164,7 @@ const unreadable = (): BadParameter =>
  * failing MAC or a malformed structure is one `BadParameter`.
  *
  * @since 0.1.0
- * @category encoding
+ * @category parsing
  */
 export const decode = (bytes: Uint8Array, password: string | undefined): Effect.Effect<Pkcs12Content, BadParameter> =>
   Effect.flatMap(load, ({ forge }) =>

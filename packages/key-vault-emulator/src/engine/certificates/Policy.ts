@@ -42,12 +42,16 @@ export type CertificateCurve = "P-256" | "P-384" | "P-521"
 export type SecretContentType = "application/x-pkcs12" | "application/x-pem-file"
 
 /**
+ * The content type of a PKCS#12 (PFX) secret, base64 in the secret's value.
+ *
  * @since 0.1.0
  * @category constants
  */
 export const PKCS12: SecretContentType = "application/x-pkcs12"
 
 /**
+ * The content type of a PEM secret: the unencrypted PKCS#8 private key (when exportable) and the certificate chain.
+ *
  * @since 0.1.0
  * @category constants
  */
@@ -80,6 +84,8 @@ export const KEY_USAGES = [
 ] as const
 
 /**
+ * One of the X.509 key usages of `KEY_USAGES`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -160,7 +166,8 @@ export interface CertificatePolicy {
 export type PolicyInput = WirePolicy
 
 /**
- * Issuer names with a meaning of their own (matched case-insensitively).
+ * The issuer of a self-signed certificate, which the vault signs with the certificate's own key (matched
+ * case-insensitively).
  *
  * @since 0.1.0
  * @category constants
@@ -168,13 +175,15 @@ export type PolicyInput = WirePolicy
 export const SELF = "Self"
 
 /**
+ * The issuer of a certificate an external CA signs: creation stops at a CSR and is finished by a merge.
+ *
  * @since 0.1.0
  * @category constants
  */
 export const UNKNOWN = "Unknown"
 
 /**
- * Whether an issuer name is `Self` / `Unknown` (any case).
+ * Whether an issuer name is `Self` (any case).
  *
  * @since 0.1.0
  * @category guards
@@ -182,6 +191,8 @@ export const UNKNOWN = "Unknown"
 export const isSelf = (issuer: string): boolean => issuer.toLowerCase() === "self"
 
 /**
+ * Whether an issuer name is `Unknown` (any case).
+ *
  * @since 0.1.0
  * @category guards
  */
@@ -481,7 +492,7 @@ export const resolve = (
  * only ever signs (Key Vault has no key agreement).
  *
  * @since 0.1.0
- * @category derivations
+ * @category utils
  */
 export const keyOperations = (keyUsage: ReadonlyArray<KeyUsage>, rsa: boolean): ReadonlyArray<KeyOperation> => {
   const ops = new Set<KeyOperation>()
@@ -533,7 +544,7 @@ const nonEmpty = <A>(values: ReadonlyArray<A>): ReadonlyArray<A> | undefined => 
  * A policy in wire form (the decoded side of the shared schema), without the `id` the HTTP layer adds.
  *
  * @since 0.1.0
- * @category encoding
+ * @category utils
  */
 export const toWire = (policy: CertificatePolicy): PolicyInput => ({
   key_props: {

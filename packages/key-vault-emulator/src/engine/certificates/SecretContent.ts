@@ -35,7 +35,7 @@ const bad = (message: string): BadParameter => new BadParameter({ message })
  * exportable (the secret then holds the chain only).
  *
  * @since 0.1.0
- * @category encoding
+ * @category utils
  */
 export const render = (
   contentType: SecretContentType,
@@ -157,7 +157,7 @@ export const readImport = (value: string, password: string | undefined): Effect.
  * PKCS#12. The value was written by this engine, so it reads with the empty password.
  *
  * @since 0.1.0
- * @category encoding
+ * @category utils
  */
 export const convert = (value: string, from: SecretContentType, to: SecretContentType): Effect.Effect<string, BadParameter> => {
   if (from === to) return Effect.succeed(value)

@@ -88,7 +88,7 @@ export const parseDer = (der: Uint8Array): Either.Either<ParsedCertificate, stri
  * The private key of the material as a `node:crypto` `KeyObject`.
  *
  * @since 0.1.0
- * @category conversions
+ * @category utils
  */
 export const privateKeyObject = (material: KeyMaterial): NodeCrypto.KeyObject => {
   if (material._tag === "RSA") return material.privateKey
@@ -108,7 +108,7 @@ export const privateKeyObject = (material: KeyMaterial): NodeCrypto.KeyObject =>
  * The private key of the material as unencrypted PKCS#8 DER (for PKCS#12 and PEM secrets).
  *
  * @since 0.1.0
- * @category conversions
+ * @category utils
  */
 export const pkcs8 = (material: KeyMaterial): Uint8Array =>
   new Uint8Array(privateKeyObject(material).export({ format: "der", type: "pkcs8" }))
@@ -132,7 +132,7 @@ export const matchesKey = (certificate: NodeCrypto.X509Certificate, material: Ke
  * (`KeyMaterial.fromJwk`). The error is a `BadParameter` message.
  *
  * @since 0.1.0
- * @category conversions
+ * @category constructors
  */
 export const materialFromPrivateKey = (key: NodeCrypto.KeyObject): Either.Either<KeyMaterial, string> => {
   const jwk = key.export({ format: "jwk" })

@@ -23,6 +23,7 @@ const CURVES: Readonly<Record<CurveName, ECDSA>> = {
  * An EC key: private scalar `d` and public point `(x, y)`, each exactly `CURVE_BYTES[curve]` long.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface EcKeyBytes {
   readonly d: Uint8Array
@@ -39,6 +40,7 @@ const splitPoint = (curve: CurveName, uncompressed: Uint8Array): { readonly x: U
  * A fresh random key.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const generate = (curve: CurveName): EcKeyBytes => {
   const ecdsa = CURVES[curve]
@@ -50,6 +52,7 @@ export const generate = (curve: CurveName): EcKeyBytes => {
  * The public point of a private scalar (`CURVE_BYTES` long); undefined when the scalar is not a valid key.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const publicPoint = (
   curve: CurveName,
@@ -65,6 +68,7 @@ export const publicPoint = (
  * does not require it and verifiers (ours included) accept both halves.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const signDigest = (curve: CurveName, d: Uint8Array, digest: Uint8Array): Uint8Array =>
   new Uint8Array(CURVES[curve].sign(digest, d, { prehash: false, lowS: false, format: "compact" }))
@@ -75,6 +79,7 @@ export const signDigest = (curve: CurveName, d: Uint8Array, digest: Uint8Array):
  * parsed per call and gets no multiplication table: the emulator keeps no per-key state for it.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const verifyDigest = (
   curve: CurveName,

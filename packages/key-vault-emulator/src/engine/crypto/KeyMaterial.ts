@@ -32,6 +32,7 @@ import * as Rsa from "./Rsa.js"
  * byte).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RsaMaterial {
   readonly _tag: "RSA"
@@ -45,6 +46,7 @@ export interface RsaMaterial {
  * An EC key: curve, private scalar and public point, each `CURVE_BYTES[curve]` long.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface EcMaterial {
   readonly _tag: "EC"
@@ -55,7 +57,10 @@ export interface EcMaterial {
 }
 
 /**
+ * The key material of a key version: RSA or EC.
+ *
  * @since 0.1.0
+ * @category models
  */
 export type KeyMaterial = RsaMaterial | EcMaterial
 
@@ -64,11 +69,15 @@ export type KeyMaterial = RsaMaterial | EcMaterial
  * keys may be smaller, and anything above 4096 bits would make every operation slow for no test value.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const MIN_IMPORT_RSA_BITS = 1024
 
 /**
+ * The largest RSA modulus accepted on import, in bits (see `MIN_IMPORT_RSA_BITS`).
+ *
  * @since 0.1.0
+ * @category constants
  */
 export const MAX_IMPORT_RSA_BITS = 4096
 
@@ -88,6 +97,7 @@ const rsaFromKeyObjects = (privateKey: KeyObject, publicKey: KeyObject): RsaMate
  * A new RSA key (generated off the main thread).
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const generateRsa = (modulusLength: number, publicExponent: number): Effect.Effect<RsaMaterial> =>
   Effect.map(Rsa.generate(modulusLength, publicExponent), (pair) => rsaFromKeyObjects(pair.privateKey, pair.publicKey))
@@ -96,6 +106,7 @@ export const generateRsa = (modulusLength: number, publicExponent: number): Effe
  * A new EC key.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const generateEc = (curve: CurveName): EcMaterial => {
   const key = Ecdsa.generate(curve)
@@ -106,6 +117,7 @@ export const generateEc = (curve: CurveName): EcMaterial => {
  * The RSA modulus length in bits.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const rsaModulusBits = (material: RsaMaterial): number => Rsa.modulusBits(material.publicKey)
 
@@ -115,6 +127,7 @@ const DEFAULT_PUBLIC_EXPONENT = 65537
  * New material of the same shape (RSA size and public exponent, or EC curve): what rotation generates.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const regenerate = (material: KeyMaterial): Effect.Effect<KeyMaterial> => {
   if (material._tag === "EC") return Effect.sync(() => generateEc(material.curve))
@@ -128,6 +141,7 @@ export const regenerate = (material: KeyMaterial): Effect.Effect<KeyMaterial> =>
  * The public members of the JWK (`n`/`e`, or `crv`/`x`/`y`).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const publicJwk = (
   material: KeyMaterial
@@ -142,6 +156,7 @@ const redactedBytes = (s: string | undefined): Redacted.Redacted<Uint8Array> => 
  * The full private JWK, for backup blobs only (never for a response).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const privateJwk = (material: KeyMaterial): JsonWebKey => {
   if (material._tag === "EC") {
@@ -282,6 +297,7 @@ const ecFromJwk = (jwk: JsonWebKey): Either.Either<EcMaterial, string> => {
  * reason, fit for a `BadParameter` message: it names members and rules, never values.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const fromJwk = (jwk: JsonWebKey): Either.Either<KeyMaterial, string> => {
   if (jwk.kty === undefined) return Either.left("the member 'kty' is missing")
@@ -302,5 +318,6 @@ export const fromJwk = (jwk: JsonWebKey): Either.Either<KeyMaterial, string> => 
  * Whether a key type names the material's family (`RSA-HSM` holds RSA material).
  *
  * @since 0.1.0
+ * @category guards
  */
 export const familyMatches = (kty: string, material: KeyMaterial): boolean => familyOf(kty) === material._tag

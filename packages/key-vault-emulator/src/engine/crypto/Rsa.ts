@@ -21,6 +21,7 @@ import { constants, generateKeyPair, privateDecrypt, privateEncrypt, publicEncry
  * A generated RSA key pair.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RsaKeyPair {
   readonly publicKey: KeyObject
@@ -31,6 +32,7 @@ export interface RsaKeyPair {
  * Generates a key pair on libuv's thread pool, so a 4096-bit generation does not block other fibers.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const generate = (modulusLength: number, publicExponent: number): Effect.Effect<RsaKeyPair> =>
   Effect.async<RsaKeyPair>((resume) => {
@@ -43,6 +45,7 @@ export const generate = (modulusLength: number, publicExponent: number): Effect.
  * The modulus length in bits.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const modulusBits = (key: KeyObject): number => key.asymmetricKeyDetails?.modulusLength ?? 0
 
@@ -59,6 +62,7 @@ const oaepOptions = (algorithm: EncryptionAlgorithm) => {
  * Encrypts (or wraps) `plaintext`; the caller has checked its length against `maxPlaintextBytes`.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const encrypt = (publicKey: KeyObject, algorithm: EncryptionAlgorithm, plaintext: Uint8Array): Uint8Array =>
   new Uint8Array(publicEncrypt({ key: publicKey, ...oaepOptions(algorithm) }, plaintext))
@@ -86,6 +90,7 @@ const unpadPkcs1Type2 = (em: Uint8Array): Uint8Array | undefined => {
  * reason is deliberately not reported (a padding oracle).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const decrypt = (
   privateKey: KeyObject,
@@ -109,6 +114,7 @@ export const decrypt = (
  * RSA padding of a signature algorithm.
  *
  * @since 0.1.0
+ * @category models
  */
 export type SignaturePadding = "pkcs1" | "pss"
 
@@ -119,6 +125,7 @@ const digestInfo = (hash: HashName, digest: Uint8Array): Uint8Array | undefined 
  * Signs a digest (its length already checked against the hash).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const signDigest = (
   privateKey: KeyObject,
@@ -144,6 +151,7 @@ export const signDigest = (
  * work, so the emulator and the client can never disagree about a signature.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const verifyDigest = (
   publicKey: KeyObject,
