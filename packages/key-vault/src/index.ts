@@ -279,3 +279,59 @@ export * as AccessLogReplay from "./replay/AccessLogReplay.js"
  * @since 0.1.0
  */
 export * as Prng from "./replay/Prng.js"
+
+/**
+ * Event Grid's Key Vault events and the rotation outcomes, one Schema.
+ *
+ * @since 0.1.0
+ */
+export * as RotationEvent from "./rotation/RotationEvent.js"
+
+/**
+ * The deduplicated event stream (a PubSub with a sliding buffer per subscriber).
+ *
+ * @since 0.1.0
+ */
+export * as RotationEvents from "./rotation/RotationEvents.js"
+
+/**
+ * Rotation metrics: events published, duplicates, drops, scans, rotation outcomes.
+ *
+ * @since 0.1.0
+ */
+export * as RotationMetrics from "./rotation/RotationMetrics.js"
+
+/**
+ * What the expiry monitor scans: secrets, keys, certificates (properties only).
+ *
+ * @since 0.1.0
+ */
+export * as ExpirySource from "./rotation/ExpirySource.js"
+
+/**
+ * The expiry monitor, on a Schedule.
+ *
+ * @since 0.1.0
+ */
+export * as ExpiryMonitor from "./rotation/ExpiryMonitor.js"
+
+/**
+ * Rotation handlers for secrets, keys and certificates.
+ *
+ * @since 0.1.0
+ */
+export * as RotationHandler from "./rotation/RotationHandler.js"
+
+/**
+ * Runs rotation handlers on expiry events; cache invalidation on new versions; the one-Layer setup.
+ *
+ * @since 0.1.0
+ */
+export * as Rotation from "./rotation/Rotation.js"
+
+/**
+ * The Event Grid / CloudEvents webhook, an HttpApp an application mounts.
+ *
+ * @since 0.1.0
+ */
+export * as EventGridWebhook from "./rotation/EventGridWebhook.js"

@@ -50,7 +50,7 @@ export interface RetryContext {
  * The delay a 429 asks for, when it names one.
  *
  * @since 0.1.0
- * @category parts
+ * @category constructors
  */
 export const retryAfterOf = (error: unknown): Option.Option<Duration.Duration> =>
   isThrottledError(error) ? error.retryAfter : Option.none()
@@ -59,7 +59,7 @@ export const retryAfterOf = (error: unknown): Option.Option<Duration.Duration> =
  * A 429 that names a delay no longer than `maxRetryAfterMillis`.
  *
  * @since 0.1.0
- * @category parts
+ * @category constructors
  */
 export const isThrottledWithin = (maxRetryAfterMillis: number): Predicate.Predicate<unknown> => (error) =>
   Option.match(retryAfterOf(error), {
@@ -71,7 +71,7 @@ export const isThrottledWithin = (maxRetryAfterMillis: number): Predicate.Predic
  * A 429 without a usable Retry-After.
  *
  * @since 0.1.0
- * @category parts
+ * @category constructors
  */
 export const isThrottledWithoutRetryAfter: Predicate.Predicate<unknown> = (error) =>
   isThrottledError(error) && Option.isNone(error.retryAfter)
@@ -81,7 +81,7 @@ export const isThrottledWithoutRetryAfter: Predicate.Predicate<unknown> = (error
  * request that is safe to repeat.
  *
  * @since 0.1.0
- * @category parts
+ * @category constructors
  */
 export const isRetryableFailure = (idempotent: boolean): Predicate.Predicate<unknown> => (error) =>
   idempotent && isUnavailable(error)
@@ -91,7 +91,7 @@ export const isRetryableFailure = (idempotent: boolean): Predicate.Predicate<unk
  * [1 − jitter, 1 + jitter] (`Schedule.jitteredWith`). The cap applies before the jitter, as Azure's guidance states it.
  *
  * @since 0.1.0
- * @category parts
+ * @category constructors
  */
 export const exponentialBackoff = (options: {
   readonly base: Duration.DurationInput
@@ -110,7 +110,7 @@ export const exponentialBackoff = (options: {
  * service said when it will take the request, and an earlier attempt would be throttled again).
  *
  * @since 0.1.0
- * @category parts
+ * @category constructors
  */
 export const honourRetryAfter = (maxRetryAfterMillis: number): Schedule.Schedule<unknown, unknown> =>
   Schedule.identity<unknown>().pipe(
@@ -160,7 +160,7 @@ export const schedule = (settings: RetrySettings, idempotent: boolean): Schedule
  * tooling that reason about delays without running a schedule).
  *
  * @since 0.1.0
- * @category parts
+ * @category constructors
  */
 export const delayFor = (
   settings: RetrySettings,
