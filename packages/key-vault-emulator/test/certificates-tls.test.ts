@@ -4,11 +4,16 @@
  * them is trusted by a client that trusts the certificate (self-signed) or the CA (merged chain).
  */
 import { describe, expect, it } from "@effect/vitest"
+import { Certificates, KeyVault, TokenProvider } from "@effect-azure/key-vault"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
 import * as Crypto from "node:crypto"
 import type * as Net from "node:net"
 import * as Tls from "node:tls"
 import * as Emulator from "../src/Emulator.js"
+import * as HttpClientLayer from "../src/testing/HttpClientLayer.js"
 import { makeCa, pemOf, signCsr } from "./certificates-support.js"
 import { call } from "./support.js"
 
@@ -105,5 +110,32 @@ describe("certificates issued by the emulator work with node:tls", () => {
       const result = yield* handshake(material, pemOf(ca.der))
       expect(result).toMatchObject({ authorized: true, echoed: "ping" })
       expect(result.peer.equals(Buffer.from(leaf))).toBe(true)
+    }))
+
+  it.live("a TLS server started from a certificate fetched through the Effect client accepts a client trusting it", () =>
+    Effect.gen(function*() {
+      const emulator = yield* Emulator.make()
+      const client = KeyVault.layer({ vaultUrl: "https://tls.vault.azure.net" }).pipe(
+        Layer.provide(Layer.merge(HttpClientLayer.layer(emulator), TokenProvider.layerStatic()))
+      )
+      yield* Effect.gen(function*() {
+        const certificates = yield* Certificates.Certificates
+        yield* certificates.create("served", {
+          issuerName: "Self",
+          subject: "CN=localhost",
+          subjectAlternativeNames: { dnsNames: ["localhost"] },
+          keyType: "RSA",
+          keySize: 2048
+        }, { pollSchedule: Schedule.spaced("10 millis") })
+        const details = yield* certificates.getDetails("served")
+        for (const format of ["pkcs12", "pem"] as const) {
+          const material: Tls.TlsOptions = format === "pkcs12"
+            ? { pfx: Buffer.from(Redacted.value(yield* certificates.downloadPkcs12("served"))) }
+            : { key: Redacted.value(yield* certificates.downloadPem("served")), cert: Redacted.value(yield* certificates.downloadPem("served")) }
+          const result = yield* handshake(material, pemOf(details.der))
+          expect(result).toMatchObject({ authorized: true, echoed: "ping" })
+          expect(result.peer.equals(Buffer.from(details.der))).toBe(true)
+        }
+      }).pipe(Effect.provide(client))
     }))
 })
