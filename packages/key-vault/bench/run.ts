@@ -15,7 +15,8 @@ interface Suite {
 const suites: Record<string, () => Promise<Suite>> = {
   crypto: () => import("./crypto.js"),
   cache: () => import("./cache.js"),
-  pipeline: () => import("./pipeline.js")
+  pipeline: () => import("./pipeline.js"),
+  monitor: () => import("./monitor.js")
 }
 
 const USAGE = `usage: npm run bench -- <${Object.keys(suites).join("|")}> [options]
