@@ -1,5 +1,6 @@
 /**
- * A tour of every secret operation through the Effect client, then of certificates (create self-signed, download as
+ * A tour of every secret operation through the Effect client, then of rotation (a secret near expiry rotated by the
+ * expiry monitor and a handler), then of certificates (create self-signed, download as
  * PEM, parse, serve TLS with it, rotate by creating a new version).
  *
  * With no configuration it starts the Key Vault emulator on a loopback HTTPS port (with its own local CA) and talks
@@ -13,6 +14,7 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -20,6 +22,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import * as Crypto from "node:crypto"
 import * as Dns from "node:dns"
 import * as Fs from "node:fs"
 import type * as Net from "node:net"
@@ -31,6 +34,9 @@ import * as KeyVault from "../src/KeyVault.js"
 import * as AzureIdentity from "../src/auth/AzureIdentity.js"
 import * as TokenProvider from "../src/auth/TokenProvider.js"
 import { Certificates } from "../src/certificates/Certificates.js"
+import * as Rotation from "../src/rotation/Rotation.js"
+import * as RotationEvents from "../src/rotation/RotationEvents.js"
+import * as RotationHandler from "../src/rotation/RotationHandler.js"
 import { Secrets } from "../src/secrets/Secrets.js"
 
 const say = (line: string) => Effect.sync(() => console.log(line))
@@ -120,6 +126,36 @@ const tour = Effect.gen(function*() {
     )
   }
   yield* say("done: every secret operation ran through the Effect client")
+})
+
+// Rotation: a secret 10 days from expiry, found by the expiry monitor and rotated by its handler, in one Layer.
+const rotationTour = Effect.gen(function*() {
+  const secrets = yield* Secrets
+  const name = `effect-demo-rotate-${Date.now().toString(36)}`
+  yield* step("rotation: a secret that expires in 10 days, a handler for it, the monitor and rotation in one Layer")
+  const before = yield* secrets.set(name, "initial-password", { expiresOn: new Date(Date.now() + 10 * 86_400_000) })
+  const handlers = [
+    RotationHandler.secret({
+      name,
+      produce: () => Effect.sync(() => Redacted.make(Crypto.randomBytes(24).toString("base64url"))),
+      expiry: "90 days"
+    })
+  ]
+  yield* Effect.scoped(Effect.gen(function*() {
+    const context = yield* Layer.build(Rotation.layerWithMonitor(handlers, { monitor: { objectTypes: ["secret"] } }))
+    const events = Context.get(context, RotationEvents.RotationEvents)
+    const after = yield* secrets.get(name).pipe(
+      Effect.filterOrFail((s) => s.properties.version !== before.properties.version, () => "not rotated yet"),
+      Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 600 })
+    )
+    const stats = yield* events.stats
+    yield* say(`rotated: version ${after.properties.version} (was ${before.properties.version}), expires ${after.properties.expiresOn?.toISOString()}`)
+    yield* say(`  events published: ${stats.published} (NearExpiry, RotationStarted, SecretNewVersionCreated, RotationSucceeded)`)
+  }))
+  yield* secrets.delete(name)
+  yield* waitForDeleted(name)
+  yield* secrets.purge(name).pipe(Effect.catchTag("ForbiddenError", () => Effect.void))
+  yield* say("done: the secret was rotated before it expired")
 })
 
 // Certificates: what a service does with its TLS certificate.
@@ -227,7 +263,7 @@ const azureLayer = (vaultUrl: string): Layer.Layer<KeyVault.KeyVaultServices, un
 const main = Effect.gen(function*() {
   const vaultUrl = yield* Config.option(Config.nonEmptyString("AZURE_KEYVAULT_URL"))
   const layer = Option.match(vaultUrl, { onNone: () => emulatorLayer, onSome: azureLayer })
-  yield* Effect.provide(Effect.zipRight(tour, certificatesTour), layer)
+  yield* Effect.provide(Effect.zipRight(Effect.zipRight(tour, rotationTour), certificatesTour), layer)
 })
 
 Effect.runPromiseExit(main).then((exit) => {
