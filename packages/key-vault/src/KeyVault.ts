@@ -21,6 +21,7 @@ import * as Keys from "./keys/Keys.js"
 import * as Secrets from "./secrets/Secrets.js"
 import * as Transport from "./transport/Transport.js"
 import * as VaultState from "./transport/VaultState.js"
+import * as VersionWrites from "./internal/VersionWrites.js"
 
 /**
  * What the client layer provides.
@@ -36,6 +37,7 @@ export type KeyVaultServices =
   | VaultCache.VaultCache
   | Transport.KeyVaultTransport
   | KeyVaultConfig.KeyVaultConfig
+  | VersionWrites.VersionWrites
 
 const fromConfig = <E1, E2>(
   config: Layer.Layer<KeyVaultConfig.KeyVaultConfig, E1>,
@@ -47,10 +49,12 @@ const fromConfig = <E1, E2>(
   // The per-vault state registry is the one exception: `VaultState.layerInherit` is one Layer value, built once per
   // graph, so every client of one application shares challenge, breaker and limiter per vault, while a separately
   // built application gets its own (or the registry its edge provides).
+  // The new versions this client writes, announced for a `RotationEvents` built on it (and nobody else).
   const transport = Layer.fresh(Transport.layer).pipe(
     Layer.provide(VaultState.layerInherit),
     Layer.provideMerge(config),
-    Layer.provideMerge(cache)
+    Layer.provideMerge(cache),
+    Layer.provideMerge(Layer.fresh(VersionWrites.layer))
   )
   // One secrets service: the application's, and the one Certificates reads (and forgets) certificate secrets through.
   const secrets = Layer.fresh(Secrets.layer)

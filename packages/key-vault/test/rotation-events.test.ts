@@ -3,16 +3,22 @@
  * fact with a bounded memory, and the slow-consumer policy (sliding buffer, drops counted).
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as EmulatorHttp from "@effect-azure/key-vault-emulator/testing/HttpClientLayer"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as TokenProvider from "../src/auth/TokenProvider.js"
+import { Keys } from "../src/keys/Keys.js"
+import * as KeyVault from "../src/KeyVault.js"
 import * as RotationEvent from "../src/rotation/RotationEvent.js"
 import * as RotationEvents from "../src/rotation/RotationEvents.js"
 import * as RotationMetrics from "../src/rotation/RotationMetrics.js"
-import { VAULT } from "./rotation-support.js"
+import { Secrets } from "../src/secrets/Secrets.js"
+import { awaitOnTestClock, nextEvents, VAULT } from "./rotation-support.js"
 
 const VERSION_1 = "0123456789abcdef0123456789abcdef"
 const VERSION_2 = "fedcba9876543210fedcba9876543210"
@@ -166,4 +172,31 @@ describe("RotationEvents", () => {
       const exit = yield* collected.await
       expect(exit._tag).toBe("Success")
     }))
+})
+
+describe("RotationEvents built on a client", () => {
+  // The stream on top of the client (not beside it): it hears what the client writes.
+  const onClient = KeyVault.layer({ vaultUrl: VAULT, cache: { enabled: false } }).pipe(
+    Layer.provideMerge(Layer.merge(EmulatorHttp.layerFresh(), TokenProvider.layerStatic())),
+    (client) => Layer.provideMerge(RotationEvents.layer(), client)
+  )
+
+  it.scoped("publishes NewVersionCreated for a secret set and a key created through the client, once each", () =>
+    Effect.gen(function*() {
+      const received = yield* nextEvents(2)
+      const secret = yield* (yield* Secrets).set("written", "value", { expiresOn: new Date(Date.UTC(2030, 0, 1)) })
+      const key = yield* (yield* Keys).create("made", "EC", { curve: "P-256" })
+      const [first, second] = yield* awaitOnTestClock(received)
+      expect(first).toMatchObject({
+        type: "Microsoft.KeyVault.SecretNewVersionCreated",
+        data: { ObjectName: "written", Version: secret.properties.version, EXP: Date.UTC(2030, 0, 1) / 1000 }
+      })
+      expect(second).toMatchObject({
+        type: "Microsoft.KeyVault.KeyNewVersionCreated",
+        data: { ObjectName: "made", Version: key.properties.version }
+      })
+      // A failed write announces nothing.
+      yield* Effect.flip((yield* Secrets).set("not a name", "value"))
+      expect((yield* (yield* RotationEvents.RotationEvents).stats).published).toBe(2)
+    }).pipe(Effect.provide(onClient)))
 })

@@ -33,6 +33,7 @@ import {
   type RequestError
 } from "../errors/KeyVaultError.js"
 import * as Operation from "../internal/Operation.js"
+import * as VersionWrites from "../internal/VersionWrites.js"
 import { KeyMaterialCache } from "../keys/KeyMaterialCache.js"
 import * as RateLimiter from "../resilience/RateLimiter.js"
 import { Secrets } from "../secrets/Secrets.js"
@@ -471,7 +472,8 @@ export const make: Effect.Effect<CertificatesService, never, KeyVaultTransport |
         Effect.zipRight(cache.invalidate(name), secrets.invalidate(name)),
         Option.match(keyMaterial, { onNone: () => Effect.void, onSome: (keys) => keys.invalidate(name) })
       )
-    const client: Operation.Client = { transport, objectType: "certificate", invalidate }
+    const announce = Option.getOrUndefined(yield* Effect.serviceOption(VersionWrites.VersionWrites))?.announce
+    const client: Operation.Client = { transport, objectType: "certificate", invalidate, announce }
     const fallback = (name: string) => ({ vaultUrl, name })
     const toCertificate = (wire: CertificateWire.CertificateBundle, { name }: { readonly name: string }) =>
       fromWire(wire, fallback(name))
@@ -632,7 +634,12 @@ export const make: Effect.Effect<CertificatesService, never, KeyVaultTransport |
       const target = operation.target === undefined ? undefined : Option.getOrUndefined(Identifier.parse(operation.target))
       const version = target?.collection === "certificates" ? target.version : undefined
       // The new version became the latest while nobody was looking: forget what the cache holds for the name.
-      return Effect.zipRight(invalidate(name), get(name, version === undefined ? undefined : { version }))
+      return Effect.zipRight(invalidate(name), get(name, version === undefined ? undefined : { version })).pipe(
+        Effect.tap((certificate) => {
+          const write = VersionWrites.of("certificate", certificate.properties)
+          return write === undefined || announce === undefined ? Effect.void : announce(write)
+        })
+      )
     }
 
     const createPoll = pollOf("Certificates.create")
@@ -724,6 +731,7 @@ export const make: Effect.Effect<CertificatesService, never, KeyVaultTransport |
       }),
       response: CertificateWire.CertificateBundle,
       model: toCertificate,
+      announces: (certificate) => VersionWrites.of("certificate", certificate.properties),
       invalidates: "input"
     })
 
@@ -791,6 +799,7 @@ export const make: Effect.Effect<CertificatesService, never, KeyVaultTransport |
       request: importRequest,
       response: CertificateWire.CertificateBundle,
       model: toCertificate,
+      announces: (certificate) => VersionWrites.of("certificate", certificate.properties),
       invalidates: "input"
     })
 
@@ -806,6 +815,7 @@ export const make: Effect.Effect<CertificatesService, never, KeyVaultTransport |
       request: importRequest,
       response: CertificateWire.CertificateBundle,
       model: toCertificate,
+      announces: (certificate) => VersionWrites.of("certificate", certificate.properties),
       invalidates: "input"
     })
 

@@ -26,6 +26,7 @@ import {
   type TransportResponse
 } from "../transport/Transport.js"
 import * as Validation from "../validation/Validation.js"
+import type * as VersionWrites from "./VersionWrites.js"
 import type { ValidationError } from "../errors/KeyVaultError.js"
 
 /**
@@ -39,6 +40,8 @@ export interface Client {
   readonly objectType: ObjectType
   /** Drops what this client caches for a name; runs after every mutation, whether or not an answer came back. */
   readonly invalidate: (name: string) => Effect.Effect<void>
+  /** Announces a new version written through this client (see `VersionWrites`). */
+  readonly announce?: ((write: VersionWrites.VersionWrite) => Effect.Effect<void>) | undefined
 }
 
 /**
@@ -81,6 +84,8 @@ export interface Spec<Args extends ReadonlyArray<unknown>, V extends object, EV,
   readonly local?: ((input: V) => Effect.Effect<A> | undefined) | undefined
   /** Runs just before the request goes out (e.g. a span annotation saying so). */
   readonly sending?: Effect.Effect<void> | undefined
+  /** The new version the answer describes, for operations that write one (announced once answered). */
+  readonly announces?: ((result: A) => VersionWrites.VersionWrite | undefined) | undefined
 }
 
 const spanOptions = (client: Client, name: string, extra?: Readonly<Record<string, string>>) => ({
@@ -130,7 +135,8 @@ export const operation = <Args extends ReadonlyArray<unknown>, V extends object,
   // Built once per operation, not per call.
   const decodeAnswer: ((response: TransportResponse) => Effect.Effect<W, DecodeError>) | undefined =
     spec.response === undefined ? undefined : decode(name, spec.response)
-  const { invalidates, local, model, refuse, sending } = spec
+  const { announces, invalidates, local, model, refuse, sending } = spec
+  const announce = client.announce
   const toModel = (wire: W, input: V): Effect.Effect<A, DecodeError> => {
     const refused = refuse?.(wire)
     return refused === undefined
@@ -154,7 +160,13 @@ export const operation = <Args extends ReadonlyArray<unknown>, V extends object,
     const forget = invalidates === "input" ? nameOf(input) : undefined
     const guarded = forget === undefined ? answered : Effect.ensuring(answered, client.invalidate(forget))
     const modelled = Effect.flatMap(guarded, (wire) => toModel(wire, input))
-    return afterwards === undefined ? modelled : Effect.flatMap(modelled, afterwards)
+    const announced = announces === undefined || announce === undefined
+      ? modelled
+      : Effect.tap(modelled, (result) => {
+        const write = announces(result)
+        return write === undefined ? Effect.void : announce(write)
+      })
+    return afterwards === undefined ? announced : Effect.flatMap(announced, afterwards)
   }
   // A plain function body rather than a generator: this is every request's path.
   const traced = Effect.fn(name, spanOptions(client, name, spec.attributes))(

@@ -14,6 +14,7 @@ import type * as Stream from "effect/Stream"
 import type { CurveName, KeyOperation } from "../crypto/Algorithms.js"
 import { type ConflictError, type NotFoundError, type RequestError, ValidationError } from "../errors/KeyVaultError.js"
 import * as Operation from "../internal/Operation.js"
+import * as VersionWrites from "../internal/VersionWrites.js"
 import { KeyVaultTransport } from "../transport/Transport.js"
 import * as Validation from "../validation/Validation.js"
 import * as KeyWire from "../wire/KeyWire.js"
@@ -322,7 +323,8 @@ export const make: Effect.Effect<KeysService, never, KeyVaultTransport> = Effect
   const client: Operation.Client = {
     transport,
     objectType: "key",
-    invalidate: (name) => Option.match(cache, { onNone: () => Effect.void, onSome: (c) => c.invalidate(name) })
+    invalidate: (name) => Option.match(cache, { onNone: () => Effect.void, onSome: (c) => c.invalidate(name) }),
+    announce: Option.getOrUndefined(yield* Effect.serviceOption(VersionWrites.VersionWrites))?.announce
   }
   const fallback = (name: string) => ({ vaultUrl, name })
   const toKey = (bundle: KeyWire.KeyBundle, { name }: { readonly name: string }) => keyFromWire(bundle, fallback(name))
@@ -374,6 +376,7 @@ export const make: Effect.Effect<KeysService, never, KeyVaultTransport> = Effect
     }),
     response: KeyWire.KeyBundle,
     model: toKey,
+    announces: (key) => VersionWrites.of("key", key.properties),
     invalidates: "input"
   })
 
@@ -410,6 +413,7 @@ export const make: Effect.Effect<KeysService, never, KeyVaultTransport> = Effect
     request: ({ body, name }) => ({ method: "PUT", path: `/keys/${name}`, body, expected: { conflict: true } }),
     response: KeyWire.KeyBundle,
     model: toKey,
+    announces: (key) => VersionWrites.of("key", key.properties),
     invalidates: "input"
   })
 
@@ -489,6 +493,7 @@ export const make: Effect.Effect<KeysService, never, KeyVaultTransport> = Effect
     request: ({ name }) => ({ method: "POST", path: `/keys/${name}/rotate`, expected: { notFound: true } }),
     response: KeyWire.KeyBundle,
     model: toKey,
+    announces: (key) => VersionWrites.of("key", key.properties),
     invalidates: "input"
   })
 

@@ -15,6 +15,7 @@
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -23,8 +24,9 @@ import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as VersionWrites from "../internal/VersionWrites.js"
 import { BoundedMap } from "./internal/BoundedMap.js"
-import { factKey, isKeyVaultEvent, type RotationEvent } from "./RotationEvent.js"
+import { factKey, isKeyVaultEvent, makeKeyVaultEvent, type RotationEvent } from "./RotationEvent.js"
 import * as RotationMetrics from "./RotationMetrics.js"
 
 /**
@@ -164,6 +166,21 @@ export const make = (options: RotationEventsOptions = {}): Effect.Effect<Rotatio
       Effect.reduce(events, 0, (count, event) => Effect.map(publish(event), (published) => published ? count + 1 : count))
 
     const subscribe = Effect.map(PubSub.subscribe(pubsub), (queue) => Stream.fromQueue(queue))
+
+    // New versions written through the client this stream is built on become NewVersionCreated events, as Event Grid
+    // would publish them (a rotation's own write and its announcement are one fact, published once).
+    const writes = yield* Effect.serviceOption(VersionWrites.VersionWrites)
+    if (Option.isSome(writes)) {
+      const announced = yield* writes.value.subscribe
+      yield* Effect.forkScoped(
+        Stream.fromQueue(announced).pipe(
+          Stream.runForEach((write) =>
+            Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              publish(makeKeyVaultEvent("NewVersionCreated", write, new Date(now))))
+          )
+        )
+      )
+    }
 
     return {
       publish,

@@ -6,6 +6,7 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -13,6 +14,7 @@ import type * as Stream from "effect/Stream"
 import type { ConflictError, NotFoundError, RequestError, ValidationError } from "../errors/KeyVaultError.js"
 import { type CacheNamespace as VaultCacheNamespace, VaultCache } from "../cache/VaultCache.js"
 import * as Operation from "../internal/Operation.js"
+import * as VersionWrites from "../internal/VersionWrites.js"
 import { KeyVaultTransport } from "../transport/Transport.js"
 import * as Validation from "../validation/Validation.js"
 import * as SecretWire from "../wire/SecretWire.js"
@@ -163,7 +165,13 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport | Vaul
   const { vaultHost, vaultUrl } = transport.config
   const cache = (yield* VaultCache).namespace(vaultHost, "secret")
   const secretCodec = makeSecretCodec(vaultUrl)
-  const client: Operation.Client = { transport, objectType: "secret", invalidate: (name) => cache.invalidate(name) }
+  const writes = yield* Effect.serviceOption(VersionWrites.VersionWrites)
+  const client: Operation.Client = {
+    transport,
+    objectType: "secret",
+    invalidate: (name) => cache.invalidate(name),
+    announce: Option.getOrUndefined(writes)?.announce
+  }
   const properties = (bundle: SecretWire.SecretBundle | SecretWire.SecretItem, name: string) =>
     propertiesFromWire(bundle, { vaultUrl, name })
   const toSecret = (bundle: SecretWire.SecretBundle, name: string): Secret => {
@@ -231,6 +239,7 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport | Vaul
     response: SecretWire.SecretBundle,
     refuse: refuseValueless,
     model: (bundle, { name }) => toSecret(bundle, name),
+    announces: (secret) => VersionWrites.of("secret", secret.properties),
     invalidates: "input"
   })
 
