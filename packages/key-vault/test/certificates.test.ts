@@ -11,7 +11,6 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
@@ -32,6 +31,7 @@ import { Certificates, type CertificatesService } from "../src/certificates/Cert
 import type { CertificatePolicyInput } from "../src/certificates/CertificatePolicy.js"
 import * as KeyVaultError from "../src/errors/KeyVaultError.js"
 import { Keys } from "../src/keys/Keys.js"
+import { onTestClock } from "./test-clock-support.js"
 
 const VAULT = "https://myvault.vault.azure.net"
 const VERSION = "f60f2a4f8ae442cfb41ca2090bd4b769"
@@ -767,23 +767,6 @@ const emulated = (cache: CacheOptions = {}) => {
 }
 
 // One macrotask: lets the emulator's real asynchronous work (key generation, signing) move on.
-const turn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-
-/**
- * Runs `effect` with the TestClock moved to each wake-up it waits for (the poll schedule's), and only then: while a
- * request is in flight, the only sleep is its timeout, far ahead, and the clock stays put.
- */
-const onTestClock = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.fork(effect)
-    while (Option.isNone(yield* Fiber.poll(fiber))) {
-      const now = yield* Clock.currentTimeMillis
-      const next = Chunk.reduce(yield* TestClock.sleeps(), Number.POSITIVE_INFINITY, (a, b) => Math.min(a, b))
-      if (next - now <= 30_000) yield* TestClock.adjust(next - now)
-      else yield* turn
-    }
-    return yield* Fiber.join(fiber)
-  })
 
 const journal = (filter: Parameters<Emulator.EmulatorService["Type"]["journal"]["query"]>[0] = {}) =>
   Effect.flatMap(Emulator.EmulatorService, (emulator) => emulator.journal.query(filter))

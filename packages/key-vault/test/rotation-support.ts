@@ -4,14 +4,11 @@
  */
 import * as Emulator from "@effect-azure/key-vault-emulator/testing/HttpClientLayer"
 import * as Chunk from "effect/Chunk"
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
+import type * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as TestClock from "effect/TestClock"
 import * as TokenProvider from "../src/auth/TokenProvider.js"
 import type { CacheOptions } from "../src/cache/CacheConfig.js"
 import * as KeyVault from "../src/KeyVault.js"
@@ -49,21 +46,4 @@ export const seconds = (date: Date): number => Math.floor(date.getTime() / 1000)
 
 export const DAY = 24 * 60 * 60 * 1000
 
-// A macrotask: the emulator does some work (key generation, certificate signing) with real asynchronous crypto.
-const macrotask = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-
-/**
- * Awaits `fiber`, moving the TestClock to each sleep it (or anything else) waits on and letting real asynchronous
- * work run in between; sleeps further than `horizon` ahead (request timeouts) are never reached.
- */
-export const awaitOnTestClock = <A, E>(fiber: Fiber.Fiber<A, E>, horizon = 30_000): Effect.Effect<A, E> =>
-  Effect.gen(function*() {
-    while (Option.isNone(yield* Fiber.poll(fiber))) {
-      const now = yield* Clock.currentTimeMillis
-      const sleeps = Chunk.toReadonlyArray(yield* TestClock.sleeps())
-      const due = sleeps.filter((at) => at - now <= horizon)
-      if (due.length > 0) yield* TestClock.adjust(Math.max(0, Math.min(...due) - now))
-      else yield* macrotask
-    }
-    return yield* Fiber.join(fiber)
-  })
+export { awaitOnTestClock } from "./test-clock-support.js"
