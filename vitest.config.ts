@@ -17,6 +17,7 @@ const interop = [
   "packages/key-vault-emulator/test/certificates-sdk-interop.test.ts",
   "packages/key-vault-emulator/test/certificates-tls.test.ts",
   "packages/key-vault-emulator/test/cli.test.ts",
+  "packages/key-vault-emulator/test/event-grid-interop.test.ts",
   "packages/key-vault-emulator/test/faults-cli.test.ts",
   "packages/key-vault-emulator/test/faults-sdk.test.ts",
   "packages/key-vault-emulator/test/faults-server.test.ts",

@@ -3,13 +3,26 @@
  * `handler` any way you like (HTTPS server, in-process `HttpClient` Layer, Azure SDK transport); inspect or drive
  * `engine` directly in tests.
  *
+ * Every request runs under the emulator's `clock` (the caller's `Clock`, so a `TestClock` in-process, plus an offset
+ * that `clock.advance` / `clock.set` move), and the vault publishes Event Grid's events (`eventGrid`, `events`).
+ * The same controls are served over HTTP under `/admin/` (protected like the vault: bearer token, 401 challenge):
+ * `GET|POST /admin/clock` (`{"advanceSeconds": n}`, `{"set": "<ISO date>"}`, `{"reset": true}`),
+ * `GET|POST /admin/eventgrid/subscriptions` (`{"endpoint": url, "schema"?: "EventGrid" | "CloudEvents"}`),
+ * `DELETE /admin/eventgrid/subscriptions/{id}`, `GET /admin/eventgrid/events`.
+ *
  * @since 0.1.0
  */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type { KeyVaultEvent } from "@effect-azure/key-vault/rotation/RotationEvent"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+import type * as Stream from "effect/Stream"
+import * as AdminRoutes from "./internal/AdminRoutes.js"
+import * as EmulatorClock from "./clock/EmulatorClock.js"
 import * as Engine from "./engine/VaultEngine.js"
+import * as EventGrid from "./events/EventGrid.js"
 import * as Faults from "./faults/Faults.js"
 import type { FaultRule } from "./faults/FaultRule.js"
 import * as RequestPipeline from "./faults/RequestPipeline.js"
@@ -78,6 +91,15 @@ export interface EmulatorOptions {
    * (a bad value is a programming error and dies, without quoting it). Default: any bearer token is accepted.
    */
   readonly token?: string | Redacted.Redacted<string> | undefined
+  /** The emulator's time when it starts (its clock then runs on from there); default the caller's `Clock`. */
+  readonly startTime?: Date | undefined
+  /**
+   * The vault URL Event Grid events name (`Id`, `VaultName`, `topic`); default the origin of the latest request
+   * served.
+   */
+  readonly eventsVaultUrl?: string | undefined
+  /** The client for outgoing webhook calls (handshakes, deliveries); default `FetchHttpClient`. */
+  readonly webhookClient?: HttpClient.HttpClient | undefined
 }
 
 /**
@@ -95,6 +117,17 @@ export interface Emulator {
   readonly faults: Faults.Faults
   /** The throttle, when throttling mode is on. */
   readonly throttle: Throttle.Throttle | undefined
+  /**
+   * The emulator's time: `advance(duration)`, `set(date)`, `reset`, `now`; moving it publishes the Event Grid events
+   * that fall due. `clock.provide(effect)` runs an effect (say, direct `engine` calls) under the emulator's time.
+   */
+  readonly clock: EmulatorClock.EmulatorClock
+  /** Event Grid: the event stream, webhook subscriptions (`subscribe`), due-event checks. */
+  readonly eventGrid: EventGrid.EventGrid
+  /** Every Event Grid event published while the stream runs (`eventGrid.events`). */
+  readonly events: Stream.Stream<KeyVaultEvent>
+  /** Stops webhook deliveries; the vault keeps serving. */
+  readonly shutdown: Effect.Effect<void>
 }
 
 /**
@@ -113,12 +146,26 @@ export type VaultEngine = Engine.VaultEngine
  */
 export const make = (options: EmulatorOptions = {}): Effect.Effect<Emulator> =>
   Effect.gen(function*() {
+    const journal = yield* Journal.make(options.journalCapacity)
+    // The clock publishes due events after it moves; Event Grid journals under the clock's time.
+    let checkDue: Effect.Effect<unknown> = Effect.void
+    const clock = yield* EmulatorClock.make({
+      startTime: options.startTime,
+      afterChange: Effect.asVoid(Effect.suspend(() => checkDue))
+    })
+    const eventGrid = yield* EventGrid.make({
+      vaultUrl: options.eventsVaultUrl,
+      httpClient: options.webhookClient,
+      journal,
+      provideClock: clock.provide
+    })
+    checkDue = eventGrid.checkDue
     const engine = yield* Engine.make({
       recoverableDays: options.recoverableDays,
       enforceValidityPeriod: options.enforceValidityPeriod,
-      certificateIssuanceDelayMillis: options.certificateIssuanceDelayMillis
+      certificateIssuanceDelayMillis: options.certificateIssuanceDelayMillis,
+      observer: eventGrid.observer
     })
-    const journal = yield* Journal.make(options.journalCapacity)
     const faults = yield* Faults.make({ seed: options.seed, rules: options.faults })
     const throttle = options.throttle === undefined || options.throttle === false
       ? undefined
@@ -135,15 +182,36 @@ export const make = (options: EmulatorOptions = {}): Effect.Effect<Emulator> =>
     // The token is checked once, in front of the pipeline (below); the app behind it needs no second check.
     const app = App.make({ engine, tenantId, resource: options.resource })
     const pipeline = RequestPipeline.wrap(app, { journal, faults, throttle })
+    const verifyToken = token === undefined ? undefined : Challenge.tokenVerifier(token)
+    const vault: EmulatorHandler = verifyToken === undefined
+      ? pipeline
+      : refuseOtherTokens(verifyToken, (request) =>
+        Challenge.invalidToken(tenantId, options.resource ?? Challenge.resourceFor(request.url)), journal, pipeline)
+    const served = AdminRoutes.wrap((request) => {
+      eventGrid.noteOrigin(request.url.origin)
+      return vault(request)
+    }, { clock, eventGrid, tenantId, resource: options.resource, verifyToken })
     return {
       engine,
       journal,
       faults,
       throttle,
-      handler: token === undefined
-        ? pipeline
-        : refuseOtherTokens(Challenge.tokenVerifier(token), (request) =>
-          Challenge.invalidToken(tenantId, options.resource ?? Challenge.resourceFor(request.url)), journal, pipeline)
+      clock,
+      eventGrid,
+      events: eventGrid.events,
+      shutdown: eventGrid.shutdown,
+      // Every request runs under the emulator's time. Due events are published after every request too, so a write
+      // that is already due (an expiry inside the window, a recovered object) is reported without waiting for the
+      // next request.
+      handler: (request) =>
+        Effect.clockWith((caller) => {
+          const time = clock.unsafeClockFor(caller)
+          const answered = Effect.map(served(request), (response) => {
+            eventGrid.unsafeCheckDue(time.unsafeCurrentTimeMillis())
+            return response
+          })
+          return time === caller ? answered : Effect.withClock(answered, time)
+        })
     }
   })
 

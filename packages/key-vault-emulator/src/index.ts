@@ -80,6 +80,20 @@ export * as KeyMaterial from "./engine/crypto/KeyMaterial.js"
 export * as VaultError from "./engine/VaultError.js"
 
 /**
+ * The emulator's movable clock: the caller's `Clock` plus an offset (`advance`, `set`).
+ *
+ * @since 0.1.0
+ */
+export * as EmulatorClock from "./clock/EmulatorClock.js"
+
+/**
+ * Event Grid on the emulator: Key Vault events as a Stream and to webhook subscriptions.
+ *
+ * @since 0.1.0
+ */
+export * as EventGrid from "./events/EventGrid.js"
+
+/**
  * The request journal.
  *
  * @since 0.1.0

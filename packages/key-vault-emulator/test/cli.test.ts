@@ -157,6 +157,25 @@ describe("parseArgs", () => {
     expect(Either.getOrThrow(Cli.parseArgs(["-h"])).help).toBe(true)
   })
 
+  it("reads the start time and repeated Event Grid webhooks with their schema", () => {
+    const parsed = Either.getOrThrow(Cli.parseArgs([
+      "--start-time",
+      "2030-01-01T00:00:00Z",
+      "--event-grid-webhook",
+      "https://hooks.example/kv?code=s3cret",
+      "--event-grid-webhook=http://127.0.0.1:7071/api/events",
+      "--event-grid-schema",
+      "CloudEvents"
+    ]))
+    expect(parsed.startTime).toEqual(new Date("2030-01-01T00:00:00Z"))
+    expect(parsed.eventGridWebhooks).toEqual(["https://hooks.example/kv?code=s3cret", "http://127.0.0.1:7071/api/events"])
+    expect(parsed.eventGridSchema).toBe("CloudEvents")
+    expect(Either.getOrThrow(Cli.parseArgs(["--start-time=2030-06-01"])).startTime).toEqual(new Date("2030-06-01T00:00:00Z"))
+    expect(Cli.USAGE).toContain("--start-time <ISO date>")
+    expect(Cli.USAGE).toContain("--event-grid-webhook <url>")
+    expect(Cli.USAGE).toContain("POST /admin/clock")
+  })
+
   it("refuses unknown flags, missing values and bad numbers", () => {
     const messages = [
       ["--verbose"],
@@ -171,7 +190,11 @@ describe("parseArgs", () => {
       ["--http=yes"],
       ["--token", "two words"],
       ["--token", "a", "--token-file", "f"],
-      ["--name", "not a/name"]
+      ["--name", "not a/name"],
+      ["--start-time", "next tuesday"],
+      ["--event-grid-webhook", "ftp://hooks.example/x?code=s3cret"],
+      ["--event-grid-schema", "Xml", "--event-grid-webhook", "https://h.example"],
+      ["--event-grid-schema", "CloudEvents"]
     ].map((argv) => Either.getLeft(Cli.parseArgs(argv)).pipe((o) => o._tag === "Some" ? o.value.message : "parsed"))
     expect(messages).toEqual([
       "unknown option --verbose",
@@ -187,7 +210,12 @@ describe("parseArgs", () => {
       // Never quotes the value: it is a credential.
       "--token expects 1 to 4096 visible ASCII characters (no spaces)",
       "--token and --token-file exclude each other",
-      `--name expects a host name or IP address, got "not a/name"`
+      `--name expects a host name or IP address, got "not a/name"`,
+      `--start-time expects an ISO 8601 date, got "next tuesday"`,
+      // Never quotes the URL: its query may hold the webhook's secret.
+      "--event-grid-webhook expects an absolute http: or https: URL",
+      `--event-grid-schema expects EventGrid or CloudEvents, got "Xml"`,
+      "--event-grid-schema needs --event-grid-webhook"
     ])
   })
 })

@@ -19,7 +19,9 @@ import type * as Scope from "effect/Scope"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Util from "node:util"
+import * as AdminRoutes from "../internal/AdminRoutes.js"
 import * as Emulator from "../Emulator.js"
+import type * as EventGrid from "../events/EventGrid.js"
 import * as FaultRule from "../faults/FaultRule.js"
 import * as Challenge from "../http/Challenge.js"
 import * as HttpsServer from "../server/HttpsServer.js"
@@ -65,6 +67,12 @@ export interface CliOptions {
   readonly names?: ReadonlyArray<string> | undefined
   /** `--certificate-issuance-delay`: milliseconds a `Self` certificate stays pending before it is issued. */
   readonly certificateIssuanceDelayMillis?: number | undefined
+  /** `--start-time`: the emulator's time when it starts (its clock runs on from there). */
+  readonly startTime?: Date | undefined
+  /** `--event-grid-webhook` (repeatable): webhooks subscribed to the vault's Event Grid events once it listens. */
+  readonly eventGridWebhooks?: ReadonlyArray<string> | undefined
+  /** `--event-grid-schema`: the schema of those webhooks' deliveries; default `EventGrid`. */
+  readonly eventGridSchema?: EventGrid.EventSchema | undefined
 }
 
 /**
@@ -108,6 +116,13 @@ Options:
   --recoverable-days <n>    soft-delete retention in days, 7..90 (default 90)
   --certificate-issuance-delay <ms>
                             how long a self-signed certificate stays pending, 0..3600000 (default 0)
+  --start-time <ISO date>   the emulator's time at start, e.g. 2030-01-01T00:00:00Z; it runs on from
+                            there (move it later with POST /admin/clock)
+  --event-grid-webhook <url>
+                            deliver the vault's Event Grid events to this webhook (repeatable); it must
+                            pass the validation handshake when the emulator starts
+  --event-grid-schema <EventGrid|CloudEvents>
+                            the webhooks' delivery schema (default EventGrid)
   --fault <json>            a fault rule (repeatable), e.g.
                             '{"operation":"getSecret","times":2,"fault":{"_tag":"Status","status":503}}'
   --faults-file <path>      a JSON array of fault rules (repeatable; applied before --fault rules)
@@ -122,6 +137,14 @@ Fault rule: {"operation"?: name or [names], "name"?: glob or "/regexp/flags", "p
   "retryAfter"?:{"_tag":"Seconds"|"HttpDate","seconds":n} | {"_tag":"RetryAfterMs"|"XMsRetryAfterMs","millis":n}},
   {"_tag":"Latency","millis":n}, {"_tag":"Reset"}, {"_tag":"Stall"}, {"_tag":"Truncate","bytes"?:n},
   {"_tag":"MalformedJson"}. An invalid rule exits with code 2.
+
+Admin endpoints (same origin, same bearer token as the vault, no api-version):
+  GET  /admin/clock                      {"now": ISO date, "offsetMillis": n}
+  POST /admin/clock                      {"advanceSeconds": n} | {"set": ISO date} | {"reset": true}
+  GET  /admin/eventgrid/subscriptions    the webhook subscriptions
+  POST /admin/eventgrid/subscriptions    {"endpoint": url, "schema"?: "EventGrid" | "CloudEvents"}
+  DELETE /admin/eventgrid/subscriptions/<id>
+  GET  /admin/eventgrid/events           the latest events published
 
 On start, one JSON line is printed on stdout:
   {"vaultUrl":"https://localhost:PORT","caCertPath":"...","host":"127.0.0.1","port":PORT,"tls":true}
@@ -156,6 +179,9 @@ const OPTIONS = {
   "tenant-id": { type: "string" },
   "recoverable-days": { type: "string" },
   "certificate-issuance-delay": { type: "string" },
+  "start-time": { type: "string" },
+  "event-grid-webhook": { type: "string", multiple: true },
+  "event-grid-schema": { type: "string" },
   fault: { type: "string", multiple: true },
   "faults-file": { type: "string", multiple: true },
   seed: { type: "string" },
@@ -204,6 +230,9 @@ export const parseArgs = (argv: ReadonlyArray<string>): Either.Either<CliOptions
   }
   if (options.throttleRetryAfter !== undefined && options.throttle !== true) {
     return Either.left(new UsageError({ message: "--throttle-retry-after needs --throttle" }))
+  }
+  if (options.eventGridSchema !== undefined && (options.eventGridWebhooks ?? []).length === 0) {
+    return Either.left(new UsageError({ message: "--event-grid-schema needs --event-grid-webhook" }))
   }
   if (options.token !== undefined && options.tokenFile !== undefined) {
     return Either.left(new UsageError({ message: "--token and --token-file exclude each other" }))
@@ -255,6 +284,20 @@ const applyValue = (
         parseInteger(flag, value, 0, 3_600_000),
         (millis) => ({ ...options, certificateIssuanceDelayMillis: millis })
       )
+    case "start-time": {
+      const date = AdminRoutes.parseIsoDate(value)
+      return date === undefined
+        ? Either.left(new UsageError({ message: `--start-time expects an ISO 8601 date, got "${value}"` }))
+        : Either.right({ ...options, startTime: date })
+    }
+    case "event-grid-webhook":
+      return isWebhookUrl(value)
+        ? Either.right({ ...options, eventGridWebhooks: [...(options.eventGridWebhooks ?? []), value] })
+        : Either.left(new UsageError({ message: "--event-grid-webhook expects an absolute http: or https: URL" }))
+    case "event-grid-schema":
+      return value === "EventGrid" || value === "CloudEvents"
+        ? Either.right({ ...options, eventGridSchema: value })
+        : Either.left(new UsageError({ message: `--event-grid-schema expects EventGrid or CloudEvents, got "${value}"` }))
     case "fault":
       return Either.match(FaultRule.fromJson(value), {
         onLeft: (error) => Either.left(new UsageError({ message: `--fault: ${error.message}` })),
@@ -277,6 +320,16 @@ const applyValue = (
         : Either.left(new UsageError({ message: `--name expects a host name or IP address, got "${value}"` }))
     default:
       return Either.left(new UsageError({ message: `unknown option ${flag}` }))
+  }
+}
+
+// The URL is never repeated in a message: its query may hold the webhook's shared secret.
+const isWebhookUrl = (value: string): boolean => {
+  try {
+    const url = new URL(value)
+    return url.protocol === "http:" || url.protocol === "https:"
+  } catch {
+    return false
   }
 }
 
@@ -409,8 +462,10 @@ const startDetailed = (
       faults: [...fileRules, ...(options.faults ?? [])],
       seed: options.seed,
       throttle: options.throttle === true ? { retryAfter: options.throttleRetryAfter } : undefined,
-      token
+      token,
+      startTime: options.startTime
     })
+    yield* Effect.addFinalizer(() => emulator.shutdown)
     const names = options.names ?? []
     const material = options.http
       ? undefined
@@ -427,6 +482,11 @@ const startDetailed = (
       tls: material === undefined ? undefined : { cert: material.certPem, key: material.keyPem },
       hostNames: names
     })
+    for (const endpoint of options.eventGridWebhooks ?? []) {
+      yield* emulator.eventGrid.subscribe({ endpoint, schema: options.eventGridSchema }).pipe(
+        Effect.mapError((cause) => new HttpsServer.ServerError({ operation: "Event Grid subscription", cause }))
+      )
+    }
     return {
       info: {
         vaultUrl: server.url,

@@ -213,6 +213,10 @@ export interface CertificateEngineOptions {
   readonly keys: ObjectStore.ObjectStore<KeyVersion>
   /** The vault's secret collection (the certificates' managed secrets live there). */
   readonly secrets: ObjectStore.ObjectStore<SecretVersion>
+  /** The certificate collection to serve; a new one when absent. */
+  readonly store?: ObjectStore.ObjectStore<CertificateVersion> | undefined
+  /** Runs at the start of every certificate operation with its time, after due issuances completed. */
+  readonly beforeOperation?: ((now: Date) => void) | undefined
 }
 
 /**
@@ -366,7 +370,8 @@ const renderSecret = (
  * @category constructors
  */
 export const make = (options: CertificateEngineOptions): CertificateEngine => {
-  const store = ObjectStore.make<CertificateVersion>()
+  const store = options.store ?? ObjectStore.make<CertificateVersion>()
+  const beforeOperation = options.beforeOperation
   const keyStore = options.keys
   const secretStore = options.secrets
   // Policies and operations belong to a certificate, not to a version; they follow it into the bin and out of it.
@@ -462,6 +467,7 @@ export const make = (options: CertificateEngineOptions): CertificateEngine => {
         keyStore.purgeDue(at)
         secretStore.purgeDue(at)
         completeDue(at)
+        beforeOperation?.(at)
         return Either.match(f(at), { onLeft: Effect.fail, onRight: Effect.succeed })
       }))
 

@@ -200,3 +200,58 @@ export const make = <V extends Versioned>(): ObjectStore<V> => {
     listDeleted: () => byKey(deleted)
   }
 }
+
+/**
+ * A change to the versions of a live object, as `observe` reports it. `Restored` is a whole object coming back
+ * (restore from a backup, recover from the bin); `Deleted` is an object going to the bin.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StoreChange<V extends Versioned> =
+  | { readonly _tag: "Added"; readonly name: string; readonly version: V }
+  | { readonly _tag: "Replaced"; readonly name: string; readonly version: V; readonly previous: V }
+  | { readonly _tag: "Restored"; readonly object: StoredObject<V> }
+  | { readonly _tag: "Deleted"; readonly name: string }
+
+/**
+ * The store with every change to its live objects reported to `listener`, synchronously, after the change (the
+ * vault publishes its Event Grid events from there). Reads and the bin's own bookkeeping are not reported.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const observe = <V extends Versioned>(
+  store: ObjectStore<V>,
+  listener: (change: StoreChange<V>) => void
+): ObjectStore<V> => ({
+  ...store,
+  addVersion: (name, version) => {
+    const object = store.addVersion(name, version)
+    listener({ _tag: "Added", name: object.name, version })
+    return object
+  },
+  replaceVersion: (name, version) => {
+    const object = store.getActive(name)
+    const previous = object === undefined ? undefined : object.versions.find((v) => v.version === version.version)
+    const replaced = store.replaceVersion(name, version)
+    if (replaced && object !== undefined && previous !== undefined) {
+      listener({ _tag: "Replaced", name: object.name, version, previous })
+    }
+    return replaced
+  },
+  insert: (object) => {
+    store.insert(object)
+    listener({ _tag: "Restored", object })
+  },
+  softDelete: (name, deletedDate, scheduledPurgeDate) => {
+    const entry = store.softDelete(name, deletedDate, scheduledPurgeDate)
+    if (entry !== undefined) listener({ _tag: "Deleted", name: entry.object.name })
+    return entry
+  },
+  recover: (name) => {
+    const object = store.recover(name)
+    if (object !== undefined) listener({ _tag: "Restored", object })
+    return object
+  }
+})

@@ -9,10 +9,64 @@
 import * as Effect from "effect/Effect"
 import * as CertificateEngine from "./CertificateEngine.js"
 import * as KeyEngine from "./KeyEngine.js"
+import { type CertificateVersion, isIssued } from "./certificates/CertificateVersion.js"
 import type { KeyVersion } from "./KeyVersion.js"
 import * as ObjectStore from "./ObjectStore.js"
 import * as SecretEngine from "./SecretEngine.js"
 import type { SecretVersion } from "./SecretVersion.js"
+
+/**
+ * The object types of a vault.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type VaultObjectType = "secret" | "key" | "certificate"
+
+/**
+ * What an observer learns about one version: enough to publish Event Grid's events for it, never a value.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface VersionFacts {
+  readonly objectType: VaultObjectType
+  /** The object's name, in the case of its first creation. */
+  readonly name: string
+  readonly version: string
+  readonly enabled: boolean
+  readonly notBefore: Date | undefined
+  readonly expires: Date | undefined
+  /** When the version was created, or last changed, on the engine's clock. */
+  readonly updated: Date
+}
+
+/**
+ * A change an observer is told about. `NewVersion`: a version was created (set, create, import, rotate; a certificate
+ * version once it is issued). `VersionChanged`: a version's attributes changed, or it came back with its object
+ * (restore, recover). `ObjectDeleted`: an object went to the soft-delete bin with all its versions. Versions of the
+ * key and secret behind a certificate are not reported (the certificate's are).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type VaultChange =
+  | { readonly _tag: "NewVersion"; readonly facts: VersionFacts }
+  | { readonly _tag: "VersionChanged"; readonly facts: VersionFacts }
+  | { readonly _tag: "ObjectDeleted"; readonly objectType: VaultObjectType; readonly name: string }
+
+/**
+ * Hooks the emulator's Event Grid uses. Both run synchronously inside the engine's operations: keep them cheap and
+ * never let them throw.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface VaultObserver {
+  readonly onChange: (change: VaultChange) => void
+  /** Runs at the start of every operation of every collection, with the operation's time. */
+  readonly onOperation: (now: Date) => void
+}
 
 /**
  * Engine settings.
@@ -37,6 +91,8 @@ export interface VaultEngineOptions {
    * the create still answers `inProgress` (as the service does), and the next request finds it completed.
    */
   readonly certificateIssuanceDelayMillis?: number | undefined
+  /** Told about every new or changed version and every operation (the emulator's Event Grid). */
+  readonly observer?: VaultObserver | undefined
 }
 
 /**
@@ -90,14 +146,21 @@ export const make = (options: VaultEngineOptions = {}): Effect.Effect<VaultEngin
         `certificateIssuanceDelayMillis must be a number >= 0, got ${String(issuanceDelayMillis)}`
       )
     }
-    const secretStore = ObjectStore.make<SecretVersion>()
-    const keyStore = ObjectStore.make<KeyVersion>()
+    const observer = options.observer
+    const secretStore = observed(ObjectStore.make<SecretVersion>(), "secret", (v) => !v.managed, observer)
+    const keyStore = observed(ObjectStore.make<KeyVersion>(), "key", (v) => !v.managed, observer)
     const certificates = CertificateEngine.make({
       recoverableDays,
       issuanceDelayMillis,
       keys: keyStore,
-      secrets: secretStore
+      secrets: secretStore,
+      store: observed(ObjectStore.make<CertificateVersion>(), "certificate", isIssued, observer),
+      beforeOperation: observer?.onOperation
     })
+    const beforeOperation = observer === undefined ? certificates.completeDue : (at: Date) => {
+      certificates.completeDue(at)
+      observer.onOperation(at)
+    }
     const engine: VaultEngine = {
       recoverableDays,
       recoveryLevel: recoveryLevelFor(recoverableDays),
@@ -105,10 +168,62 @@ export const make = (options: VaultEngineOptions = {}): Effect.Effect<VaultEngin
         recoverableDays,
         enforceValidityPeriod: options.enforceValidityPeriod ?? true,
         store: secretStore,
-        beforeOperation: certificates.completeDue
+        beforeOperation
       }),
-      keys: KeyEngine.make({ recoverableDays, store: keyStore, beforeOperation: certificates.completeDue }),
+      keys: KeyEngine.make({ recoverableDays, store: keyStore, beforeOperation }),
       certificates
     }
     return Effect.succeed(engine)
   })
+
+interface ObservableVersion extends ObjectStore.Versioned {
+  readonly enabled: boolean
+  readonly notBefore: Date | undefined
+  readonly expires: Date | undefined
+  readonly updated: Date
+}
+
+// Reports a collection's changes to the observer, for the versions `reported` selects (not the managed key and secret
+// of a certificate, not a pending certificate version).
+const observed = <V extends ObservableVersion>(
+  store: ObjectStore.ObjectStore<V>,
+  objectType: VaultObjectType,
+  reported: (version: V) => boolean,
+  observer: VaultObserver | undefined
+): ObjectStore.ObjectStore<V> => {
+  if (observer === undefined) return store
+  const facts = (name: string, version: V): VersionFacts => ({
+    objectType,
+    name,
+    version: version.version,
+    enabled: version.enabled,
+    notBefore: version.notBefore,
+    expires: version.expires,
+    updated: version.updated
+  })
+  return ObjectStore.observe(store, (change) => {
+    switch (change._tag) {
+      case "Added":
+        if (reported(change.version)) observer.onChange({ _tag: "NewVersion", facts: facts(change.name, change.version) })
+        return
+      case "Replaced":
+        if (!reported(change.version)) return
+        // A certificate version becomes a version when it is issued (its pending record is replaced).
+        observer.onChange({
+          _tag: reported(change.previous) ? "VersionChanged" : "NewVersion",
+          facts: facts(change.name, change.version)
+        })
+        return
+      case "Restored":
+        for (const version of change.object.versions) {
+          if (reported(version)) {
+            observer.onChange({ _tag: "VersionChanged", facts: facts(change.object.name, version) })
+          }
+        }
+        return
+      case "Deleted":
+        observer.onChange({ _tag: "ObjectDeleted", objectType, name: change.name })
+        return
+    }
+  })
+}

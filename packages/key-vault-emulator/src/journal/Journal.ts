@@ -31,7 +31,33 @@ export interface AppliedFault {
 }
 
 /**
- * One served request.
+ * What the journal records besides the Key Vault operations: the emulator's own outgoing Event Grid calls, the
+ * subscription handshake (`validateEventSubscription`) and each delivery attempt (`deliverEvents`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type JournalOperation = OperationName | "validateEventSubscription" | "deliverEvents"
+
+/**
+ * An outgoing Event Grid call: to which subscription, which attempt, how many events, and why it failed (a
+ * transport error's tag; `null` when an answer came, see `status`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DeliveryRecord {
+  readonly subscriptionId: string
+  readonly schema: "EventGrid" | "CloudEvents"
+  /** 1 for the first attempt of a batch (or the handshake). */
+  readonly attempt: number
+  /** Events in the batch; 0 for the handshake. */
+  readonly events: number
+  readonly error: string | null
+}
+
+/**
+ * One served request, or one outgoing Event Grid call (`delivery` set; its `path` is the endpoint's path).
  *
  * @since 0.1.0
  * @category models
@@ -44,7 +70,7 @@ export interface JournalEntry {
   readonly method: string
   /** The URL path, without the query string. */
   readonly path: string
-  readonly operation: OperationName
+  readonly operation: JournalOperation
   /** The object name the path addresses, as sent; `null` for lists, restore, rng and unknown paths. */
   readonly name: string | null
   /** The status the client was sent; `null` when it got none (connection reset or stalled). */
@@ -56,6 +82,8 @@ export interface JournalEntry {
   readonly fault: AppliedFault | null
   /** Clock time from arrival to the response (injected latency included; a stall counts until it was decided). */
   readonly durationMillis: number
+  /** Set for the emulator's outgoing Event Grid calls only. */
+  readonly delivery?: DeliveryRecord | undefined
 }
 
 /**
@@ -65,7 +93,7 @@ export interface JournalEntry {
  * @category models
  */
 export interface JournalFilter {
-  readonly operation?: OperationName | ReadonlyArray<OperationName> | undefined
+  readonly operation?: JournalOperation | ReadonlyArray<JournalOperation> | undefined
   /** An exact name (case-insensitive, as Key Vault names are) or a RegExp. */
   readonly name?: string | RegExp | undefined
   readonly status?: number | ReadonlyArray<number> | undefined

@@ -238,5 +238,6 @@ export const layerFresh = (
 ): Layer.Layer<HttpClient.HttpClient | EmulatorService> =>
   Layer.provideMerge(
     Layer.effect(HttpClient.HttpClient, Effect.map(EmulatorService, make)),
-    Layer.effect(EmulatorService, makeEmulator(options))
+    // Webhook deliveries stop when the layer's scope closes.
+    Layer.scoped(EmulatorService, Effect.tap(makeEmulator(options), (emulator) => Effect.addFinalizer(() => emulator.shutdown)))
   )
