@@ -3,19 +3,15 @@
  * the shared secret, malformed and unknown deliveries (400, nothing published), redeliveries, size and method limits.
  */
 import * as HttpApp from "@effect/platform/HttpApp"
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Redacted from "effect/Redacted"
 import * as EventGridWebhook from "../src/rotation/EventGridWebhook.js"
-import { type KeyVaultEvent, makeKeyVaultEvent } from "../src/rotation/RotationEvent.js"
+import type { KeyVaultEvent } from "../src/rotation/RotationEvent.js"
 import * as RotationEvents from "../src/rotation/RotationEvents.js"
 import { nextEvents, VAULT } from "./rotation-support.js"
-
-const SECRET = "s3cr3t-webhook-key"
-const BASE = "https://app.example.com/eventgrid"
+import { BASE, call, nearExpiry, published, SECRET } from "./rotation-webhook-support.js"
 
 /** Event Grid's documented sample, field names, spacing and string timestamps included. */
 const documentedSample = [{
@@ -37,44 +33,8 @@ const documentedSample = [{
   metadataVersion: "1"
 }]
 
-const nearExpiry = (name: string, version = "0123456789abcdef0123456789abcdef") =>
-  makeKeyVaultEvent("NearExpiry", {
-    objectType: "secret",
-    vaultUrl: VAULT,
-    name,
-    version,
-    notBefore: undefined,
-    expiresOn: new Date(Date.UTC(2030, 0, 1))
-  }, new Date(Date.UTC(2029, 11, 2)))
-
-interface Answer {
-  readonly status: number
-  readonly headers: Headers
-  readonly body: unknown
-  readonly text: string
-}
-
-/** Runs the app on one request, as a server would, and reads the answer. */
-const call = (
-  app: HttpApp.Default,
-  init: { readonly method?: string; readonly url?: string; readonly headers?: Record<string, string>; readonly body?: unknown }
-) =>
-  Effect.gen(function*() {
-    const request = new Request(init.url ?? `${BASE}?code=${SECRET}`, {
-      method: init.method ?? "POST",
-      headers: { "content-type": "application/json", ...init.headers },
-      ...(init.body === undefined ? {} : { body: typeof init.body === "string" ? init.body : JSON.stringify(init.body) })
-    })
-    const response = yield* Effect.provideService(app, HttpServerRequest.HttpServerRequest, HttpServerRequest.fromWeb(request))
-    const web = HttpServerResponse.toWeb(response)
-    const text = yield* Effect.promise(() => web.text())
-    return { status: web.status, headers: web.headers, text, body: text === "" ? undefined : JSON.parse(text) } as Answer
-  })
-
-const webhook = (options: EventGridWebhook.EventGridWebhookOptions = { secret: Redacted.make(SECRET) }) =>
+const webhook = (options: Omit<EventGridWebhook.EventGridWebhookOptions, "entra"> = { secret: Redacted.make(SECRET) }) =>
   EventGridWebhook.make(options)
-
-const published = Effect.flatMap(RotationEvents.RotationEvents, (events) => Effect.map(events.stats, (s) => s.published))
 
 describe("EventGridWebhook handshakes", () => {
   it.scoped("answers Event Grid's subscription validation with the code", () =>
