@@ -98,7 +98,7 @@ const tsc = (dir) => run(process.execPath, [Path.join(dir, "node_modules/typescr
     Object.keys(JSON.parse(Fs.readFileSync(Path.join(dir, "node_modules", name, "package.json"), "utf8")).exports)
       .filter((key) => key !== "./package.json")
       .map((key) => (key === "." ? name : `${name}/${key.slice(2)}`))
-  const needsOptionalPeer = new Set(["@effect-azure/key-vault/auth/AzureIdentity", "@effect-azure/key-vault-emulator/testing/AzureSdkTransport"])
+  const needsOptionalPeer = new Set(["@effect-azure/key-vault/auth/AzureIdentity", "@effect-azure/key-vault/telemetry/OpenTelemetry", "@effect-azure/key-vault-emulator/testing/AzureSdkTransport"])
   const subpaths = [...exported("@effect-azure/key-vault"), ...exported("@effect-azure/key-vault-emulator")]
   const typed = subpaths.filter((s) => !needsOptionalPeer.has(s))
   Fs.writeFileSync(

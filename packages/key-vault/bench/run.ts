@@ -16,7 +16,8 @@ const suites: Record<string, () => Promise<Suite>> = {
   crypto: () => import("./crypto.js"),
   cache: () => import("./cache.js"),
   pipeline: () => import("./pipeline.js"),
-  monitor: () => import("./monitor.js")
+  monitor: () => import("./monitor.js"),
+  telemetry: () => import("./telemetry.js")
 }
 
 const USAGE = `usage: npm run bench -- <${Object.keys(suites).join("|")}> [options]

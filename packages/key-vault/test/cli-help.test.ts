@@ -18,10 +18,11 @@ const run = (script: string, args: ReadonlyArray<string>) =>
 
 describe("command-line help", () => {
   it.each([
-    ["bench", "run.ts", ["--help"], "npm run bench -- <crypto|cache|pipeline|monitor>"],
+    ["bench", "run.ts", ["--help"], "npm run bench -- <crypto|cache|pipeline|monitor|telemetry>"],
     ["bench pipeline", "run.ts", ["pipeline", "--help"], "npm run bench -- pipeline"],
     ["bench monitor", "run.ts", ["monitor", "--help"], "npm run bench -- monitor"],
     ["bench cache", "run.ts", ["cache", "--help"], "npm run bench -- cache"],
+    ["bench telemetry", "run.ts", ["telemetry", "--help"], "npm run bench -- telemetry"],
     ["bench crypto", "run.ts", ["crypto", "-h"], "npm run bench -- crypto"],
     ["replay", "replay-cli.ts", ["--help"], "npm run replay --"],
     ["soak", "soak.ts", ["--help"], "npm run soak --"]
@@ -39,6 +40,8 @@ describe("command-line help", () => {
     ["bench", "run.ts", ["--no-such-flag"], "unknown option --no-such-flag"],
     ["bench pipeline", "run.ts", ["pipeline", "--rounds", "zero"], "--rounds must be a positive integer, got zero"],
     ["bench monitor", "run.ts", ["monitor", "--near-percent", "101"], "--near-percent must be an integer from 0 to 100, got 101"],
+    ["bench telemetry", "run.ts", ["telemetry", "--hits", "1.5"], "--hits must be a positive integer, got 1.5"],
+    ["bench telemetry", "run.ts", ["telemetry", "--no-such-flag"], "unknown option --no-such-flag"],
     ["replay", "replay-cli.ts", ["--zipf", "--ttl"], "--ttl needs a value"],
     ["soak", "soak.ts", ["--count", "many"], "--count needs a number"]
   ] as const)("%s with a bad argument says why on stderr and exits 2", (_name, script, args, expected) => {
