@@ -138,6 +138,14 @@ export * as CacheConfig from "./cache/CacheConfig.js"
 export * as CacheMetrics from "./cache/CacheMetrics.js"
 
 /**
+ * Every metric the client records (operation duration, errors, HTTP attempts and retries, throttling, circuit
+ * breaker, rate limiter, cache), with its documented name, unit and labels.
+ *
+ * @since 0.1.0
+ */
+export * as KeyVaultMetrics from "./telemetry/KeyVaultMetrics.js"
+
+/**
  * The keys service.
  *
  * @since 0.1.0

@@ -11,12 +11,16 @@
  *
  * At most one rule applies per request. The handler keeps the app's contract: it never fails.
  *
+ * Every answer carries an `x-ms-request-id` (the app's, or a new one for a fault's answer) and echoes the request's
+ * `x-ms-client-request-id`, as the service does; the journal records both with the request's `traceparent`.
+ *
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { randomUUID } from "node:crypto"
 import * as Challenge from "../http/Challenge.js"
 import type { EmulatorHandler, EmulatorRequest, EmulatorResponse } from "../http/Protocol.js"
 import type { AppliedFault, Journal } from "../journal/Journal.js"
@@ -52,6 +56,24 @@ const applied = (decision: FaultDecision): AppliedFault => ({
 })
 
 const throttledFault: AppliedFault = { kind: "Throttled", ruleId: null, phase: null }
+
+// Correlation headers are kept in the journal, bounded: a client may send anything in them.
+const MAX_ID_LENGTH = 256
+const idOf = (value: string | undefined): string | undefined =>
+  value === undefined ? undefined : value.length > MAX_ID_LENGTH ? value.slice(0, MAX_ID_LENGTH) : value
+
+// The answer with its correlation headers: the service's request id (a fault's answer may lack one) and the
+// client's request id echoed back. Copies the headers only when something is missing.
+const correlated = (response: EmulatorResponse, clientRequestId: string | undefined): EmulatorResponse => {
+  const headers = response.headers
+  const needsId = headers["x-ms-request-id"] === undefined
+  const echo = clientRequestId !== undefined && headers["x-ms-client-request-id"] !== clientRequestId
+  if (!needsId && !echo) return response
+  const next: Record<string, string> = { ...headers }
+  if (needsId) next["x-ms-request-id"] = randomUUID()
+  if (echo) next["x-ms-client-request-id"] = clientRequestId
+  return { ...response, headers: next }
+}
 
 // The status the client actually received: none when the connection was dropped or never answered.
 const deliveredStatus = (response: EmulatorResponse): number | null =>
@@ -142,6 +164,8 @@ export const wrap = (app: EmulatorHandler, options: PipelineOptions): EmulatorHa
     const tokenPresent = Challenge.hasBearerToken(request)
     const classified = classifyRequest(request)
     const progress: Progress = { fault: null, reachedEngine: false }
+    const clientRequestId = idOf(request.headers["x-ms-client-request-id"])
+    const traceparent = idOf(request.headers["traceparent"])
     const record = (status: number | null): void =>
       options.journal.unsafeRecord({
         timeMillis: start,
@@ -153,12 +177,15 @@ export const wrap = (app: EmulatorHandler, options: PipelineOptions): EmulatorHa
         tokenPresent,
         reachedEngine: progress.reachedEngine,
         fault: progress.fault,
-        durationMillis: clock.unsafeCurrentTimeMillis() - start
+        durationMillis: clock.unsafeCurrentTimeMillis() - start,
+        clientRequestId,
+        traceparent
       })
     // Without a token the app answers the challenge before touching the engine.
     const serve = tokenPresent ? authenticated(app, options, request, classified, progress) : app(request)
     return Effect.onInterrupt(
-      Effect.map(serve, (response) => {
+      Effect.map(serve, (answer) => {
+        const response = correlated(answer, clientRequestId)
         record(deliveredStatus(response))
         return response
       }),

@@ -1,7 +1,8 @@
 /**
  * The request journal: a bounded record of every request the emulator served, for tests to assert on (how many
- * retries reached the vault, whether a token was sent, which fault each attempt met). It never holds bodies, query
- * strings or header values, so it cannot leak a secret.
+ * retries reached the vault, whether a token was sent, which fault each attempt met, which request and trace ids
+ * came in). It never holds bodies, query strings or header values other than the correlation ids
+ * (`x-ms-client-request-id`, `traceparent`), so it cannot leak a secret.
  *
  * @since 0.1.0
  */
@@ -84,6 +85,10 @@ export interface JournalEntry {
   readonly durationMillis: number
   /** Set for the emulator's outgoing Event Grid calls only. */
   readonly delivery?: DeliveryRecord | undefined
+  /** The request's `x-ms-client-request-id`, when it sent one (at most 256 characters are kept). */
+  readonly clientRequestId?: string | undefined
+  /** The request's W3C `traceparent`, when it sent one (at most 256 characters are kept). */
+  readonly traceparent?: string | undefined
 }
 
 /**
@@ -101,6 +106,8 @@ export interface JournalFilter {
   /** `true`: only requests that met a fault (throttling included); `false`: only those that did not. */
   readonly faulted?: boolean | undefined
   readonly tokenPresent?: boolean | undefined
+  /** Only the request that carried this `x-ms-client-request-id`. */
+  readonly clientRequestId?: string | undefined
 }
 
 /**
@@ -141,6 +148,7 @@ export const matches = (entry: JournalEntry, filter: JournalFilter): boolean => 
   if (filter.method !== undefined && filter.method.toUpperCase() !== entry.method) return false
   if (filter.faulted !== undefined && filter.faulted !== (entry.fault !== null)) return false
   if (filter.tokenPresent !== undefined && filter.tokenPresent !== entry.tokenPresent) return false
+  if (filter.clientRequestId !== undefined && filter.clientRequestId !== entry.clientRequestId) return false
   if (filter.name !== undefined) {
     if (entry.name === null) return false
     if (typeof filter.name === "string") {

@@ -137,6 +137,8 @@ export class AuthenticationError extends Data.TaggedError("AuthenticationError")
   readonly message: string
   readonly status: number | undefined
   readonly cause?: unknown
+  /** `x-ms-request-id` of the vault's 401, when the vault answered (absent when the credential failed). */
+  readonly requestId?: string | undefined
 }> {
   get [TypeId](): TypeId {
     return TypeId
@@ -183,6 +185,8 @@ export class TransportError extends Data.TaggedError("TransportError")<{
   readonly reason: "Network" | "Timeout" | "Body" | "Tls" | "Dns"
   readonly message: string
   readonly cause?: unknown
+  /** `x-ms-request-id` of the response whose body could not be read (`Body`); absent when no answer came. */
+  readonly requestId?: string | undefined
 }> {
   get [TypeId](): TypeId {
     return TypeId
@@ -199,6 +203,8 @@ export class TransportError extends Data.TaggedError("TransportError")<{
 export class DecodeError extends Data.TaggedError("DecodeError")<{
   readonly operation: string
   readonly message: string
+  /** `x-ms-request-id` of the response that did not decode, when there was one. */
+  readonly requestId?: string | undefined
 }> {
   get [TypeId](): TypeId {
     return TypeId
@@ -515,7 +521,11 @@ export const fromResponse = (
     case 400:
       return new BadRequestError(fields)
     case 401:
-      return new AuthenticationError({ message: fields.message, status })
+      return new AuthenticationError(
+        fields.requestId === undefined
+          ? { message: fields.message, status }
+          : { message: fields.message, status, requestId: fields.requestId }
+      )
     case 403:
       return new ForbiddenError(fields)
     case 404:

@@ -8,15 +8,19 @@
  * @since 0.1.0
  * @internal
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import type * as MetricLabel from "effect/MetricLabel"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Option from "effect/Option"
 import * as Tracer from "effect/Tracer"
 import type { ObjectType } from "../cache/VaultCache.js"
 import { DecodeError, type Expected } from "../errors/KeyVaultError.js"
+import * as KeyVaultMetrics from "../telemetry/KeyVaultMetrics.js"
 import {
   decode,
   type ErrorsOf,
@@ -88,15 +92,79 @@ export interface Spec<Args extends ReadonlyArray<unknown>, V extends object, EV,
   readonly announces?: ((result: A) => VersionWrites.VersionWrite | undefined) | undefined
 }
 
-const spanOptions = (client: Client, name: string, extra?: Readonly<Record<string, string>>) => ({
-  kind: "client" as const,
-  attributes: {
-    "keyvault.vault_host": client.transport.config.vaultHost,
-    "keyvault.object_type": client.objectType,
-    "keyvault.operation": name.slice(name.indexOf(".") + 1),
-    ...extra
+// The vault's port, as OpenTelemetry's `server.port` wants it: explicit, or the scheme's default.
+const portOf = (vaultUrl: string): number => {
+  const url = new URL(vaultUrl)
+  return url.port !== "" ? Number(url.port) : url.protocol === "http:" ? 80 : 443
+}
+
+// The operation span's fixed attributes: OpenTelemetry's conventions for Azure SDK clients (`az.namespace`,
+// `server.*`) and ours. The transport adds the method, status and request ids; `error.type` is set on failure.
+const spanOptions = (client: Client, name: string, extra?: Readonly<Record<string, string>>) => {
+  const config = client.transport.config
+  return {
+    kind: "client" as const,
+    attributes: {
+      "az.namespace": "Microsoft.KeyVault",
+      "server.address": config.vaultHost,
+      "server.port": portOf(config.vaultUrl),
+      "keyvault.vault_host": config.vaultHost,
+      "keyvault.object_type": client.objectType,
+      "keyvault.operation": name.slice(name.indexOf(".") + 1),
+      ...extra
+    }
   }
-})
+}
+
+// An operation's duration and errors, recorded once per call with label arrays made once per operation (Effect
+// caches a metric's hook per label array, so an update is a WeakMap lookup and a histogram bucket).
+const meter = (client: Client, name: string) => {
+  const host = client.transport.config.vaultHost
+  const outcome = (value: string) => KeyVaultMetrics.labels({ operation: name, outcome: value, vault_host: host })
+  const success = outcome("success")
+  const failure = outcome("failure")
+  const interrupted = outcome("interrupted")
+  const errorLabels = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+  const errorLabelsOf = (tag: string) => {
+    let labels = errorLabels.get(tag)
+    if (labels === undefined) {
+      labels = KeyVaultMetrics.labels({ operation: name, error_type: tag, vault_host: host })
+      errorLabels.set(tag, labels)
+    }
+    return labels
+  }
+  return <A, E>(effect: Effect.Effect<A, E>, clock: Clock.Clock): Effect.Effect<A, E> => {
+    const start = clock.unsafeCurrentTimeNanos()
+    return Effect.onExit(effect, (exit: Exit.Exit<A, E>) => {
+      const millis = Number(clock.unsafeCurrentTimeNanos() - start) / 1e6
+      if (exit._tag === "Success") {
+        KeyVaultMetrics.operationDuration.unsafeUpdate(millis, success)
+      } else if (exit.cause._tag === "Fail") {
+        KeyVaultMetrics.operationDuration.unsafeUpdate(millis, failure)
+        KeyVaultMetrics.errors.unsafeUpdate(1, errorLabelsOf(tagOf(exit.cause.error)))
+      } else if (exit.cause._tag === "Interrupt") {
+        KeyVaultMetrics.operationDuration.unsafeUpdate(millis, interrupted)
+      } else {
+        KeyVaultMetrics.operationDuration.unsafeUpdate(millis, failure)
+        KeyVaultMetrics.errors.unsafeUpdate(1, errorLabelsOf("Defect"))
+      }
+      return Effect.void
+    })
+  }
+}
+
+const tagOf = (error: unknown): string => {
+  const tag = typeof error === "object" && error !== null ? (error as { readonly _tag?: unknown })._tag : undefined
+  return typeof tag === "string" ? tag : "Unknown"
+}
+
+const clockOf = (fiber: { readonly currentDefaultServices: Context.Context<DefaultServices.DefaultServices> }) =>
+  Context.get(fiber.currentDefaultServices, Clock.Clock)
+
+// `error.type` on the operation's span: the failure's tag (or `Defect`).
+const typedFailure = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  Effect.tapErrorCause(effect, (cause) =>
+    cause._tag === "Interrupt" ? Effect.void : annotate("error.type", cause._tag === "Fail" ? tagOf(cause.error) : "Defect"))
 
 /**
  * Sets an attribute on the current span, if there is one. `Effect.annotateCurrentSpan` builds a
@@ -171,12 +239,15 @@ export const operation = <Args extends ReadonlyArray<unknown>, V extends object,
   // A plain function body rather than a generator: this is every request's path.
   const traced = Effect.fn(name, spanOptions(client, name, spec.attributes))(
     (...args: Args): Effect.Effect<A, EV | ErrorsOf<E> | DecodeError> =>
-      Effect.flatMap(annotated(spec.validate(...args)), run)
+      typedFailure(Effect.flatMap(annotated(spec.validate(...args)), run))
   )
   const untraced = (...args: Args): Effect.Effect<A, EV | ErrorsOf<E> | DecodeError> =>
     Effect.withTracerEnabled(Effect.flatMap(spec.validate(...args), run), false)
+  const metered = meter(client, name)
   return (...args: Args) =>
-    Effect.withFiberRuntime((fiber) => fiber.currentTracer === nativeTracer ? untraced(...args) : traced(...args))
+    Effect.withFiberRuntime((fiber) =>
+      metered(fiber.currentTracer === nativeTracer ? untraced(...args) : traced(...args), clockOf(fiber))
+    )
 }
 
 // Effect's built-in tracer, in place when the application installed none: its spans go nowhere, yet making one
@@ -240,8 +311,7 @@ export const list = <Args extends ReadonlyArray<unknown>, V extends object, EV, 
       Stream.unwrap(Effect.withFiberRuntime((fiber) =>
         Effect.succeed(fiber.currentTracer === nativeTracer ? stream : Stream.withSpan(stream, name, options))
       ))
-    )
-}
+    )}
 
 const queryOf = (
   size: number | undefined,
@@ -263,11 +333,15 @@ export const custom = <Args extends ReadonlyArray<unknown>, A, E>(
   body: (...args: Args) => Effect.Effect<A, E>
 ): (...args: Args) => Effect.Effect<A, E> => {
   const options = spanOptions(client, name)
+  const metered = meter(client, name)
   return (...args) =>
     Effect.withFiberRuntime((fiber) =>
-      fiber.currentTracer === nativeTracer
-        ? Effect.withTracerEnabled(body(...args), false)
-        : Effect.withSpan(body(...args), name, options)
+      metered(
+        fiber.currentTracer === nativeTracer
+          ? Effect.withTracerEnabled(body(...args), false)
+          : Effect.withSpan(typedFailure(body(...args)), name, options),
+        clockOf(fiber)
+      )
     )
 }
 

@@ -18,6 +18,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
+import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import { CircuitOpenError, isUnavailable } from "../errors/KeyVaultError.js"
 
@@ -40,6 +41,17 @@ export type State =
  */
 export const stateMetric: Metric.Metric.Gauge<number> = Metric.gauge("keyvault_circuit_state", {
   description: "Circuit breaker state per vault host: 0 closed, 1 half-open, 2 open"
+})
+
+/**
+ * Breaker transitions per vault host, labelled `from` and `to` (counter `keyvault.circuit.transitions`).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const transitionsMetric: Metric.Metric.Counter<number> = Metric.counter("keyvault.circuit.transitions", {
+  description: "Circuit breaker transitions per vault host, labelled from and to",
+  incremental: true
 })
 
 /**
@@ -103,11 +115,31 @@ export const make = (
     })
   const gauge = Metric.tagged(stateMetric, "vault_host", vaultHost)
 
+  // One label array per (from, to), made once: Effect caches a metric's hook per label array.
+  const transitionLabels = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+  const countTransition = (from: State["_tag"], to: State["_tag"]): void => {
+    const key = `${from}>${to}`
+    let labels = transitionLabels.get(key)
+    if (labels === undefined) {
+      labels = [
+        MetricLabel.make("vault_host", vaultHost),
+        MetricLabel.make("from", from),
+        MetricLabel.make("to", to)
+      ]
+      transitionLabels.set(key, labels)
+    }
+    transitionsMetric.unsafeUpdate(1, labels)
+  }
+
   const announce = (from: State["_tag"], to: State["_tag"]): Effect.Effect<void> =>
     from === to ? Effect.void : Effect.zipRight(
-      Metric.set(gauge, to === "Closed" ? 0 : to === "HalfOpen" ? 1 : 2),
-      Effect.logWarning(`circuit breaker for ${vaultHost}: ${from} -> ${to}`).pipe(
-        Effect.annotateLogs({ vaultHost, from, to })
+      Effect.zipRight(
+        Effect.sync(() => countTransition(from, to)),
+        Metric.set(gauge, to === "Closed" ? 0 : to === "HalfOpen" ? 1 : 2)
+      ),
+      // Opening is what an operator must see; the way back (half-open, closed) is information.
+      (to === "Open" ? Effect.logWarning : Effect.logInfo)(`circuit breaker for ${vaultHost}: ${from} -> ${to}`).pipe(
+        Effect.annotateLogs({ "keyvault.vault_host": vaultHost, "keyvault.circuit.from": from, "keyvault.circuit.to": to })
       )
     )
 

@@ -16,7 +16,10 @@ import * as Either from "effect/Either"
 import type * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
+import * as LogLevel from "effect/LogLevel"
+import type * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
@@ -24,6 +27,7 @@ import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Schedule from "effect/Schedule"
+import type * as Tracer from "effect/Tracer"
 import * as Challenge from "../auth/Challenge.js"
 import type * as CircuitBreaker from "../resilience/CircuitBreaker.js"
 import type { RateClass } from "../resilience/RateLimiter.js"
@@ -37,9 +41,11 @@ import {
   type Expected,
   fromResponse,
   type NotFoundError,
+  parseRetryAfter,
   type RequestError,
   TransportError
 } from "../errors/KeyVaultError.js"
+import * as KeyVaultMetrics from "../telemetry/KeyVaultMetrics.js"
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from "../wire/Common.js"
 import * as VaultState from "./VaultState.js"
 
@@ -162,8 +168,47 @@ const toTransportError = (error: HttpClientError.HttpClientError): TransportErro
     : new TransportError({
       reason: "Body",
       message: `reading the vault's response failed: ${error.reason}${causeMessage(error.cause)}`,
-      cause: error.cause
+      cause: error.cause,
+      // The vault answered: its request id identifies the exchange in a support case.
+      ...withRequestId(requestIdOf(error.response.headers))
     })
+
+const withRequestId = (requestId: string | undefined): { readonly requestId?: string } =>
+  requestId === undefined ? {} : { requestId }
+
+/** The vault's id for a response (`x-ms-request-id`). */
+const requestIdOf = (headers: Readonly<Record<string, string | undefined>>): string | undefined =>
+  headers["x-ms-request-id"]
+
+/**
+ * The span attribute keys and event name the transport writes (OpenTelemetry's conventions for Azure SDK and HTTP
+ * clients, and ours).
+ *
+ * @since 0.1.0
+ * @category telemetry
+ */
+export const SpanKeys = {
+  namespace: "az.namespace",
+  clientRequestId: "az.client_request_id",
+  serviceRequestId: "az.service_request_id",
+  method: "http.request.method",
+  status: "http.response.status_code",
+  errorType: "error.type",
+  /** The span event recorded for every HTTP exchange of an operation. */
+  attemptEvent: "keyvault.attempt",
+  /** On an attempt event: the exchange's number within the operation's request, from 1. */
+  attempt: "keyvault.attempt",
+  /** On an attempt event: the time waited before this exchange for a retry, in milliseconds. */
+  retryDelay: "keyvault.retry_delay_ms",
+  /** On an attempt event: the delay a 429 asked for (`Retry-After` and friends), in milliseconds. */
+  retryAfter: "keyvault.retry_after_ms",
+  /** On an attempt event: `true` for the exchange sent without a token to learn the vault's challenge. */
+  challenge: "keyvault.challenge"
+} as const
+
+/** The W3C `traceparent` of a span. */
+const traceparentOf = (span: Tracer.Span): string =>
+  `00-${span.traceId}-${span.spanId}-${span.sampled ? "01" : "00"}`
 
 /**
  * Builds the transport from its requirements. The per-vault state (challenge, breaker, limiter) comes from the
@@ -199,54 +244,146 @@ export const make: Effect.Effect<
     return template
   }
 
-  // A request with its URL and body text worked out once, however many attempts it takes.
+  // A request with its URL and body text worked out once, however many attempts it takes, and what its telemetry
+  // learns along the way (plain fields: one request runs on one fiber at a time).
   interface Outgoing {
     readonly request: TransportRequest
     readonly url: string
     readonly urlParams: ReadonlyArray<readonly [string, string]>
     readonly bodyText: string | undefined
+    /** The operation's span, when tracing is on (an application tracer is installed). */
+    readonly span: Tracer.Span | undefined
+    readonly clock: Clock.Clock
+    /** `vault_host` and `operation`, made once per operation. */
+    readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
+    /** HTTP exchanges so far. */
+    exchanges: number
+    /** When the last attempt failed (clock millis), while its retry is pending. */
+    failedAt: number
+    /** The error the pending retry follows. */
+    failure: SendError | undefined
+    /** The wait before the current attempt (ms), for its first exchange's event; -1 when it did not follow a wait. */
+    waited: number
+    /** The last exchange's ids and status. */
+    clientRequestId: string | undefined
+    serviceRequestId: string | undefined
+    status: number | undefined
   }
 
   const buildRequest = (
     out: Outgoing,
     withBody: boolean,
-    token: Option.Option<Redacted.Redacted<string>>
+    token: Option.Option<Redacted.Redacted<string>>,
+    clientRequestId: string
   ): HttpClientRequest.HttpClientRequest => {
     let req = HttpClientRequest.setUrlParams(HttpClientRequest.setUrl(templateOf(out.request.method), out.url), out.urlParams)
+    // Header by header: `setHeader` is a fraction of a microsecond, `setHeaders` with a record several microseconds.
+    // The platform HttpClient replaces `traceparent` with its own `http.client` span's when it makes one (the usual
+    // case with tracing on); ours is there for a client that propagates nothing itself.
     if (Option.isSome(token)) req = HttpClientRequest.bearerToken(req, Redacted.value(token.value))
+    req = HttpClientRequest.setHeader(req, "x-ms-client-request-id", clientRequestId)
+    if (out.span !== undefined) req = HttpClientRequest.setHeader(req, "traceparent", traceparentOf(out.span))
     if (withBody && out.bodyText !== undefined) req = HttpClientRequest.bodyText(req, out.bodyText, "application/json")
     return req
+  }
+
+  // What one exchange tells the telemetry: the ids and status for the operation's span and its errors, an event per
+  // exchange when traced, the attempt and throttling counters. Synchronous: it runs inside `map` / `mapError`.
+  const observe = (
+    out: Outgoing,
+    clientRequestId: string,
+    challenge: boolean,
+    response: TransportResponse | undefined,
+    error: TransportError | undefined
+  ): void => {
+    const serviceRequestId = response === undefined ? error?.requestId : requestIdOf(response.headers)
+    const status = response?.status
+    out.clientRequestId = clientRequestId
+    out.serviceRequestId = serviceRequestId
+    out.status = status
+    if (status === 429) KeyVaultMetrics.throttled.unsafeUpdate(1, out.labels)
+    const span = out.span
+    if (span === undefined) return
+    const attributes: Record<string, unknown> = {
+      [SpanKeys.attempt]: out.exchanges,
+      [SpanKeys.clientRequestId]: clientRequestId
+    }
+    if (status !== undefined) attributes[SpanKeys.status] = status
+    if (serviceRequestId !== undefined) attributes[SpanKeys.serviceRequestId] = serviceRequestId
+    if (error !== undefined) attributes[SpanKeys.errorType] = error._tag
+    if (challenge) attributes[SpanKeys.challenge] = true
+    if (out.waited >= 0) {
+      attributes[SpanKeys.retryDelay] = out.waited
+      out.waited = -1
+    }
+    if (status === 429 && response !== undefined) {
+      const asked = parseRetryAfter(response.headers, out.clock.unsafeCurrentTimeMillis())
+      if (Option.isSome(asked)) attributes[SpanKeys.retryAfter] = Duration.toMillis(asked.value)
+    }
+    span.event(SpanKeys.attemptEvent, out.clock.unsafeCurrentTimeNanos(), attributes)
+    span.attribute(SpanKeys.clientRequestId, clientRequestId)
+    if (serviceRequestId !== undefined) span.attribute(SpanKeys.serviceRequestId, serviceRequestId)
+    if (status !== undefined) span.attribute(SpanKeys.status, status)
   }
 
   const timeout = Duration.millis(config.requestTimeoutMillis)
   const onTimeout = () =>
     new TransportError({ reason: "Timeout", message: `the vault did not answer within ${Duration.format(timeout)}` })
-  const execute = (req: HttpClientRequest.HttpClientRequest): Effect.Effect<TransportResponse, TransportError> =>
-    client.execute(req).pipe(
-      Effect.flatMap((response) =>
-        Effect.map(response.text, (text): TransportResponse => ({ status: response.status, headers: response.headers, text }))
-      ),
+  // One HTTP exchange, with a fresh `x-ms-client-request-id`.
+  const execute = (
+    out: Outgoing,
+    withBody: boolean,
+    token: Option.Option<Redacted.Redacted<string>>
+  ): Effect.Effect<TransportResponse, TransportError> => {
+    const clientRequestId = crypto.randomUUID()
+    out.exchanges += 1
+    KeyVaultMetrics.httpAttempts.unsafeUpdate(1, out.labels)
+    const challenge = Option.isNone(token) && !withBody
+    return client.execute(buildRequest(out, withBody, token, clientRequestId)).pipe(
       Effect.mapError(toTransportError),
-      (exchange) => withTimeout(exchange, timeout, onTimeout)
+      Effect.flatMap((response) =>
+        Effect.mapBoth(response.text, {
+          onFailure: toTransportError,
+          onSuccess: (text): TransportResponse => ({ status: response.status, headers: response.headers, text })
+        })
+      ),
+      (exchange) => withTimeout(exchange, timeout, onTimeout),
+      Effect.mapBoth({
+        onFailure: (error) => {
+          observe(out, clientRequestId, challenge, undefined, error)
+          return error
+        },
+        onSuccess: (response) => {
+          observe(out, clientRequestId, challenge, response, undefined)
+          return response
+        }
+      })
     )
+  }
 
-  const verified = (header: string | undefined): Effect.Effect<Challenge.Challenge, AuthenticationError> =>
-    Option.match(Challenge.parse(header), {
+  const verified = (response: TransportResponse): Effect.Effect<Challenge.Challenge, AuthenticationError> => {
+    const requestId = withRequestId(requestIdOf(response.headers))
+    return Option.match(Challenge.parse(response.headers["www-authenticate"]), {
       onNone: () =>
         Effect.fail(
-          new AuthenticationError({ message: "the vault answered 401 without a usable Bearer challenge", status: 401 })
+          new AuthenticationError({
+            message: "the vault answered 401 without a usable Bearer challenge",
+            status: 401,
+            ...requestId
+          })
         ),
       onSome: (challenge) =>
         config.disableChallengeResourceVerification
           ? Effect.succeed(challenge)
           : Either.match(Challenge.verifyResource(config.vaultUrl, challenge), {
-            onLeft: (message) => Effect.fail(new AuthenticationError({ message, status: 401 })),
+            onLeft: (message) => Effect.fail(new AuthenticationError({ message, status: 401, ...requestId })),
             onRight: () => Effect.succeed(challenge)
           })
     })
+  }
 
-  const learn = (header: string | undefined) =>
-    Effect.tap(verified(header), (challenge) => Ref.set(authState, { _tag: "Known", challenge }))
+  const learn = (response: TransportResponse) =>
+    Effect.tap(verified(response), (challenge) => Ref.set(authState, { _tag: "Known", challenge }))
 
   const tokenFor = (challenge: Challenge.Challenge, forceRefresh: boolean) =>
     Effect.map(
@@ -269,12 +406,16 @@ export const make: Effect.Effect<
       const next = Option.isSome(claims)
         ? { ...challenge, claims: claims.value }
         : Option.isSome(Challenge.parse(header))
-        ? yield* learn(header)
+        ? yield* learn(first)
         : challenge
-      const second = yield* execute(buildRequest(out, true, yield* tokenFor(next, true)))
+      const second = yield* execute(out, true, yield* tokenFor(next, true))
       if (second.status === 401) {
         return yield* Effect.fail(
-          new AuthenticationError({ message: "the vault refused a freshly acquired token", status: 401 })
+          new AuthenticationError({
+            message: "the vault refused a freshly acquired token",
+            status: 401,
+            ...withRequestId(requestIdOf(second.headers))
+          })
         )
       }
       return second
@@ -283,14 +424,14 @@ export const make: Effect.Effect<
   // An authorised attempt: the hot path, written without a generator.
   const authorised = (out: Outgoing, challenge: Challenge.Challenge) =>
     Effect.flatMap(tokenFor(challenge, false), (token) =>
-      Effect.flatMap(execute(buildRequest(out, true, token)), (first) =>
+      Effect.flatMap(execute(out, true, token), (first) =>
         first.status === 401 ? reauthorise(out, challenge, first) : Effect.succeed(first)))
 
   // Without a token: an endpoint that never asked for one. Should it start asking, the challenge is learned then.
   const unauthenticated = (out: Outgoing) =>
-    Effect.flatMap(execute(buildRequest(out, true, Option.none())), (response) =>
+    Effect.flatMap(execute(out, true, Option.none()), (response) =>
       response.status === 401
-        ? Effect.flatMap(learn(response.headers["www-authenticate"]), (challenge) => authorised(out, challenge))
+        ? Effect.flatMap(learn(response), (challenge) => authorised(out, challenge))
         : Effect.succeed(response))
 
   // First contact: the request goes out without a body and without a token, as the official SDKs do, so the
@@ -300,9 +441,9 @@ export const make: Effect.Effect<
       const state = yield* Ref.get(authState)
       if (state._tag === "Known") return yield* authorised(out, state.challenge)
       if (state._tag === "NotRequired") return yield* unauthenticated(out)
-      const probe = yield* execute(buildRequest(out, false, Option.none()))
+      const probe = yield* execute(out, false, Option.none())
       if (probe.status === 401) {
-        return yield* authorised(out, yield* learn(probe.headers["www-authenticate"]))
+        return yield* authorised(out, yield* learn(probe))
       }
       // Only an answer that shows the vault serves requests without a token proves it needs none. A 5xx or 429 to
       // the probe proves nothing: it is returned as this attempt's answer (and retried), the state stays unknown,
@@ -312,13 +453,36 @@ export const make: Effect.Effect<
       return out.bodyText === undefined ? probe : yield* unauthenticated(out)
     })
 
-  const mapStatus = (out: Outgoing) => (response: TransportResponse): Effect.Effect<TransportResponse, SendError> =>
-    response.status >= 200 && response.status < 300
-      ? Effect.succeed(response)
-      : Effect.flatMap(
-        Clock.currentTimeMillis,
-        (now) => Effect.fail(fromResponse({ ...response, bodyText: response.text }, out.request.expected ?? {}, now))
+  const mapStatus = (out: Outgoing) => (response: TransportResponse): Effect.Effect<TransportResponse, SendError> => {
+    if (response.status >= 200 && response.status < 300) return Effect.succeed(response)
+    const error = fromResponse(
+      { ...response, bodyText: response.text },
+      out.request.expected ?? {},
+      out.clock.unsafeCurrentTimeMillis()
+    )
+    return error._tag === "ThrottledError"
+      ? Effect.zipRight(
+        Effect.annotateLogs(
+          Effect.logWarning("the vault throttled a request"),
+          logAnnotations(out, {
+            [SpanKeys.retryAfter]: Option.match(error.retryAfter, { onNone: () => "none", onSome: Duration.toMillis })
+          })
+        ),
+        Effect.fail(error)
       )
+      : Effect.fail(error)
+  }
+
+  // What every log line of a request carries: never a name, a value or a token.
+  const logAnnotations = (out: Outgoing, extra?: Record<string, unknown>): Record<string, unknown> => ({
+    "keyvault.operation": out.request.operation,
+    "keyvault.vault_host": config.vaultHost,
+    [SpanKeys.clientRequestId]: out.clientRequestId ?? "none",
+    [SpanKeys.serviceRequestId]: out.serviceRequestId ?? "none",
+    [SpanKeys.status]: out.status ?? "none",
+    "keyvault.attempts": out.exchanges,
+    ...extra
+  })
 
   // One attempt: authentication, the HTTP exchange, and the status mapped to the taxonomy.
   const attempt = (out: Outgoing): Effect.Effect<TransportResponse, SendError> =>
@@ -358,10 +522,33 @@ export const make: Effect.Effect<
       // The schedule (and its driver) only comes in once an attempt has failed: it sees that first failure replayed,
       // then drives the further attempts. Most requests succeed at once and never pay for it.
       return Effect.catchAll(once, (first) => {
+        // Made only once an attempt has failed. A failed attempt notes when it failed, so the retry that follows
+        // knows how long it waited.
+        const failed = (error: SendError): SendError => {
+          out.failedAt = out.clock.unsafeCurrentTimeMillis()
+          out.failure = error
+          return error
+        }
+        // A retry: counted, logged, and its wait (measured, so it is what was honoured) given to its first exchange.
+        const again = Effect.suspend(() => {
+          const waited = out.clock.unsafeCurrentTimeMillis() - out.failedAt
+          const after = out.failure?._tag ?? "unknown"
+          out.waited = waited
+          KeyVaultMetrics.httpRetries.unsafeUpdate(1, retryLabels(out.labels, after))
+          if (after === "ThrottledError") KeyVaultMetrics.retryAfter.unsafeUpdate(waited, hostLabels)
+          return Effect.zipRight(
+            Effect.annotateLogs(
+              Effect.logWarning("retrying a vault request"),
+              logAnnotations(out, { [SpanKeys.retryDelay]: waited, [SpanKeys.errorType]: after })
+            ),
+            Effect.mapError(once, failed)
+          )
+        })
+        failed(first)
         let replayed = false
         return Effect.retry(
           Effect.suspend(() => {
-            if (replayed) return once
+            if (replayed) return again
             replayed = true
             return Effect.fail(first)
           }),
@@ -380,31 +567,111 @@ export const make: Effect.Effect<
     return params
   }
 
-  const sendAny = (request: TransportRequest, absoluteUrl?: string): Effect.Effect<TransportResponse, SendError> => {
+  // Label arrays made once per operation (Effect caches a metric's hook per label array).
+  const hostLabels = KeyVaultMetrics.labels({ vault_host: config.vaultHost })
+  const operationLabels = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+  const labelsOf = (operation: string): ReadonlyArray<MetricLabel.MetricLabel> => {
+    let labels = operationLabels.get(operation)
+    if (labels === undefined) {
+      labels = KeyVaultMetrics.labels({ operation, vault_host: config.vaultHost })
+      operationLabels.set(operation, labels)
+    }
+    return labels
+  }
+  const retryLabelSets = new WeakMap<ReadonlyArray<MetricLabel.MetricLabel>, Map<string, ReadonlyArray<MetricLabel.MetricLabel>>>()
+  const retryLabels = (base: ReadonlyArray<MetricLabel.MetricLabel>, errorType: string) => {
+    let byType = retryLabelSets.get(base)
+    if (byType === undefined) retryLabelSets.set(base, byType = new Map())
+    let labels = byType.get(errorType)
+    if (labels === undefined) {
+      labels = [...base, ...KeyVaultMetrics.labels({ error_type: errorType })]
+      byType.set(errorType, labels)
+    }
+    return labels
+  }
+
+  const sendAny = (request: TransportRequest, absoluteUrl?: string): Effect.Effect<TransportResponse, SendError> =>
+    Effect.withFiberRuntime((fiber) => {
+      // The operation's span, only when tracing is on: with Effect's built-in tracer the operation template turns
+      // tracing off, and nothing below pays for spans.
+      const current = fiber.getFiberRef(FiberRef.currentTracerEnabled) ? fiber.currentSpan : undefined
+      const span = current?._tag === "Span" ? current : undefined
+      if (span !== undefined) span.attribute(SpanKeys.method, request.method)
+      const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+      const sent = sendOutgoing(request, absoluteUrl, span, clock)
+      // The per-request debug line, built only when debug logging is on.
+      return LogLevel.greaterThan(fiber.getFiberRef(FiberRef.currentMinimumLogLevel), LogLevel.Debug)
+        ? sent.effect
+        : Effect.onExit(sent.effect, (exit) =>
+          sent.out === undefined ? Effect.void : Effect.annotateLogs(
+            exit._tag === "Success"
+              ? Effect.logDebug("vault request completed")
+              : Effect.logDebug("vault request failed"),
+            logAnnotations(
+              sent.out,
+              exit._tag === "Failure" && exit.cause._tag === "Fail" ? { [SpanKeys.errorType]: exit.cause.error._tag } : {}
+            )
+          ))
+    })
+
+  const outgoing = (
+    request: TransportRequest,
+    url: string,
+    urlParams: ReadonlyArray<readonly [string, string]>,
+    bodyText: string | undefined,
+    span: Tracer.Span | undefined,
+    clock: Clock.Clock
+  ): Outgoing => ({
+    request,
+    url,
+    urlParams,
+    bodyText,
+    span,
+    clock,
+    labels: labelsOf(request.operation),
+    exchanges: 0,
+    failedAt: 0,
+    failure: undefined,
+    waited: -1,
+    clientRequestId: undefined,
+    serviceRequestId: undefined,
+    status: undefined
+  })
+
+  const sendOutgoing = (
+    request: TransportRequest,
+    absoluteUrl: string | undefined,
+    span: Tracer.Span | undefined,
+    clock: Clock.Clock
+  ): { readonly effect: Effect.Effect<TransportResponse, SendError>; readonly out?: Outgoing } => {
     const bodyText = request.body === undefined ? undefined : JSON.stringify(request.body)
     if (absoluteUrl === undefined) {
       // The path's segments are already encoded and the origin was checked when the client was configured: a string
       // join, with no URL parsed and printed again here (the HttpClient parses it once).
-      return resilient({ request, url: config.vaultUrl + request.path, urlParams: paramsOf(request.query), bodyText })
+      const out = outgoing(request, config.vaultUrl + request.path, paramsOf(request.query), bodyText, span, clock)
+      return { effect: resilient(out), out }
     }
     // Never follow a link off the vault's origin: the token would go with it.
     let parsed: URL
     try {
       parsed = new URL(absoluteUrl)
     } catch {
-      return Effect.fail(new DecodeError({ operation: request.operation, message: "nextLink is not a URL" }))
+      return { effect: Effect.fail(new DecodeError({ operation: request.operation, message: "nextLink is not a URL" })) }
     }
     if (parsed.origin !== config.vaultUrl) {
-      return Effect.fail(
-        new DecodeError({ operation: request.operation, message: `nextLink leaves the vault origin ${config.vaultUrl}` })
-      )
+      return {
+        effect: Effect.fail(
+          new DecodeError({ operation: request.operation, message: `nextLink leaves the vault origin ${config.vaultUrl}` })
+        )
+      }
     }
     const urlParams: Array<readonly [string, string]> = []
     for (const [key, value] of parsed.searchParams) urlParams.push([key, value])
     if (!parsed.searchParams.has("api-version")) urlParams.push(apiVersion)
     parsed.search = ""
     parsed.hash = ""
-    return resilient({ request, url: parsed.toString(), urlParams, bodyText })
+    const out = outgoing(request, parsed.toString(), urlParams, bodyText, span, clock)
+    return { effect: resilient(out), out }
   }
 
   // `fromResponse` only produces NotFound / Conflict when `expected` asks for them, which is what ErrorsOf states.
@@ -501,26 +768,25 @@ export const decode = <A, I>(
   const decodeUnknown = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "ignore" })
   return (response) => {
     let json: unknown
+    // Only on failure: the request id of the answer that did not decode.
+    const failure = (message: string) =>
+      Effect.fail(new DecodeError({ operation, message, ...withRequestId(requestIdOf(response.headers)) }))
     try {
       json = JSON.parse(response.text)
     } catch {
-      return Effect.fail(new DecodeError({ operation, message: "the vault's response is not JSON" }))
+      return failure("the vault's response is not JSON")
     }
     // Before the schema sees it: decoding a recursive schema and formatting a parse error both recurse once per
     // level, and a few kilobytes of `[` would overflow the stack into an untyped defect.
     if (exceedsJsonDepth(json)) {
-      return Effect.fail(
-        new DecodeError({ operation, message: `the vault's response nests deeper than ${MAX_JSON_DEPTH} levels` })
-      )
+      return failure(`the vault's response nests deeper than ${MAX_JSON_DEPTH} levels`)
     }
     return Either.match(decodeUnknown(json), {
       onRight: Effect.succeed,
       onLeft: (error) => {
         const paths = ParseResult.ArrayFormatter.formatErrorSync(error)
           .map((issue) => `${issue._tag} at ${issue.path.length === 0 ? "<root>" : issue.path.join(".")}`)
-        return Effect.fail(
-          new DecodeError({ operation, message: `the vault's response does not match the schema: ${paths.join("; ")}` })
-        )
+        return failure(`the vault's response does not match the schema: ${paths.join("; ")}`)
       }
     })
   }
