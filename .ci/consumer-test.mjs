@@ -156,7 +156,20 @@ const readmeDir = project("readme", {
   "@azure/identity": installed("@azure/identity"),
   "@azure/keyvault-keys": installed("@azure/keyvault-keys"),
   "@azure/keyvault-secrets": installed("@azure/keyvault-secrets"),
-  "@azure/keyvault-certificates": installed("@azure/keyvault-certificates")
+  "@azure/keyvault-certificates": installed("@azure/keyvault-certificates"),
+  // The README's telemetry program: @effect/opentelemetry and the OpenTelemetry SDK packages it needs.
+  ...Object.fromEntries([
+    "@effect/opentelemetry",
+    "@opentelemetry/api",
+    "@opentelemetry/api-logs",
+    "@opentelemetry/resources",
+    "@opentelemetry/sdk-logs",
+    "@opentelemetry/sdk-metrics",
+    "@opentelemetry/sdk-trace-base",
+    "@opentelemetry/sdk-trace-node",
+    "@opentelemetry/sdk-trace-web",
+    "@opentelemetry/semantic-conventions"
+  ].map((name) => [name, installed(name)]))
 })
 const slug = (file) => file.replace(/\/?README\.md$/, "").replace(/^packages\//, "").replace(/\W+/g, "-") || "root"
 const programs = blocks.map((b) => ({ ...b, name: `${slug(b.file)}-line${b.line}` }))
