@@ -105,6 +105,7 @@ const tsc = (dir) => run(process.execPath, [Path.join(dir, "node_modules/typescr
     Path.join(dir, "src", "imports.ts"),
     typed.map((s, i) => `import * as M${i} from "${s}"`).join("\n") + `\nexport const modules = [${typed.map((_, i) => `M${i}`).join(", ")}]\n`
   )
+  const peerAtImport = { "@effect-azure/key-vault/telemetry/OpenTelemetry": "@effect/opentelemetry" }
   const internal = [
     "@effect-azure/key-vault/replay/internal/Runner",
     "@effect-azure/key-vault/dist/index.js",
@@ -116,7 +117,18 @@ const tsc = (dir) => run(process.execPath, [Path.join(dir, "node_modules/typescr
     Path.join(dir, "src", "check.ts"),
     `const subpaths: ReadonlyArray<string> = ${JSON.stringify(subpaths)}
 const internal: ReadonlyArray<string> = ${JSON.stringify(internal)}
+// Modules that load an optional peer when imported: without it they must fail to load naming that peer (the readme
+// project, which has the peers, imports and runs them).
+const peerAtImport: Record<string, string> = ${JSON.stringify(peerAtImport)}
 for (const s of subpaths) {
+  const peer = peerAtImport[s]
+  if (peer !== undefined) {
+    const error = await import(s).then(() => undefined, (e: { code?: string; message?: string }) => e)
+    if (error?.code !== "ERR_MODULE_NOT_FOUND" || !String(error.message).includes(peer)) {
+      throw new Error(s + " should fail to load without " + peer)
+    }
+    continue
+  }
   const m: Record<string, unknown> = await import(s)
   if (Object.keys(m).length === 0) throw new Error(s + " exports nothing")
 }
@@ -126,7 +138,7 @@ for (const s of internal) {
 }
 const { KeyVault, Secrets } = await import("@effect-azure/key-vault")
 if (typeof KeyVault.layer !== "function" || typeof Secrets.Secrets !== "function") throw new Error("root exports missing")
-console.log("minimal: " + subpaths.length + " public subpaths import, " + internal.length + " internal paths refused")
+console.log("minimal: " + (subpaths.length - Object.keys(peerAtImport).length) + " public subpaths import, " + Object.keys(peerAtImport).length + " refused for want of its optional peer, " + internal.length + " internal paths refused")
 `
   )
   tsc(dir)
