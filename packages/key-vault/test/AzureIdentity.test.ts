@@ -2,10 +2,12 @@ import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-
 import { describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import * as AzureIdentity from "../src/auth/AzureIdentity.js"
 import { TokenProvider } from "../src/auth/TokenProvider.js"
+import * as KeyVaultMetrics from "../src/telemetry/KeyVaultMetrics.js"
 
 const HOUR = 3_600_000
 const scope = { scopes: ["https://vault.azure.net/.default"], tenantId: "tenant-1" }
@@ -137,6 +139,25 @@ describe("AzureIdentity token provider", () => {
       const token = yield* Effect.flatMap(TokenProvider, (p) => p.getToken(scope))
       expect(String(token.token)).toBe("<redacted>")
       expect(JSON.stringify(token)).not.toContain("token-1")
+    }).pipe(Effect.provide(AzureIdentity.layer({ credential })))
+  })
+})
+
+describe("AzureIdentity token metrics", () => {
+  const acquisitions = (outcome: "success" | "failure") =>
+    Effect.map(Metric.value(Metric.tagged(KeyVaultMetrics.tokenAcquisitions, "outcome", outcome)), (state) => state.count)
+
+  it.scoped("counts each call to the credential by outcome, not the cached reads", () => {
+    const { credential, state } = makeCredential()
+    return Effect.gen(function*() {
+      const before = { success: yield* acquisitions("success"), failure: yield* acquisitions("failure") }
+      state.failNext = 1
+      yield* Effect.flip(tokenValue())
+      yield* tokenValue()
+      yield* tokenValue()
+      yield* tokenValue()
+      expect((yield* acquisitions("success")) - before.success).toBe(1)
+      expect((yield* acquisitions("failure")) - before.failure).toBe(1)
     }).pipe(Effect.provide(AzureIdentity.layer({ credential })))
   })
 })

@@ -24,6 +24,7 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { AuthenticationError, ValidationError } from "../errors/KeyVaultError.js"
 import { type AccessToken, TokenProvider, type TokenRequest } from "./TokenProvider.js"
+import * as KeyVaultMetrics from "../telemetry/KeyVaultMetrics.js"
 
 /**
  * Options of the identity token provider.
@@ -106,8 +107,15 @@ export const make = (
     const cache = new Map<string, Cached>()
     const pending = new Map<string, Deferred.Deferred<AccessToken, AuthenticationError>>()
     const refreshers = new Set<string>()
+    const succeeded = KeyVaultMetrics.labels({ outcome: "success" })
+    const failed = KeyVaultMetrics.labels({ outcome: "failure" })
 
     const fetch = (request: TokenRequest): Effect.Effect<Cached, AuthenticationError> =>
+      Effect.tapBoth(fetchOnce(request), {
+        onFailure: () => Effect.sync(() => KeyVaultMetrics.tokenAcquisitions.unsafeUpdate(1, failed)),
+        onSuccess: () => Effect.sync(() => KeyVaultMetrics.tokenAcquisitions.unsafeUpdate(1, succeeded))
+      })
+    const fetchOnce = (request: TokenRequest): Effect.Effect<Cached, AuthenticationError> =>
       Effect.flatMap(
         Effect.tryPromise({
           try: (signal) =>

@@ -127,6 +127,23 @@ export const retryAfter: Metric.Metric.Histogram<number> = Metric.fromMetricKey(
 )
 
 /**
+ * Token acquisitions from the credential (counter `keyvault.token.acquisitions`; label `outcome`: `success` or
+ * `failure`). Cached tokens are not counted: each count is one call to `TokenCredential.getToken`.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const tokenAcquisitions: Metric.Metric.Counter<number> = Metric.fromMetricKey(
+  withUnit(
+    MetricKey.counter("keyvault.token.acquisitions", {
+      description: "Calls to the credential for an access token, by outcome",
+      incremental: true
+    }),
+    "{token}"
+  )
+)
+
+/**
  * Circuit breaker state per vault host: 0 closed, 1 half-open, 2 open (gauge `keyvault_circuit_state`).
  *
  * @since 0.1.0
