@@ -270,7 +270,8 @@ describe("metrics", () => {
       "operationDuration",
       "rateLimiterWait",
       "retryAfter",
-      "throttled"
+      "throttled",
+      "tokenAcquisitions"
     ])
   })
 })
