@@ -363,6 +363,30 @@ const renderSecret = (
     Redacted.make
   )
 
+const keyOpsOf = (policy: CertificatePolicy): ReadonlyArray<KeyOperation> =>
+  Policy.keyOperations(policy.keyUsage, Policy.isRsa(policy.keyType))
+
+// What a new version is issued from: the policy's key and secret settings, the material, the chain (leaf first) and
+// its validity, plus the caller's enabled / tags / preserveCertOrder.
+const issuanceOf = (
+  policy: CertificatePolicy,
+  material: KeyMaterial,
+  chain: ReadonlyArray<Uint8Array>,
+  validity: { readonly notBefore: Date; readonly notAfter: Date },
+  extra: Pick<Issuance, "enabled" | "tags" | "preserveCertOrder">
+) =>
+  Effect.map(renderSecret(policy, material, chain), (secretValue): Issuance => ({
+    material,
+    chain,
+    notBefore: validity.notBefore,
+    notAfter: validity.notAfter,
+    secretValue,
+    contentType: policy.contentType,
+    keyType: policy.keyType,
+    keyOps: keyOpsOf(policy),
+    ...extra
+  }))
+
 /**
  * A new, empty certificate collection over the vault's key and secret collections.
  *
@@ -535,9 +559,6 @@ export const make = (options: CertificateEngineOptions): CertificateEngine => {
       ? undefined
       : bad(`The issuer '${policy.issuer.name}' does not exist in this key vault; create it, or use Self or Unknown.`)
 
-  const keyOpsOf = (policy: CertificatePolicy): ReadonlyArray<KeyOperation> =>
-    Policy.keyOperations(policy.keyUsage, Policy.isRsa(policy.keyType))
-
   return {
     create: (name, input) =>
       Effect.gen(function*() {
@@ -581,19 +602,11 @@ export const make = (options: CertificateEngineOptions): CertificateEngine => {
         let issuance: Issuance | undefined
         if (self) {
           const der = yield* X509.selfSigned(material, policy, notBefore, notAfter)
-          issuance = {
-            material,
-            chain: [der],
-            notBefore,
-            notAfter,
-            secretValue: yield* renderSecret(policy, material, [der]),
-            contentType: policy.contentType,
-            keyType: policy.keyType,
-            keyOps: keyOpsOf(policy),
+          issuance = yield* issuanceOf(policy, material, [der], { notBefore, notAfter }, {
             enabled: input.enabled ?? true,
             tags: input.tags,
             preserveCertOrder: input.preserveCertOrder
-          }
+          })
         }
         return yield* atomically((started): Either.Either<CertificateOperation, ObjectConflict> => {
           const conflict = checkCanStart(name)
@@ -692,19 +705,11 @@ export const make = (options: CertificateEngineOptions): CertificateEngine => {
         })
         const { policy } = plan
         const ders = read.chain.map((c) => c.der)
-        const issuance: Issuance = {
-          material,
-          chain: ders,
-          notBefore: leaf.notBefore,
-          notAfter: leaf.notAfter,
-          secretValue: yield* renderSecret(policy, material, ders),
-          contentType: policy.contentType,
-          keyType: policy.keyType,
-          keyOps: keyOpsOf(policy),
+        const issuance = yield* issuanceOf(policy, material, ders, leaf, {
           enabled: input.enabled ?? true,
           tags: input.tags,
           preserveCertOrder: input.preserveCertOrder
-        }
+        })
         return yield* atomically((at): Either.Either<Certificate, ObjectConflict> => {
           const conflict = checkCanStart(name)
           if (conflict !== undefined) return Either.left(conflict)
@@ -846,19 +851,11 @@ export const make = (options: CertificateEngineOptions): CertificateEngine => {
           return Either.right({ record, material, policy, chain, leaf })
         })
         const { chain, leaf, material, policy, record } = plan
-        const issuance: Issuance = {
-          material,
-          chain,
-          notBefore: leaf.notBefore,
-          notAfter: leaf.notAfter,
-          secretValue: yield* renderSecret(policy, material, chain),
-          contentType: policy.contentType,
-          keyType: policy.keyType,
-          keyOps: keyOpsOf(policy),
+        const issuance = yield* issuanceOf(policy, material, chain, leaf, {
           enabled: input.enabled ?? record.enabled,
           tags: input.tags ?? record.tags,
           preserveCertOrder: record.operation.preserveCertOrder
-        }
+        })
         return yield* atomically((at): Either.Either<Certificate, ObjectConflict> => {
           if (store.getActive(name) === undefined || operations.get(key(name)) !== record) {
             return Either.left(changedMeanwhile(name))
