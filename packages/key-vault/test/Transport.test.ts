@@ -327,6 +327,22 @@ describe("Transport challenge flow", () => {
       expect(aborted).toBe(true)
     }))
 
+  it.effect("interrupting the caller while the vault has not answered aborts the exchange", () =>
+    Effect.gen(function*() {
+      let aborted = false
+      const silent = HttpClient.make(() => Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(() => void (aborted = true)))))
+      const layer = KeyVault.layer({ vaultUrl: "https://myvault.vault.azure.net", requestTimeout: "10 seconds", resilience: noResilience }).pipe(
+        Layer.provide(Layer.merge(Layer.succeed(HttpClient.HttpClient, silent), TokenProvider.layerStatic()))
+      )
+      const fiber = yield* Effect.fork(Effect.flatMap(Secrets, (s) => s.get("x")).pipe(Effect.provide(layer)))
+      yield* TestClock.adjust("1 second")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* Fiber.interrupt(fiber)
+      expect(aborted).toBe(true)
+      // The timer went with it: moving past the timeout reports nothing more.
+      yield* TestClock.adjust("20 seconds")
+    }))
+
   it.effect("never follows a nextLink off the vault's origin", () => {
     const vault = scripted((seen) =>
       seen.authorization === undefined

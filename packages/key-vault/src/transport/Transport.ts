@@ -24,6 +24,7 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
+import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Schedule from "effect/Schedule"
@@ -681,46 +682,60 @@ export const make: Effect.Effect<
 
 // `Effect.timeoutFail` races two forked fibers, then joins the winner's fiber refs and waits for the loser's
 // interruption: about half of an uncached in-process get (1,200 -> 2,700 ops/s without it). Here the exchange runs in
-// one forked fiber and the race is settled by observers: only a timed-out exchange is waited for while it is
-// interrupted (its abort must happen before the caller moves on). With the live clock the timer is a plain
-// `setTimeout` rather than a second fiber sleeping on the clock; with any other clock (`TestClock`) it is a fiber
-// sleeping on that clock, so tests drive it.
+// one fiber of its own, started at once on the caller's context and fiber refs (as `Runtime.runFork` starts a fiber:
+// synchronously, until its first asynchronous step), so an exchange that completes without waiting (an in-process
+// vault, a canned answer) returns its exit with no timer, no scheduler hop and no suspension of the caller: that was
+// about a quarter of an uncached in-process get. Only an exchange still running is raced against the timer, by
+// observers: only a timed-out exchange is waited for while it is interrupted (its abort must happen before the caller
+// moves on). With the live clock the timer is a plain `setTimeout` rather than a second fiber sleeping on the clock;
+// with any other clock (`TestClock`) it is a fiber sleeping on that clock, so tests drive it.
 const withTimeout = <A, E, E2>(
   self: Effect.Effect<A, E>,
   duration: Duration.Duration,
   onTimeout: () => E2
-): Effect.Effect<A, E | E2> =>
-  Effect.clockWith((clock) =>
-    Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(Effect.fork(restore(self)), (exchange) =>
-        restore(Effect.async<A, E | E2>((resume) => {
-          let settled = false
-          const expire = (): void => {
-            if (settled) return
-            settled = true
-            exchange.removeObserver(onExchange)
-            resume(Effect.zipRight(Fiber.interrupt(exchange), Effect.fail(onTimeout())))
-          }
-          const disarm = clock.constructor === LiveClock
-            ? liveTimer(Duration.toMillis(duration), expire)
-            : clockTimer(clock, duration, expire)
-          const onExchange = (exit: Exit.Exit<A, E>): void => {
-            if (settled) return
-            settled = true
-            disarm()
-            resume(exit)
-          }
-          exchange.addObserver(onExchange)
-          return Effect.suspend(() => {
-            settled = true
-            exchange.removeObserver(onExchange)
-            disarm()
-            return Fiber.interrupt(exchange)
-          })
-        }))
-      )
+): Effect.Effect<A, E | E2> => {
+  const exchange = Effect.interruptible(self)
+  // Uninterruptible from the start of the exchange to the moment the caller waits on it, so an exchange is never
+  // left running unobserved; only the wait is interruptible.
+  return Effect.uninterruptible(Effect.withFiberRuntime<A, E | E2>((caller, status) => {
+    const fiber = Runtime.runFork(
+      Runtime.make({
+        context: caller.currentContext,
+        runtimeFlags: status.runtimeFlags,
+        fiberRefs: caller.getFiberRefs()
+      }),
+      exchange
     )
-  )
+    const done = fiber.unsafePoll()
+    if (done !== null) return done
+    const clock = Context.get(caller.currentDefaultServices, Clock.Clock)
+    return Effect.interruptible(Effect.async<A, E | E2>((resume) => {
+      let settled = false
+      const expire = (): void => {
+        if (settled) return
+        settled = true
+        fiber.removeObserver(onExchange)
+        resume(Effect.zipRight(Fiber.interrupt(fiber), Effect.fail(onTimeout())))
+      }
+      const disarm = clock.constructor === LiveClock
+        ? liveTimer(Duration.toMillis(duration), expire)
+        : clockTimer(clock, duration, expire)
+      const onExchange = (exit: Exit.Exit<A, E>): void => {
+        if (settled) return
+        settled = true
+        disarm()
+        resume(exit)
+      }
+      fiber.addObserver(onExchange)
+      return Effect.suspend(() => {
+        settled = true
+        fiber.removeObserver(onExchange)
+        disarm()
+        return Fiber.interrupt(fiber)
+      })
+    }))
+  }))
+}
 
 const LiveClock = Clock.make().constructor
 
