@@ -72,6 +72,52 @@ describe("Identifier", () => {
     }
   })
 
+  it("reads the service's usual spelling without URL exactly as URL reads it, whatever the spelling", () => {
+    // The reading `parse` had before its fast path, through `URL` alone: the oracle.
+    const viaUrl = (id: string) => {
+      let url: URL
+      try {
+        url = new URL(id)
+      } catch {
+        return undefined
+      }
+      if (url.protocol !== "https:" && url.protocol !== "http:") return undefined
+      const segments = url.pathname.split("/").filter((s, i, all) => s.length > 0 || i < all.length - 1).slice(1)
+      const [collection, name, version, ...rest] = segments
+      if (collection === undefined || name === undefined || rest.length > 0) return undefined
+      const lower = collection.toLowerCase()
+      const known = ["secrets", "keys", "certificates", "deletedsecrets", "deletedkeys", "deletedcertificates"]
+      if (!known.includes(lower) || !/^[0-9a-zA-Z-]{1,127}$/.test(name)) return undefined
+      return { sourceId: id, vaultUrl: url.origin, collection: lower, name, version: version === undefined || version === "" ? undefined : version }
+    }
+    // Every combination of these spellings (about 80,000 identifiers).
+    const schemes = ["https", "http", "HTTPS", "ftp"]
+    const hosts = ["v.vault.azure.net", "V.Vault.Azure.Net", "localhost", "127.0.0.1", "0x7f.1", "a-b.c", "xn--bcher-kva.example", "1.2.3", "my_vault.net"]
+    const ports = ["", ":443", ":80", ":8443", ":0443", ":99999", ":0", ":65535"]
+    const collections = ["secrets", "Secrets", "keys", "deletedcertificates", "unknown", ""]
+    const names = ["name", "a-Z9", "bad_name", "with.dot", "pct%41", ""]
+    const tails = ["", "/", "/0123abcDEF", "/a/b", "/v%41", "/v-1", "?x=1", "#f"]
+    let compared = 0
+    for (const scheme of schemes) {
+      for (const host of hosts) {
+        for (const port of ports) {
+          for (const collection of collections) {
+            for (const name of names) {
+              for (const tail of tails) {
+                const candidate = `${scheme}://${host}${port}/${collection}/${name}${tail}`
+                const expected = viaUrl(candidate)
+                const actual = Option.getOrUndefined(Identifier.parse(candidate))
+                if (JSON.stringify(actual) !== JSON.stringify(expected)) expect({ candidate, actual }).toEqual({ candidate, actual: expected })
+                compared++
+              }
+            }
+          }
+        }
+      }
+    }
+    expect(compared).toBe(4 * 9 * 8 * 6 * 6 * 8)
+  })
+
   it("formats the inverse of parse", () => {
     expect(Identifier.format("https://v.vault.azure.net/", "secrets", "n", "abc")).toBe("https://v.vault.azure.net/secrets/n/abc")
   })

@@ -278,12 +278,12 @@ export const propertiesFromWire = (
   wire: WireMetadata,
   fallback: { readonly vaultUrl: string; readonly name: string }
 ): CertificateProperties => {
-  return {
-    ...Properties.fromWire("certificates", wire, fallback),
+  // `Object.assign` rather than a spread: see `Secret.propertiesFromWire`.
+  return Object.assign(Properties.fromWire("certificates", wire, fallback), {
     x509Thumbprint: wire.x5t,
     x509ThumbprintHex: hex(wire.x5t),
     preserveCertOrder: wire.preserveCertOrder
-  }
+  })
 }
 
 /**

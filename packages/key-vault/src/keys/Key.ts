@@ -144,23 +144,24 @@ const releasePolicyFromWire = (wire: KeyWire.KeyBundle["release_policy"]): KeyRe
 
 /**
  * Builds properties from any key wire shape (bundle, item, deleted). `fallback` supplies vault and name when the id is
- * missing or unparsable, which a conforming vault never sends.
+ * missing or unparsable, which a conforming vault never sends; `kid` overrides the wire's (a bundle's key carries it).
  *
  * @since 0.1.0
  * @category constructors
  */
 export const propertiesFromWire = (
   wire: WireMetadata & { readonly kid?: string | undefined },
-  fallback: { readonly vaultUrl: string; readonly name: string }
+  fallback: { readonly vaultUrl: string; readonly name: string },
+  kid: string | undefined = wire.kid
 ): KeyProperties => {
   const attributes = wire.attributes
-  return {
-    ...Properties.fromWire("keys", { id: wire.kid, attributes, tags: wire.tags }, fallback),
+  // `Object.assign` rather than a spread: see `Secret.propertiesFromWire`.
+  return Object.assign(Properties.fromWire("keys", { id: kid, attributes, tags: wire.tags }, fallback), {
     exportable: attributes?.exportable,
     hsmPlatform: attributes?.hsmPlatform,
     managed: wire.managed ?? false,
     releasePolicy: releasePolicyFromWire(wire.release_policy)
-  }
+  })
 }
 
 /**
@@ -191,7 +192,7 @@ export const keyFromWire = (
   fallback: { readonly vaultUrl: string; readonly name: string }
 ): KeyVaultKey => {
   const jwk = publicJwkFromWire(bundle.key ?? {})
-  const properties = propertiesFromWire({ ...bundle, kid: jwk.kid }, fallback)
+  const properties = propertiesFromWire(bundle, fallback, jwk.kid)
   return {
     name: properties.name,
     id: properties.id,
@@ -219,7 +220,7 @@ export const deletedFromWire = (
   fallback: { readonly vaultUrl: string; readonly name: string }
 ): DeletedKey => {
   const jwk = wire.key === undefined ? undefined : publicJwkFromWire(wire.key)
-  const properties = propertiesFromWire({ ...wire, kid: jwk?.kid ?? wire.kid }, fallback)
+  const properties = propertiesFromWire(wire, fallback, jwk?.kid ?? wire.kid)
   return {
     name: properties.name,
     id: properties.id,
