@@ -1,6 +1,7 @@
 /**
- * A tour of every secret operation through the Effect client, then of rotation (a secret near expiry rotated by the
- * expiry monitor and a handler), then of certificates (create self-signed, download as
+ * A tour of every secret operation through the Effect client, then of settings read with `Config` from the vault
+ * (VaultConfigProvider), then of rotation (a secret near expiry rotated by the expiry monitor and a handler), then of
+ * certificates (create self-signed, download as
  * PEM, parse, serve TLS with it, rotate by creating a new version).
  *
  * With no configuration it starts the Key Vault emulator on a loopback HTTPS port (with its own local CA) and talks
@@ -34,6 +35,7 @@ import * as KeyVault from "../src/KeyVault.js"
 import * as AzureIdentity from "../src/auth/AzureIdentity.js"
 import * as TokenProvider from "../src/auth/TokenProvider.js"
 import { Certificates } from "../src/certificates/Certificates.js"
+import * as VaultConfigProvider from "../src/config/VaultConfigProvider.js"
 import * as Rotation from "../src/rotation/Rotation.js"
 import * as RotationEvents from "../src/rotation/RotationEvents.js"
 import * as RotationHandler from "../src/rotation/RotationHandler.js"
@@ -126,6 +128,29 @@ const tour = Effect.gen(function*() {
     )
   }
   yield* say("done: every secret operation ran through the Effect client")
+})
+
+// Settings: the demo reads its own settings with `Config`, answered by the vault (the environment as fallback).
+const DemoSettings = Config.all({
+  greeting: Config.string("GREETING"),
+  retries: Config.integer("RETRIES"),
+  apiKey: Config.redacted("API_KEY"),
+  pageSize: Config.integer("PAGE_SIZE").pipe(Config.withDefault(25))
+})
+
+const configTour = Effect.gen(function*() {
+  const secrets = yield* Secrets
+  const prefix = `effect-demo-cfg-${Date.now().toString(36)}`
+  yield* step("config: Key Vault as an Effect ConfigProvider, under an application prefix")
+  const stored = { greeting: "hello from the vault", retries: "3", "api-key": "demo-api-key" }
+  for (const [name, value] of Object.entries(stored)) yield* secrets.set(`${prefix}--${name}`, value)
+  const settings = yield* Effect.provide(DemoSettings, VaultConfigProvider.layer({ prefix }))
+  yield* say(`Config.all read ${prefix}--greeting, --retries, --api-key: ${JSON.stringify(settings.greeting)}, retries ${settings.retries}, api key ${settings.apiKey}, page size ${settings.pageSize} (not in the vault: its default)`)
+  for (const name of Object.keys(stored)) {
+    yield* secrets.delete(`${prefix}--${name}`)
+    yield* waitForDeleted(`${prefix}--${name}`)
+    yield* secrets.purge(`${prefix}--${name}`).pipe(Effect.catchTag("ForbiddenError", () => Effect.void))
+  }
 })
 
 // Rotation: a secret 10 days from expiry, found by the expiry monitor and rotated by its handler, in one Layer.
@@ -263,7 +288,7 @@ const azureLayer = (vaultUrl: string): Layer.Layer<KeyVault.KeyVaultServices, un
 const main = Effect.gen(function*() {
   const vaultUrl = yield* Config.option(Config.nonEmptyString("AZURE_KEYVAULT_URL"))
   const layer = Option.match(vaultUrl, { onNone: () => emulatorLayer, onSome: azureLayer })
-  yield* Effect.provide(Effect.zipRight(Effect.zipRight(tour, rotationTour), certificatesTour), layer)
+  yield* Effect.provide(Effect.zipRight(Effect.zipRight(Effect.zipRight(tour, configTour), rotationTour), certificatesTour), layer)
 })
 
 Effect.runPromiseExit(main).then((exit) => {

@@ -19,6 +19,13 @@ export * as KeyVault from "./KeyVault.js"
 export * as KeyVaultConfig from "./config/KeyVaultConfig.js"
 
 /**
+ * Key Vault as an Effect `ConfigProvider`: `Config` answered by the vault's secrets, with the environment as fallback.
+ *
+ * @since 0.1.0
+ */
+export * as VaultConfigProvider from "./config/VaultConfigProvider.js"
+
+/**
  * The error taxonomy and the mapping of Key Vault error responses.
  *
  * @since 0.1.0
@@ -136,6 +143,21 @@ export * as CacheConfig from "./cache/CacheConfig.js"
  * @since 0.1.0
  */
 export * as CacheMetrics from "./cache/CacheMetrics.js"
+
+/**
+ * The hook for a shared second cache tier (the fleet cache on Redis is `@effect-azure/key-vault/fleet/FleetCache`,
+ * kept off this index because it loads the optional peer `ioredis`).
+ *
+ * @since 0.1.0
+ */
+export * as SharedTier from "./cache/SharedTier.js"
+
+/**
+ * Metrics of the fleet cache (the shared Redis tier).
+ *
+ * @since 0.1.0
+ */
+export * as FleetMetrics from "./fleet/FleetMetrics.js"
 
 /**
  * Every metric the client records (operation duration, errors, HTTP attempts and retries, throttling, circuit
