@@ -14,16 +14,20 @@ import { defineConfig } from "vitest/config"
  */
 const interop = [
   "packages/key-vault/test/socket.test.ts",
+  "packages/key-vault/test/fleet-redis.test.ts",
   "packages/key-vault-emulator/test/certificates-sdk-interop.test.ts",
   "packages/key-vault-emulator/test/certificates-tls.test.ts",
   "packages/key-vault-emulator/test/cli.test.ts",
+  "packages/key-vault-emulator/test/dashboard-browser.test.ts",
   "packages/key-vault-emulator/test/event-grid-interop.test.ts",
   "packages/key-vault-emulator/test/faults-cli.test.ts",
   "packages/key-vault-emulator/test/faults-sdk.test.ts",
   "packages/key-vault-emulator/test/faults-server.test.ts",
   "packages/key-vault-emulator/test/keys-sdk-interop.test.ts",
   "packages/key-vault-emulator/test/sdk-interop.test.ts",
-  "packages/key-vault-emulator/test/server.test.ts"
+  "packages/key-vault-emulator/test/server.test.ts",
+  "packages/key-vault-emulator/test/vaults-cli.test.ts",
+  "packages/key-vault-emulator/test/vaults-isolation.test.ts"
 ]
 const tools = ["packages/key-vault/test/cli-help.test.ts"]
 const e2e = ["packages/key-vault/test/e2e.test.ts"]

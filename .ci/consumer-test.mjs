@@ -98,14 +98,14 @@ const tsc = (dir) => run(process.execPath, [Path.join(dir, "node_modules/typescr
     Object.keys(JSON.parse(Fs.readFileSync(Path.join(dir, "node_modules", name, "package.json"), "utf8")).exports)
       .filter((key) => key !== "./package.json")
       .map((key) => (key === "." ? name : `${name}/${key.slice(2)}`))
-  const needsOptionalPeer = new Set(["@effect-azure/key-vault/auth/AzureIdentity", "@effect-azure/key-vault/telemetry/OpenTelemetry", "@effect-azure/key-vault-emulator/testing/AzureSdkTransport"])
+  const needsOptionalPeer = new Set(["@effect-azure/key-vault/auth/AzureIdentity", "@effect-azure/key-vault/telemetry/OpenTelemetry", "@effect-azure/key-vault/fleet/FleetCache", "@effect-azure/key-vault-emulator/testing/AzureSdkTransport"])
   const subpaths = [...exported("@effect-azure/key-vault"), ...exported("@effect-azure/key-vault-emulator")]
   const typed = subpaths.filter((s) => !needsOptionalPeer.has(s))
   Fs.writeFileSync(
     Path.join(dir, "src", "imports.ts"),
     typed.map((s, i) => `import * as M${i} from "${s}"`).join("\n") + `\nexport const modules = [${typed.map((_, i) => `M${i}`).join(", ")}]\n`
   )
-  const peerAtImport = { "@effect-azure/key-vault/telemetry/OpenTelemetry": "@effect/opentelemetry" }
+  const peerAtImport = { "@effect-azure/key-vault/telemetry/OpenTelemetry": "@effect/opentelemetry", "@effect-azure/key-vault/fleet/FleetCache": "ioredis" }
   const internal = [
     "@effect-azure/key-vault/replay/internal/Runner",
     "@effect-azure/key-vault/dist/index.js",
@@ -169,6 +169,8 @@ const readmeDir = project("readme", {
   "@azure/keyvault-keys": installed("@azure/keyvault-keys"),
   "@azure/keyvault-secrets": installed("@azure/keyvault-secrets"),
   "@azure/keyvault-certificates": installed("@azure/keyvault-certificates"),
+  // The README's fleet cache program (it runs with or without a Redis server).
+  ioredis: installed("ioredis"),
   // The README's telemetry program: @effect/opentelemetry and the OpenTelemetry SDK packages it needs.
   ...Object.fromEntries([
     "@effect/opentelemetry",

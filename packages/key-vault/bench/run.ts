@@ -17,7 +17,8 @@ const suites: Record<string, () => Promise<Suite>> = {
   cache: () => import("./cache.js"),
   pipeline: () => import("./pipeline.js"),
   monitor: () => import("./monitor.js"),
-  telemetry: () => import("./telemetry.js")
+  telemetry: () => import("./telemetry.js"),
+  fleet: () => import("./fleet.js")
 }
 
 const USAGE = `usage: npm run bench -- <${Object.keys(suites).join("|")}> [options]

@@ -7,9 +7,11 @@
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as AtRestCipher from "../AtRestCipher.js"
 import type * as CacheConfig from "../CacheConfig.js"
+import { SharedTier, type SharedReadMode, type SharedTierBinding, type SharedValue } from "../SharedTier.js"
 import type { CacheNamespace, CacheStats, EntryCodec, Loader, ObjectType, VaultCacheService } from "../VaultCache.js"
 import { Counters, reportSize } from "./Counters.js"
 import { decode, Entry, HotRing, identity, type Table } from "./Entry.js"
@@ -49,19 +51,46 @@ export const make = (config: CacheConfig.ResolvedCacheConfig): Effect.Effect<Vau
     const base = clock.unsafeCurrentTimeMillis()
     const now = (): number => clock.unsafeCurrentTimeMillis() - base
 
-    // Stores a loaded value as the newest entry, evicting the least recently used beyond the bound.
+    // The shared tier, when the application provides one (`SharedTier`): bound at the end of `make`, once the
+    // namespaces it invalidates exist. Without one, nothing on any path looks at it but a miss's `undefined` check.
+    let shared: SharedTierBinding | undefined
+
+    // Stores a loaded value as the newest entry, evicting the least recently used beyond the bound. `sharedUntil`
+    // (`Clock` millis): the shared tier's expiry of the value, which the memory entry does not outlive.
     const store = (
       table: Table,
       name: string,
       version: string | undefined,
       value: unknown,
-      codec: EntryCodec<unknown>
+      codec: EntryCodec<unknown>,
+      sharedUntil?: number | undefined
     ): Effect.Effect<void> =>
       Effect.map(random.next, (r) => {
-        const entry = new Entry(table, name, version, codec.encode(value, cipher), now() + policy.lifetime(version, r))
+        let expiresAt = now() + policy.lifetime(version, r)
+        if (sharedUntil !== undefined && sharedUntil - base < expiresAt) expiresAt = sharedUntil - base
+        const entry = new Entry(table, name, version, codec.encode(value, cipher), expiresAt)
         counters.evicted(entries.insert(entry))
         negatives.remove(table.key(name, version))
       })
+
+    // A load through the shared tier answers a `SharedValue`; without one, the loader's value as is.
+    const loadVia = <A, E>(
+      table: Table,
+      name: string,
+      userName: string,
+      version: string | undefined,
+      loader: Loader<A, E>,
+      mode: SharedReadMode
+    ): Effect.Effect<unknown, E> => {
+      const load = Effect.suspend(() => loader(userName, version))
+      return shared === undefined ? load : shared.read(
+        { vaultHost: table.vaultHost, objectType: table.objectType, name, version, mode },
+        load
+      )
+    }
+    const unwrap = (loaded: unknown): unknown => shared === undefined ? loaded : (loaded as SharedValue<unknown>).value
+    const sharedUntil = (loaded: unknown): number | undefined =>
+      shared === undefined ? undefined : (loaded as SharedValue<unknown>).expiresAt
 
     // The end of a miss's load: store or remember, or serve stale; the answer goes to every reader of the flight.
     const settle = (
@@ -73,7 +102,11 @@ export const make = (config: CacheConfig.ResolvedCacheConfig): Effect.Effect<Vau
     ) =>
     (exit: Exit.Exit<unknown, unknown>, flight: Flight): Effect.Effect<Exit.Exit<unknown, unknown>> => {
       if (Exit.isSuccess(exit)) {
-        return flight.attached ? Effect.as(store(table, name, version, exit.value, codec), exit) : Effect.succeed(exit)
+        const value = unwrap(exit.value)
+        const answer = shared === undefined ? exit : Exit.succeed(value)
+        return flight.attached
+          ? Effect.as(store(table, name, version, value, codec, sharedUntil(exit.value)), answer)
+          : Effect.succeed(answer)
       }
       const at = now()
       const current = previous !== undefined && entries.isCurrent(previous) ? previous : undefined
@@ -102,7 +135,8 @@ export const make = (config: CacheConfig.ResolvedCacheConfig): Effect.Effect<Vau
       version: string | undefined,
       loader: Loader<A, E>,
       codec: EntryCodec<A>,
-      restore: Restore
+      restore: Restore,
+      mode: SharedReadMode
     ): Effect.Effect<A, E> => {
       const key = table.key(name, version)
       const negative = negatives.get(key, now())
@@ -118,7 +152,7 @@ export const make = (config: CacheConfig.ResolvedCacheConfig): Effect.Effect<Vau
       }
       counters.miss(table.objectType)
       const previous = entries.lookup(table, name, version)
-      const load = Effect.suspend(() => loader(userName, version))
+      const load = loadVia(table, name, userName, version, loader, mode)
       const onExit = settle(table, name, version, previous, codec as EntryCodec<unknown>)
       return Effect.flatMap(
         flights.start(key, table.nameKey(name), load, onExit),
@@ -132,7 +166,7 @@ export const make = (config: CacheConfig.ResolvedCacheConfig): Effect.Effect<Vau
       loader: Loader<A, E>,
       codec: EntryCodec<A>
     ): Effect.Effect<void> => {
-      const run = Effect.suspend(() => loader(userName, entry.version)).pipe(
+      const run = loadVia(entry.table, entry.name, userName, entry.version, loader, "refresh").pipe(
         Effect.exit,
         Effect.flatMap((exit) =>
           Effect.suspend(() => {
@@ -145,8 +179,9 @@ export const make = (config: CacheConfig.ResolvedCacheConfig): Effect.Effect<Vau
                   entry.table,
                   entry.name,
                   entry.version,
-                  (exit as Exit.Success<unknown, unknown>).value,
-                  codec as EntryCodec<unknown>
+                  unwrap((exit as Exit.Success<unknown, unknown>).value),
+                  codec as EntryCodec<unknown>,
+                  sharedUntil((exit as Exit.Success<unknown, unknown>).value)
                 )
               case "Drop":
                 counters.refreshed("dropped")
@@ -211,7 +246,7 @@ export const make = (config: CacheConfig.ResolvedCacheConfig): Effect.Effect<Vau
         // The flight is registered and forked in one uninterruptible step, so no flight is left without its load;
         // only the wait is interruptible.
         return Effect.uninterruptibleMask((restore) =>
-          Effect.suspend(() => miss(table, name, userName, version, loader, codec, restore))
+          Effect.suspend(() => miss(table, name, userName, version, loader, codec, restore, "miss"))
         )
       }
 
@@ -225,30 +260,47 @@ export const make = (config: CacheConfig.ResolvedCacheConfig): Effect.Effect<Vau
           ? Effect.suspend(() => read(userName, version, loader, codec))
           : Effect.suspend(() => loader(userName, version))
 
+      const refresh = <A, E>(
+        userName: string,
+        version: string | undefined,
+        loader: Loader<A, E>,
+        codec: EntryCodec<A> = identity as EntryCodec<A>
+      ): Effect.Effect<A, E> =>
+        Effect.suspend(() => {
+          const name = userName.toLowerCase()
+          const entry = entries.lookup(table, name, version)
+          if (entry !== undefined) entries.remove(entry)
+          const key = table.key(name, version)
+          negatives.remove(key)
+          flights.detach(key)
+          if (!config.enabled || shared === undefined) return get(userName, version, loader, codec)
+          // Through the shared tier: load from the vault, whatever the shared store holds.
+          return Effect.uninterruptibleMask((restore) =>
+            Effect.suspend(() => miss(table, name, userName, version, loader, codec, restore, "force"))
+          )
+        })
+
       return {
         vaultHost,
         objectType,
         get,
-        refresh: (userName, version, loader, codec) =>
-          Effect.suspend(() => {
-            const name = userName.toLowerCase()
-            const entry = entries.lookup(table, name, version)
-            if (entry !== undefined) entries.remove(entry)
-            const key = table.key(name, version)
-            negatives.remove(key)
-            flights.detach(key)
-            return get(userName, version, loader, codec)
-          }),
-        // Loads that started before the change must neither be stored nor be joined by readers after it.
-        invalidate: (userName) =>
-          Effect.sync(() => {
-            const name = userName.toLowerCase()
-            entries.removeName(table, name)
-            const nameKey = table.nameKey(name)
-            negatives.removeGroup(nameKey)
-            flights.detachGroup(nameKey)
-          })
+        refresh,
+        invalidate: (userName) => {
+          const local = Effect.sync(() => invalidateName(table, userName))
+          return shared === undefined
+            ? local
+            : Effect.zipRight(local, shared.invalidate(vaultHost, objectType, userName.toLowerCase()))
+        }
       }
+    }
+
+    // Loads that started before the change must neither be stored nor be joined by readers after it.
+    const invalidateName = (table: Table, userName: string): void => {
+      const name = userName.toLowerCase()
+      entries.removeName(table, name)
+      const nameKey = table.nameKey(name)
+      negatives.removeGroup(nameKey)
+      flights.detachGroup(nameKey)
     }
 
     const namespace = (vaultHost: string, objectType: ObjectType): CacheNamespace => {
@@ -261,14 +313,26 @@ export const make = (config: CacheConfig.ResolvedCacheConfig): Effect.Effect<Vau
       return ns
     }
 
+    const invalidateAll = Effect.sync(() => {
+      entries.clear()
+      negatives.clear()
+      flights.detachAll()
+    })
+
+    const tier = yield* Effect.serviceOption(SharedTier)
+    if (config.enabled && Option.isSome(tier)) {
+      shared = yield* tier.value.bind({
+        config,
+        invalidateLocal: (vaultHost, objectType, name) =>
+          Effect.sync(() => invalidateName(entries.table(vaultHost, objectType), name)),
+        invalidateAllLocal: invalidateAll
+      })
+    }
+
     return {
       config,
       namespace,
-      invalidateAll: Effect.sync(() => {
-        entries.clear()
-        negatives.clear()
-        flights.detachAll()
-      }),
+      invalidateAll,
       stats: Effect.sync((): CacheStats => counters.snapshot(entries.size, negatives.size))
     }
   })
