@@ -480,7 +480,7 @@ export const make: Effect.Effect<CertificatesService, never, KeyVaultTransport |
     const toOperation = (wire: CertificateWire.CertificateOperation, { name }: { readonly name: string }) =>
       operationFromWire(wire, fallback(name))
     const nameAndVersion = (operation: string) => (name: string, version: string | undefined) =>
-      Effect.zipWith(
+      Validation.both(
         Validation.name(operation, name),
         Validation.version(operation, version),
         (n, v) => ({ name: n, version: v })
@@ -528,7 +528,7 @@ export const make: Effect.Effect<CertificatesService, never, KeyVaultTransport |
 
     const updatePolicy = Operation.operation(client, "Certificates.updatePolicy", {
       validate: (name: string, policy: Policy.CertificatePolicyInput) =>
-        Effect.zipWith(
+        Validation.both(
           Validation.name("Certificates.updatePolicy", name),
           Policy.validate("Certificates.updatePolicy", policy, { required: false }),
           (n, wire) => ({ name: n, body: encodePolicy(wire) })
@@ -613,7 +613,7 @@ export const make: Effect.Effect<CertificatesService, never, KeyVaultTransport |
     const pollOf = (operation: string) => {
       const decodeOperation = decode(operation, CertificateWire.CertificateOperation)
       const toPoll = (response: TransportResponse, name: string): Effect.Effect<Polling.Poll, DecodeError> =>
-        Effect.zipWith(
+        Validation.both(
           decodeOperation(response),
           Clock.currentTimeMillis,
           (wire, now) => ({
@@ -1002,7 +1002,7 @@ export const make: Effect.Effect<CertificatesService, never, KeyVaultTransport |
 
     const createIssuer = Operation.operation(client, "Certificates.createIssuer", {
       validate: (issuerName: string, provider: string, options: IssuerOptions = {}) =>
-        Effect.zipWith(
+        Validation.both(
           Validation.issuerName("Certificates.createIssuer", issuerName),
           Inputs.issuerBody("Certificates.createIssuer", provider, options, true),
           (name, body) => ({ name, body })
@@ -1015,7 +1015,7 @@ export const make: Effect.Effect<CertificatesService, never, KeyVaultTransport |
 
     const updateIssuer = Operation.operation(client, "Certificates.updateIssuer", {
       validate: (issuerName: string, options: UpdateIssuerOptions) =>
-        Effect.zipWith(
+        Validation.both(
           Validation.issuerName("Certificates.updateIssuer", issuerName),
           Inputs.issuerBody("Certificates.updateIssuer", options?.provider, options ?? {}, false),
           (name, body) => ({ name, body })

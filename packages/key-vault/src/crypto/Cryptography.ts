@@ -259,7 +259,7 @@ export const make = (
 
     const resolve = (operation: string, ref: KeyReference): Effect.Effect<Resolved, ValidationError> =>
       typeof ref === "object" && ref !== null
-        ? Effect.all({ name: Validation.name(operation, ref.name), version: Validation.version(operation, ref.version) })
+        ? Validation.struct({ name: Validation.name(operation, ref.name), version: Validation.version(operation, ref.version) })
         : Validation.keyIdentifier(operation, ref, vaultUrl)
 
     const decoders = new Map<string, ReturnType<typeof decodeKey>>()

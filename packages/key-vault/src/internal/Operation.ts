@@ -12,7 +12,8 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
+import type * as Cause from "effect/Cause"
+import * as FiberRef from "effect/FiberRef"
 import type * as MetricLabel from "effect/MetricLabel"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -118,6 +119,11 @@ const spanOptions = (client: Client, name: string, extra?: Readonly<Record<strin
 
 // An operation's duration and errors, recorded once per call with label arrays made once per operation (Effect
 // caches a metric's hook per label array, so an update is a WeakMap lookup and a histogram bucket).
+//
+// The same step turns tracing off for the operation when only Effect's built-in tracer is there to receive its spans
+// (`untraced`): set on the fiber when the operation starts and put back when it ends, inside the one uninterruptible
+// step that also records its outcome, rather than with `Effect.withTracerEnabled` (an acquire-use-release of about
+// ten fiber steps on every call). Fibers the operation forks inherit the setting, as with `withTracerEnabled`.
 const meter = (client: Client, name: string) => {
   const host = client.transport.config.vaultHost
   const outcome = (value: string) => KeyVaultMetrics.labels({ operation: name, outcome: value, vault_host: host })
@@ -133,25 +139,46 @@ const meter = (client: Client, name: string) => {
     }
     return labels
   }
-  return <A, E>(effect: Effect.Effect<A, E>, clock: Clock.Clock): Effect.Effect<A, E> => {
-    const start = clock.unsafeCurrentTimeNanos()
-    return Effect.onExit(effect, (exit: Exit.Exit<A, E>) => {
-      const millis = Number(clock.unsafeCurrentTimeNanos() - start) / 1e6
-      if (exit._tag === "Success") {
-        KeyVaultMetrics.operationDuration.unsafeUpdate(millis, success)
-      } else if (exit.cause._tag === "Fail") {
-        KeyVaultMetrics.operationDuration.unsafeUpdate(millis, failure)
-        KeyVaultMetrics.errors.unsafeUpdate(1, errorLabelsOf(tagOf(exit.cause.error)))
-      } else if (exit.cause._tag === "Interrupt") {
-        KeyVaultMetrics.operationDuration.unsafeUpdate(millis, interrupted)
-      } else {
-        KeyVaultMetrics.operationDuration.unsafeUpdate(millis, failure)
-        KeyVaultMetrics.errors.unsafeUpdate(1, errorLabelsOf("Defect"))
-      }
-      return Effect.void
-    })
+  const recordFailure = (cause: Cause.Cause<unknown>, millis: number): void => {
+    if (cause._tag === "Fail") {
+      KeyVaultMetrics.operationDuration.unsafeUpdate(millis, failure)
+      KeyVaultMetrics.errors.unsafeUpdate(1, errorLabelsOf(tagOf(cause.error)))
+    } else if (cause._tag === "Interrupt") {
+      KeyVaultMetrics.operationDuration.unsafeUpdate(millis, interrupted)
+    } else {
+      KeyVaultMetrics.operationDuration.unsafeUpdate(millis, failure)
+      KeyVaultMetrics.errors.unsafeUpdate(1, errorLabelsOf("Defect"))
+    }
   }
+  return <A, E>(
+    traced: () => Effect.Effect<A, E>,
+    untraced: () => Effect.Effect<A, E>
+  ): Effect.Effect<A, E> =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.withFiberRuntime<A, E>((fiber) => {
+        const clock = clockOf(fiber)
+        const start = clock.unsafeCurrentTimeNanos()
+        const millis = (): number => Number(clock.unsafeCurrentTimeNanos() - start) / 1e6
+        const untracedHere = fiber.currentTracer === nativeTracer
+        // Tracing is turned off (and back on afterwards) only where it is on and only Effect's tracer is installed.
+        const off = untracedHere && fiber.getFiberRef(FiberRef.currentTracerEnabled)
+        const recorded = Effect.matchCauseEffect(restore(untracedHere ? untraced() : traced()), {
+          onSuccess: (a: A) => {
+            KeyVaultMetrics.operationDuration.unsafeUpdate(millis(), success)
+            return off ? Effect.as(tracerOn, a) : Effect.succeed(a)
+          },
+          onFailure: (cause: Cause.Cause<E>) => {
+            recordFailure(cause, millis())
+            return off ? Effect.zipRight(tracerOn, Effect.failCause(cause)) : Effect.failCause(cause)
+          }
+        })
+        return off ? Effect.zipRight(tracerOff, recorded) : recorded
+      })
+    )
 }
+
+const tracerOff = FiberRef.set(FiberRef.currentTracerEnabled, false)
+const tracerOn = FiberRef.set(FiberRef.currentTracerEnabled, true)
 
 const tagOf = (error: unknown): string => {
   const tag = typeof error === "object" && error !== null ? (error as { readonly _tag?: unknown })._tag : undefined
@@ -241,13 +268,9 @@ export const operation = <Args extends ReadonlyArray<unknown>, V extends object,
     (...args: Args): Effect.Effect<A, EV | ErrorsOf<E> | DecodeError> =>
       typedFailure(Effect.flatMap(annotated(spec.validate(...args)), run))
   )
-  const untraced = (...args: Args): Effect.Effect<A, EV | ErrorsOf<E> | DecodeError> =>
-    Effect.withTracerEnabled(Effect.flatMap(spec.validate(...args), run), false)
   const metered = meter(client, name)
   return (...args: Args) =>
-    Effect.withFiberRuntime((fiber) =>
-      metered(fiber.currentTracer === nativeTracer ? untraced(...args) : traced(...args), clockOf(fiber))
-    )
+    metered(() => traced(...args), () => Effect.flatMap(spec.validate(...args), run))
 }
 
 // Effect's built-in tracer, in place when the application installed none: its spans go nowhere, yet making one
@@ -334,15 +357,7 @@ export const custom = <Args extends ReadonlyArray<unknown>, A, E>(
 ): (...args: Args) => Effect.Effect<A, E> => {
   const options = spanOptions(client, name)
   const metered = meter(client, name)
-  return (...args) =>
-    Effect.withFiberRuntime((fiber) =>
-      metered(
-        fiber.currentTracer === nativeTracer
-          ? Effect.withTracerEnabled(body(...args), false)
-          : Effect.withSpan(typedFailure(body(...args)), name, options),
-        clockOf(fiber)
-      )
-    )
+  return (...args) => metered(() => Effect.withSpan(typedFailure(body(...args)), name, options), () => body(...args))
 }
 
 /**

@@ -419,7 +419,7 @@ export const make: Effect.Effect<KeysService, never, KeyVaultTransport> = Effect
 
   const get: KeysService["get"] = Operation.operation(client, "Keys.get", {
     validate: (name: string, options?: { readonly version?: string | undefined }) =>
-      Effect.zipWith(
+      Validation.both(
         Validation.name("Keys.get", name),
         Validation.version("Keys.get", options?.version),
         (n, version) => ({ name: n, version })

@@ -230,10 +230,11 @@ const makeWindow = (limit: number): Effect.Effect<Window> =>
   )
 
 const waitFor = (window: Window): Effect.Effect<void> =>
-  Effect.flatMap(Effect.zip(Ref.get(window.grants), Clock.currentTimeMillis), ([grants, now]) => {
+  // Nested rather than `Effect.zip` (which runs `Effect.all`): every admitted request passes here.
+  Effect.flatMap(Ref.get(window.grants), (grants) => Effect.flatMap(Clock.currentTimeMillis, (now) => {
     const ready = GrantLog.readyAt(grants, window.limit, WINDOW_MILLIS, now)
     return ready > now ? Effect.sleep(ready - now) : Effect.void
-  })
+  }))
 
 const record = (window: Window, at: number): Effect.Effect<void> =>
   Ref.update(window.grants, (grants) => GrantLog.record(grants, window.limit, WINDOW_MILLIS, at))

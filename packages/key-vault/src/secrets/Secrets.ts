@@ -143,7 +143,7 @@ type Metadata = Omit<SetSecretOptions, never>
 
 // The metadata set and updateProperties share, validated.
 const metadata = (operation: string, options: Metadata) =>
-  Effect.all({
+  Validation.struct({
     contentType: Validation.contentType(operation, options.contentType),
     tags: Validation.tags(operation, options.tags),
     enabled: Validation.flag(operation, "enabled", options.enabled),
@@ -183,7 +183,7 @@ export const make: Effect.Effect<SecretsService, never, KeyVaultTransport | Vaul
   // the cache's metrics instead).
   const fetch = Operation.operation(client, "Secrets.get", {
     validate: (name: string, version: string | undefined) =>
-      Effect.zipWith(
+      Validation.both(
         Validation.name("Secrets.get", name),
         Validation.version("Secrets.get", version),
         (n, v) => ({ name: n, version: v })

@@ -21,6 +21,48 @@ import {
   VERSION_PATTERN
 } from "../wire/Rules.js"
 
+/**
+ * Two validations in order, combined: the first failure is the answer. Written with `flatMap` and `map` rather than
+ * `Effect.zipWith`, which runs `Effect.all` (a dozen fiber steps, with its batching and context look-ups) for every
+ * call of every operation.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const both = <A, B, C, E1, E2>(
+  first: Effect.Effect<A, E1>,
+  second: Effect.Effect<B, E2>,
+  f: (a: A, b: B) => C
+): Effect.Effect<C, E1 | E2> => Effect.flatMap(first, (a) => Effect.map(second, (b) => f(a, b)))
+
+/**
+ * A record of validations, run in order into a record of their results: the first failure is the answer. The
+ * sequential `Effect.all({ ... })` without its machinery (see `both`).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const struct = <const Fields extends Readonly<Record<string, Effect.Effect<unknown, unknown>>>>(
+  fields: Fields
+): Effect.Effect<
+  { -readonly [K in keyof Fields]: Effect.Effect.Success<Fields[K]> },
+  Effect.Effect.Error<Fields[keyof Fields]>
+> => {
+  const keys = Object.keys(fields)
+  return Effect.suspend(() => {
+    const result: Record<string, unknown> = {}
+    const step = (i: number): Effect.Effect<unknown, unknown> =>
+      i === keys.length ? Effect.succeed(result) : Effect.flatMap(fields[keys[i]!]!, (value) => {
+        result[keys[i]!] = value
+        return step(i + 1)
+      })
+    return step(0) as Effect.Effect<
+      { -readonly [K in keyof Fields]: Effect.Effect.Success<Fields[K]> },
+      Effect.Effect.Error<Fields[keyof Fields]>
+    >
+  })
+}
+
 const fail = (operation: string, field: string, message: string): Effect.Effect<never, ValidationError> =>
   Effect.fail(new ValidationError({ operation, field, message }))
 
@@ -143,7 +185,7 @@ export const validity = (
   expiresOn: unknown
 ): Effect.Effect<{ readonly notBefore: Date | undefined; readonly expiresOn: Date | undefined }, ValidationError> =>
   Effect.flatMap(
-    Effect.all({ notBefore: date(operation, "notBefore", notBefore), expiresOn: date(operation, "expiresOn", expiresOn) }),
+    struct({ notBefore: date(operation, "notBefore", notBefore), expiresOn: date(operation, "expiresOn", expiresOn) }),
     (window) =>
       check(operation, "expiresOn", window, checkValidityWindow(window.notBefore, window.expiresOn))
   )

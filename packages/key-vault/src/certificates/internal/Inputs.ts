@@ -104,7 +104,7 @@ export const common = (
   },
   ValidationError
 > =>
-  Effect.all({
+  Validation.struct({
     enabled: Validation.flag(operation, "enabled", options.enabled),
     tags: Validation.tags(operation, options.tags),
     preserveCertOrder: Validation.flag(operation, "preserveCertOrder", options.preserveCertOrder)
