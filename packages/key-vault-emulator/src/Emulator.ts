@@ -19,19 +19,23 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import type * as Stream from "effect/Stream"
+import * as Admin from "./admin/Admin.js"
 import * as AdminRoutes from "./internal/AdminRoutes.js"
 import * as EmulatorClock from "./clock/EmulatorClock.js"
-import * as Engine from "./engine/VaultEngine.js"
+import type * as Engine from "./engine/VaultEngine.js"
 import * as EventGrid from "./events/EventGrid.js"
-import * as Faults from "./faults/Faults.js"
+import type * as Faults from "./faults/Faults.js"
 import type { FaultRule } from "./faults/FaultRule.js"
 import * as RequestPipeline from "./faults/RequestPipeline.js"
-import * as Throttle from "./faults/Throttle.js"
+import type * as Throttle from "./faults/Throttle.js"
 import * as App from "./http/App.js"
 import * as Challenge from "./http/Challenge.js"
 import type { EmulatorHandler, EmulatorRequest, EmulatorResponse } from "./http/Protocol.js"
 import * as Journal from "./journal/Journal.js"
 import { classify } from "./journal/Operation.js"
+import * as VaultState from "./persistence/VaultState.js"
+import * as Seed from "./vaults/Seed.js"
+import * as VaultRegistry from "./vaults/VaultRegistry.js"
 
 /**
  * The tenant named in the challenge when none is configured: the all-zero GUID, recognisably not a real tenant.
@@ -100,6 +104,24 @@ export interface EmulatorOptions {
   readonly eventsVaultUrl?: string | undefined
   /** The client for outgoing webhook calls (handshakes, deliveries); default `FetchHttpClient`. */
   readonly webhookClient?: HttpClient.HttpClient | undefined
+  /** The default vault's name (it is served on the bare host and on any host no named vault claims). */
+  readonly defaultVaultName?: string | undefined
+  /** Purges are refused in the default vault (403), as with purge protection. Default false. */
+  readonly purgeProtection?: boolean | undefined
+  /**
+   * Keep every vault's state in `<stateDir>/vaults/` across restarts (see `VaultState`). A state that cannot be used
+   * fails `open` with `StateError` (and `make` dies with its message); nothing is overwritten.
+   */
+  readonly stateDir?: string | undefined
+  /** The AES-256 key (32 bytes) the state is encrypted under; default one generated into the state directory. */
+  readonly stateKey?: Uint8Array | Redacted.Redacted<Uint8Array> | undefined
+  /** fsync every state log record (survives power loss too). Default false: a killed process loses nothing. */
+  readonly stateFsync?: boolean | undefined
+  /**
+   * Vaults and objects to create at start, in the `Seed` format (`Seed.SeedDocument`, or its JSON as parsed). With
+   * `stateDir`, applied only when the state is new. (`seed` is the fault rules' random seed.)
+   */
+  readonly seedDocument?: unknown
 }
 
 /**
@@ -110,13 +132,22 @@ export interface EmulatorOptions {
  */
 export interface Emulator {
   readonly handler: EmulatorHandler
+  /** Every vault; the fields below are the default vault's. */
+  readonly vaults: VaultRegistry.VaultRegistry
+  /**
+   * The control side in process: vaults, faults and throttling per vault, the clock, the journal of every vault
+   * (query, clear, live), seed and export; the operations the admin API (`/admin/...`) serves over HTTP.
+   */
+  readonly admin: Admin.Admin
   readonly engine: Engine.VaultEngine
-  /** Every request served, for tests to assert on. */
+  /** Every request served by the default vault, for tests to assert on. */
   readonly journal: Journal.Journal
-  /** Fault rules: `add(rule)` returns an id, `remove(id)`, `clear`. */
+  /** The default vault's fault rules: `add(rule)` returns an id, `remove(id)`, `clear`. */
   readonly faults: Faults.Faults
-  /** The throttle, when throttling mode is on. */
+  /** The default vault's throttle, when throttling mode is on. */
   readonly throttle: Throttle.Throttle | undefined
+  /** What seeding at start created (`undefined` without `seedDocument`, or when a saved state was reopened). */
+  readonly seeded: Seed.SeedReport | undefined
   /**
    * The emulator's time: `advance(duration)`, `set(date)`, `reset`, `now`; moving it publishes the Event Grid events
    * that fall due. `clock.provide(effect)` runs an effect (say, direct `engine` calls) under the emulator's time.
@@ -126,7 +157,7 @@ export interface Emulator {
   readonly eventGrid: EventGrid.EventGrid
   /** Every Event Grid event published while the stream runs (`eventGrid.events`). */
   readonly events: Stream.Stream<KeyVaultEvent>
-  /** Stops webhook deliveries; the vault keeps serving. */
+  /** Stops webhook deliveries and closes the state log; the vault keeps serving (without persisting). */
   readonly shutdown: Effect.Effect<void>
 }
 
@@ -139,19 +170,48 @@ export interface Emulator {
 export type VaultEngine = Engine.VaultEngine
 
 /**
- * A new emulator with an empty vault. Invalid options (e.g. `recoverableDays: 0`) are a programming error and die.
+ * A new emulator with an empty default vault (or the saved state of `stateDir`, and the `seedDocument`). Invalid
+ * options (e.g. `recoverableDays: 0`), an unusable state or a bad seed document die with a message; `open` fails
+ * with them instead.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (options: EmulatorOptions = {}): Effect.Effect<Emulator> =>
+  Effect.orDieWith(open(options), (error) => new Error(error.message))
+
+/**
+ * A new emulator, as `make`, failing with `StateError` when the saved state cannot be used (foreign or corrupted
+ * files, a wrong key) and with `SeedError` for a bad seed document.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const open = (
+  options: EmulatorOptions = {}
+): Effect.Effect<Emulator, VaultState.StateError | Seed.SeedError> =>
   Effect.gen(function*() {
+    const state = options.stateDir === undefined ? undefined : yield* VaultState.open({
+      stateDir: options.stateDir,
+      key: options.stateKey === undefined
+        ? undefined
+        : Redacted.isRedacted(options.stateKey)
+        ? options.stateKey
+        : Redacted.make(options.stateKey),
+      fsync: options.stateFsync
+    })
     const journal = yield* Journal.make(options.journalCapacity)
     // The clock publishes due events after it moves; Event Grid journals under the clock's time.
     let checkDue: Effect.Effect<unknown> = Effect.void
+    // Set once saved time is restored: moving the clock before that is not a change to record.
+    const clockRef: { current?: EmulatorClock.EmulatorClock } = {}
     const clock = yield* EmulatorClock.make({
       startTime: options.startTime,
-      afterChange: Effect.asVoid(Effect.suspend(() => checkDue))
+      afterChange: Effect.asVoid(Effect.suspend(() =>
+        state === undefined || clockRef.current === undefined
+          ? checkDue
+          : Effect.zipRight(Effect.map(clockRef.current.offsetMillis, (offset) => state.clockMoved(offset)), checkDue)
+      ))
     })
     const eventGrid = yield* EventGrid.make({
       vaultUrl: options.eventsVaultUrl,
@@ -160,16 +220,6 @@ export const make = (options: EmulatorOptions = {}): Effect.Effect<Emulator> =>
       provideClock: clock.provide
     })
     checkDue = eventGrid.checkDue
-    const engine = yield* Engine.make({
-      recoverableDays: options.recoverableDays,
-      enforceValidityPeriod: options.enforceValidityPeriod,
-      certificateIssuanceDelayMillis: options.certificateIssuanceDelayMillis,
-      observer: eventGrid.observer
-    })
-    const faults = yield* Faults.make({ seed: options.seed, rules: options.faults })
-    const throttle = options.throttle === undefined || options.throttle === false
-      ? undefined
-      : yield* Throttle.make(options.throttle === true ? {} : options.throttle)
     const token = options.token === undefined
       ? undefined
       : Redacted.isRedacted(options.token)
@@ -179,35 +229,85 @@ export const make = (options: EmulatorOptions = {}): Effect.Effect<Emulator> =>
       return yield* Effect.dieMessage("the emulator's access token must be 1 to 4,096 visible ASCII characters")
     }
     const tenantId = options.tenantId ?? DEFAULT_TENANT_ID
-    // The token is checked once, in front of the pipeline (below); the app behind it needs no second check.
-    const app = App.make({ engine, tenantId, resource: options.resource })
-    const pipeline = RequestPipeline.wrap(app, { journal, faults, throttle })
     const verifyToken = token === undefined ? undefined : Challenge.tokenVerifier(token)
-    const vault: EmulatorHandler = verifyToken === undefined
-      ? pipeline
-      : refuseOtherTokens(verifyToken, (request) =>
-        Challenge.invalidToken(tenantId, options.resource ?? Challenge.resourceFor(request.url)), journal, pipeline)
+    const vaults = yield* VaultRegistry.make({
+      defaultName: options.defaultVaultName,
+      defaultSettings: {
+        recoverableDays: options.recoverableDays,
+        enforceValidityPeriod: options.enforceValidityPeriod,
+        purgeProtection: options.purgeProtection,
+        throttle: options.throttle,
+        faults: options.faults
+      },
+      defaultObserver: eventGrid.observer,
+      defaultJournal: journal,
+      journalCapacity: options.journalCapacity,
+      faultSeed: options.seed,
+      certificateIssuanceDelayMillis: options.certificateIssuanceDelayMillis,
+      mapsFor: state?.mapsFor,
+      // The token is checked once, in front of each vault's pipeline; the app behind it needs no second check.
+      serve: (parts) => {
+        const app = App.make({ engine: parts.engine, tenantId, resource: options.resource })
+        const pipeline = RequestPipeline.wrap(app, {
+          journal: parts.journal,
+          faults: parts.faults,
+          throttle: parts.throttle
+        })
+        return verifyToken === undefined
+          ? pipeline
+          : refuseOtherTokens(verifyToken, (request) =>
+            Challenge.invalidToken(tenantId, options.resource ?? Challenge.resourceFor(request.url)), parts.journal, pipeline)
+      }
+    })
+    let seeded: Seed.SeedReport | undefined
+    if (state !== undefined) {
+      // Rebuild the saved vaults and time without recording them again, then record every later change.
+      state.restoring = true
+      for (const saved of state.savedVaults) {
+        yield* Effect.orDieWith(vaults.create(saved.name, saved.settings), (error) => new Error(error.message))
+      }
+      state.restoring = false
+      if (state.clockOffsetMillis !== undefined) {
+        const offset = state.clockOffsetMillis
+        yield* Effect.flatMap(Clock.currentTimeMillis, (now) => clock.set(new Date(now + offset)))
+      }
+      vaults.subscribe((change) => {
+        if (change._tag === "Created") state.vaultCreated(change.vault.name, change.vault.settings)
+        else if (change._tag === "Removed") state.vaultRemoved(change.name)
+      })
+    }
+    clockRef.current = clock
+    if (options.seedDocument !== undefined && (state === undefined || state.fresh)) {
+      seeded = yield* clock.provide(Seed.seed(vaults, options.seedDocument))
+      state?.flush()
+    }
+    const admin = Admin.make({ vaults, clock })
     const served = AdminRoutes.wrap((request) => {
       eventGrid.noteOrigin(request.url.origin)
-      return vault(request)
-    }, { clock, eventGrid, tenantId, resource: options.resource, verifyToken })
+      return vaults.unsafeResolve(request.url).handler(request)
+    }, { clock, eventGrid, tenantId, resource: options.resource, verifyToken, vaults, admin })
+    const defaultVault = vaults.defaultVault
     return {
-      engine,
+      vaults,
+      admin,
+      engine: defaultVault.engine,
       journal,
-      faults,
-      throttle,
+      faults: defaultVault.faults,
+      throttle: defaultVault.throttle,
+      seeded,
       clock,
       eventGrid,
       events: eventGrid.events,
-      shutdown: eventGrid.shutdown,
+      shutdown: Effect.zipRight(eventGrid.shutdown, Effect.sync(() => state?.close())),
       // Every request runs under the emulator's time. Due events are published after every request too, so a write
       // that is already due (an expiry inside the window, a recovered object) is reported without waiting for the
-      // next request.
+      // next request. With persistence, the request's changes are written before its response is returned.
       handler: (request) =>
         Effect.clockWith((caller) => {
           const time = clock.unsafeClockFor(caller)
           const answered = Effect.map(served(request), (response) => {
             eventGrid.unsafeCheckDue(time.unsafeCurrentTimeMillis())
+            state?.flush()
             return response
           })
           return time === caller ? answered : Effect.withClock(answered, time)

@@ -17,6 +17,14 @@ export * as Protocol from "./http/Protocol.js"
 export * as Emulator from "./Emulator.js"
 
 /**
+ * The emulator's control side as Effects (vaults, faults, throttling, clock, journal, seed, export): what the admin
+ * API, the dashboard and `emulator.admin` call.
+ *
+ * @since 0.1.0
+ */
+export * as Admin from "./admin/Admin.js"
+
+/**
  * The Key Vault REST app over the engine.
  *
  * @since 0.1.0
@@ -151,8 +159,36 @@ export * as HttpsServer from "./server/HttpsServer.js"
 export * as Tls from "./server/Tls.js"
 
 /**
+ * A listener for every vault with a port of its own, following the vault registry.
+ *
+ * @since 0.1.0
+ */
+export * as VaultListeners from "./server/VaultListeners.js"
+
+/**
  * The `key-vault-emulator` command.
  *
  * @since 0.1.0
  */
 export * as Cli from "./cli/Cli.js"
+
+/**
+ * The vaults of one emulator: the default vault and named vaults, each with its own objects, settings and journal.
+ *
+ * @since 0.1.0
+ */
+export * as VaultRegistry from "./vaults/VaultRegistry.js"
+
+/**
+ * Seeding and export: one JSON format for vaults, secrets, keys and certificates.
+ *
+ * @since 0.1.0
+ */
+export * as Seed from "./vaults/Seed.js"
+
+/**
+ * State that survives restarts: an encrypted write-ahead log and snapshot under the state directory.
+ *
+ * @since 0.1.0
+ */
+export * as VaultState from "./persistence/VaultState.js"

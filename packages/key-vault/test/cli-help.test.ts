@@ -18,7 +18,8 @@ const run = (script: string, args: ReadonlyArray<string>) =>
 
 describe("command-line help", () => {
   it.each([
-    ["bench", "run.ts", ["--help"], "npm run bench -- <crypto|cache|pipeline|monitor|telemetry>"],
+    ["bench", "run.ts", ["--help"], "npm run bench -- <crypto|cache|pipeline|monitor|telemetry|fleet>"],
+    ["bench fleet", "run.ts", ["fleet", "--help"], "npm run bench -- fleet"],
     ["bench pipeline", "run.ts", ["pipeline", "--help"], "npm run bench -- pipeline"],
     ["bench monitor", "run.ts", ["monitor", "--help"], "npm run bench -- monitor"],
     ["bench cache", "run.ts", ["cache", "--help"], "npm run bench -- cache"],

@@ -26,6 +26,8 @@ import * as FaultRule from "../faults/FaultRule.js"
 import * as Challenge from "../http/Challenge.js"
 import * as HttpsServer from "../server/HttpsServer.js"
 import * as Tls from "../server/Tls.js"
+import * as VaultListeners from "../server/VaultListeners.js"
+import * as VaultRegistry from "../vaults/VaultRegistry.js"
 
 /**
  * Raised for an unknown flag, a missing value or a value out of range; the command exits with code 2.
@@ -73,6 +75,12 @@ export interface CliOptions {
   readonly eventGridWebhooks?: ReadonlyArray<string> | undefined
   /** `--event-grid-schema`: the schema of those webhooks' deliveries; default `EventGrid`. */
   readonly eventGridSchema?: EventGrid.EventSchema | undefined
+  /** `--seed-file`: a seed document (`Seed`) applied at start (when the saved state is new). */
+  readonly seedFile?: string | undefined
+  /** `--state-key-file`: a file of 32 bytes (raw, or 64 hex / 44 base64 characters), the state's AES-256 key. */
+  readonly stateKeyFile?: string | undefined
+  /** `--vault name[=port]` (repeatable): named vaults to create; with a port, served on their own listener too. */
+  readonly vaults?: ReadonlyArray<{ readonly name: string; readonly port: number | undefined }> | undefined
 }
 
 /**
@@ -111,7 +119,15 @@ Options:
   --http                    serve plain HTTP instead of HTTPS; requests must then address the
                             server as localhost, a loopback address or a --name (DNS-rebinding guard)
   --state-dir <dir>         where the CA and server certificate are kept, owner-only (0700)
-                            (default $KEY_VAULT_EMULATOR_STATE_DIR or ./.emulator)
+                            (default $KEY_VAULT_EMULATOR_STATE_DIR or ./.emulator); when given (flag or
+                            variable), every vault's contents are kept there too, across restarts
+  --state-key-file <path>   the 32-byte AES-256 key the vault state is encrypted under (raw, hex or
+                            base64); default one generated into <state-dir>/vaults/state.key
+  --seed-file <path>        create vaults and objects at start from a seed document (JSON); with a
+                            kept state, only when it is new
+  --vault <name>[=<port>]   a named vault (repeatable); with a port it also listens there, so
+                            https://localhost:<port> reaches it with no name resolution (a vault
+                            created later with a port setting gets its listener too)
   --tenant-id <guid>        tenant announced in the authentication challenge
   --recoverable-days <n>    soft-delete retention in days, 7..90 (default 90)
   --certificate-issuance-delay <ms>
@@ -138,17 +154,17 @@ Fault rule: {"operation"?: name or [names], "name"?: glob or "/regexp/flags", "p
   {"_tag":"Latency","millis":n}, {"_tag":"Reset"}, {"_tag":"Stall"}, {"_tag":"Truncate","bytes"?:n},
   {"_tag":"MalformedJson"}. An invalid rule exits with code 2.
 
-Admin endpoints (same origin, same bearer token as the vault, no api-version):
-  GET  /admin/clock                      {"now": ISO date, "offsetMillis": n}
-  POST /admin/clock                      {"advanceSeconds": n} | {"set": ISO date} | {"reset": true}
-  GET  /admin/eventgrid/subscriptions    the webhook subscriptions
-  POST /admin/eventgrid/subscriptions    {"endpoint": url, "schema"?: "EventGrid" | "CloudEvents"}
-  DELETE /admin/eventgrid/subscriptions/<id>
-  GET  /admin/eventgrid/events           the latest events published
+Admin API (same origin, same bearer token as the vault, no api-version; the README documents every route):
+  /admin/vaults[/<vault>[/reset|/objects|/faults|/throttle]]   vaults, their objects, faults, throttling
+  /admin/clock                           read, advance, set, reset the emulator's time
+  /admin/journal[/stream]                query or clear the request journal; live as server-sent events
+  /admin/seed, /admin/export             seed documents in and out (values only with ?includeValues=true)
+  /admin/eventgrid/...                   Event Grid webhook subscriptions and the latest events
+  GET /admin/dashboard                   the dashboard page (give it the token as #token=... once)
 
 On start, one JSON line is printed on stdout:
   {"vaultUrl":"https://localhost:PORT","caCertPath":"...","host":"127.0.0.1","port":PORT,"tls":true}
-Everything else goes to stderr. Stop with Ctrl+C or SIGTERM.
+Everything else goes to stderr, every vault with its URLs among it. Stop with Ctrl+C or SIGTERM.
 `
 
 const DEFAULTS: CliOptions = {
@@ -182,6 +198,9 @@ const OPTIONS = {
   "start-time": { type: "string" },
   "event-grid-webhook": { type: "string", multiple: true },
   "event-grid-schema": { type: "string" },
+  "seed-file": { type: "string" },
+  "state-key-file": { type: "string" },
+  vault: { type: "string", multiple: true },
   fault: { type: "string", multiple: true },
   "faults-file": { type: "string", multiple: true },
   seed: { type: "string" },
@@ -272,6 +291,23 @@ const applyValue = (
       return Either.map(parseInteger(flag, value, 0, 65535), (port) => ({ ...options, port }))
     case "state-dir":
       return Either.right({ ...options, stateDir: value })
+    case "seed-file":
+      return Either.right({ ...options, seedFile: value })
+    case "state-key-file":
+      return Either.right({ ...options, stateKeyFile: value })
+    case "vault": {
+      const match = /^([^=]+)(?:=(\d+))?$/.exec(value)
+      const name = match?.[1]?.toLowerCase() ?? ""
+      const problem = VaultRegistry.vaultNameProblem(name)
+      if (match === null || problem !== undefined) {
+        return Either.left(new UsageError({ message: `--vault expects name[=port] (${problem ?? "bad form"}), got "${value}"` }))
+      }
+      const port = match[2] === undefined ? undefined : Number(match[2])
+      if (port !== undefined && (port < 1 || port > 65535)) {
+        return Either.left(new UsageError({ message: `--vault ${name}: the port must be from 1 to 65535` }))
+      }
+      return Either.right({ ...options, vaults: [...(options.vaults ?? []), { name, port }] })
+    }
     case "tenant-id":
       return GUID.test(value)
         ? Either.right({ ...options, tenantId: value.toLowerCase() })
@@ -433,6 +469,45 @@ export const exposureWarning = (options: {
   return `${lines.join("\n")}\n`
 }
 
+// Vault state is kept only in a directory the user chose (flag or variable): the default `./.emulator` keeps the TLS
+// material only, so a plain start still begins with empty vaults, as it always did.
+const explicitStateDir = (flag: string | undefined): Effect.Effect<string | undefined> =>
+  flag !== undefined
+    ? Effect.succeed(Path.resolve(flag))
+    : Config.option(Config.nonEmptyString("KEY_VAULT_EMULATOR_STATE_DIR")).pipe(
+      Effect.orElseSucceed(() => Option.none<string>()),
+      Effect.map((dir) => Option.isSome(dir) ? Path.resolve(dir.value) : undefined)
+    )
+
+const readJsonFile = (flag: string, path: string): Effect.Effect<unknown, UsageError> =>
+  Effect.try({
+    try: () => JSON.parse(Fs.readFileSync(path, "utf8")) as unknown,
+    catch: (cause) =>
+      new UsageError({
+        message: `${flag} ${path}: ${cause instanceof SyntaxError ? "not valid JSON" : "cannot read it"}`
+      })
+  })
+
+const readStateKeyFile = (path: string): Effect.Effect<Redacted.Redacted<Uint8Array>, UsageError> =>
+  Effect.try({
+    try: () => Fs.readFileSync(path),
+    catch: () => new UsageError({ message: `--state-key-file ${path}: cannot read it` })
+  }).pipe(
+    Effect.flatMap((raw) => {
+      const text = raw.toString("latin1").trim()
+      const key = raw.byteLength === 32
+        ? raw
+        : /^[0-9a-fA-F]{64}$/.test(text)
+        ? Buffer.from(text, "hex")
+        : /^[A-Za-z0-9+/]{43}=$/.test(text)
+        ? Buffer.from(text, "base64")
+        : undefined
+      return key === undefined || key.byteLength !== 32
+        ? Effect.fail(new UsageError({ message: `--state-key-file ${path}: must hold 32 bytes (raw, hex or base64)` }))
+        : Effect.succeed(Redacted.make(new Uint8Array(key)))
+    })
+  )
+
 const resolveStateDir = (flag: string | undefined): Effect.Effect<string> =>
   flag !== undefined
     ? Effect.succeed(Path.resolve(flag))
@@ -443,6 +518,7 @@ const resolveStateDir = (flag: string | undefined): Effect.Effect<string> =>
 
 interface Started {
   readonly info: StartupInfo
+  readonly vaults: ReadonlyArray<VaultUrls>
   readonly material: Tls.TlsMaterial | undefined
   readonly token: boolean
 }
@@ -453,7 +529,16 @@ const startDetailed = (
   Effect.gen(function*() {
     const fileRules = yield* readFaultsFiles(options.faultsFiles ?? [])
     const token = options.tokenFile === undefined ? options.token : yield* readTokenFile(options.tokenFile)
-    const emulator = yield* Emulator.make({
+    const keptStateDir = yield* explicitStateDir(options.stateDir)
+    const seedDocument = options.seedFile === undefined ? undefined : yield* readJsonFile("--seed-file", options.seedFile)
+    const stateKey = options.stateKeyFile === undefined ? undefined : yield* readStateKeyFile(options.stateKeyFile)
+    if (stateKey !== undefined && keptStateDir === undefined) {
+      return yield* Effect.fail(new UsageError({ message: "--state-key-file needs --state-dir" }))
+    }
+    const emulator = yield* Effect.mapError(Emulator.open({
+      ...(keptStateDir === undefined ? {} : { stateDir: keptStateDir }),
+      ...(stateKey === undefined ? {} : { stateKey }),
+      ...(seedDocument === undefined ? {} : { seedDocument }),
       ...(options.tenantId === undefined ? {} : { tenantId: options.tenantId }),
       ...(options.recoverableDays === undefined ? {} : { recoverableDays: options.recoverableDays }),
       ...(options.certificateIssuanceDelayMillis === undefined
@@ -464,8 +549,20 @@ const startDetailed = (
       throttle: options.throttle === true ? { retryAfter: options.throttleRetryAfter } : undefined,
       token,
       startTime: options.startTime
-    })
+    }), (error) => new UsageError({ message: error.message }))
     yield* Effect.addFinalizer(() => emulator.shutdown)
+    // A new vault keeps its port in its settings (and in a kept state); an existing one is bound to it for this run.
+    for (const vault of options.vaults ?? []) {
+      const exists = yield* Effect.option(emulator.vaults.get(vault.name))
+      if (exists._tag === "None") {
+        yield* Effect.mapError(
+          emulator.vaults.create(vault.name, vault.port === undefined ? {} : { port: vault.port }),
+          (error) => new UsageError({ message: `--vault ${vault.name}: ${error.message}` })
+        )
+      } else if (vault.port !== undefined) {
+        yield* emulator.vaults.bindPort(vault.name, vault.port).pipe(Effect.orDie)
+      }
+    }
     const names = options.names ?? []
     const material = options.http
       ? undefined
@@ -482,12 +579,27 @@ const startDetailed = (
       tls: material === undefined ? undefined : { cert: material.certPem, key: material.keyPem },
       hostNames: names
     })
+    // A vault with its own port gets its own listener on the same handler (the request's port selects the vault),
+    // now and whenever one is created, rebound or removed later (admin API, seed, in-process).
+    yield* VaultListeners.make({
+      vaults: emulator.vaults,
+      handler: emulator.handler,
+      host: options.host,
+      tls: material === undefined ? undefined : { cert: material.certPem, key: material.keyPem },
+      hostNames: names
+    })
     for (const endpoint of options.eventGridWebhooks ?? []) {
       yield* emulator.eventGrid.subscribe({ endpoint, schema: options.eventGridSchema }).pipe(
         Effect.mapError((cause) => new HttpsServer.ServerError({ operation: "Event Grid subscription", cause }))
       )
     }
+    const vaults = yield* emulator.vaults.list
     return {
+      vaults: vaults.map((vault) => ({
+        name: vault.name,
+        isDefault: vault.isDefault,
+        urls: emulator.vaults.urlsFor(vault.name, server.url)
+      })),
       info: {
         vaultUrl: server.url,
         caCertPath: material?.caCertPath ?? null,
@@ -516,9 +628,45 @@ export const start = (
 const writeStdout = (text: string): Effect.Effect<void> => Effect.sync(() => void process.stdout.write(text))
 const writeStderr = (text: string): Effect.Effect<void> => Effect.sync(() => void process.stderr.write(text))
 
+/**
+ * A vault and the URLs that reach it, as the command lists them at start.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface VaultUrls {
+  readonly name: string
+  readonly isDefault: boolean
+  /** The first needs nothing from the machine; a `*.vault.localhost` one needs a resolver mapping it to loopback. */
+  readonly urls: ReadonlyArray<string>
+}
+
+/**
+ * The startup lines listing every vault and its URLs (on stderr, with the rest of the guidance).
+ *
+ * @since 0.1.0
+ * @category cli
+ */
+export const vaultLines = (vaults: ReadonlyArray<VaultUrls>): ReadonlyArray<string> => {
+  const width = Math.max(...vaults.map((vault) => vault.name.length + (vault.isDefault ? 10 : 0)))
+  return [
+    `Vaults (${vaults.length}):`,
+    ...vaults.map((vault) => {
+      const label = vault.isDefault ? `${vault.name} (default)` : vault.name
+      const [first = "", ...more] = vault.urls
+      const also = more.length === 0 ? "" : `  (also ${more.join(", ")} where *.localhost resolves to loopback)`
+      return `  ${label.padEnd(width)}  ${first}${also}`
+    })
+  ]
+}
+
 const guidance = (started: Started): string => {
   const { info, material } = started
-  const lines = [`Azure Key Vault emulator listening on ${info.vaultUrl}`]
+  const lines = [
+    `Azure Key Vault emulator listening on ${info.vaultUrl}`,
+    ...vaultLines(started.vaults),
+    `Dashboard: ${info.vaultUrl}/admin/dashboard`
+  ]
   if (material !== undefined) {
     if (material.caCreated) {
       lines.push(

@@ -217,6 +217,8 @@ export interface CertificateEngineOptions {
   readonly store?: ObjectStore.ObjectStore<CertificateVersion> | undefined
   /** Runs at the start of every certificate operation with its time, after due issuances completed. */
   readonly beforeOperation?: ((now: Date) => void) | undefined
+  /** Where the engine keeps policies, operations, issuers and contacts; default plain maps. */
+  readonly maps?: ObjectStore.MapFactory | undefined
 }
 
 /**
@@ -400,13 +402,19 @@ export const make = (options: CertificateEngineOptions): CertificateEngine => {
   const secretStore = options.secrets
   // Policies and operations belong to a certificate, not to a version; they follow it into the bin and out of it.
   // Entries of purged certificates are dropped on purge, or replaced when the name is used again.
-  const policies = new Map<string, CertificatePolicy>()
-  const operations = new Map<string, PendingRecord>()
+  const maps = options.maps ?? ObjectStore.plainMaps
+  const policies = maps<CertificatePolicy>("certificates.policies")
+  const operations = maps<PendingRecord>("certificates.operations")
   // The names of `Self` operations waiting for their due time: every operation of every collection checks them, so
   // the check must cost nothing when there are none (the usual case), whatever the number of certificates.
   const scheduled = new Set<string>()
-  const issuers = new Map<string, Issuer>()
-  let contacts: ReadonlyArray<Contact> | undefined
+  const issuers = maps<Issuer>("certificates.issuers")
+  // One entry, "contacts": a map, so that persistence records it like the rest of the state.
+  const contactsMap = maps<ReadonlyArray<Contact>>("certificates.contacts")
+  // Operations loaded with the state wait for their due time as they did before.
+  for (const [k, record] of operations) {
+    if (record.operation.status === "inProgress" && record.issuance !== undefined) scheduled.add(k)
+  }
   const retentionMillis = options.recoverableDays * 24 * 60 * 60 * 1000
 
   const key = ObjectStore.nameKey
@@ -963,18 +971,21 @@ export const make = (options: CertificateEngineOptions): CertificateEngine => {
 
     listDeleted: atomically(() => Either.right(store.listDeleted().map(deletedView))),
 
-    getContacts: atomically(() => (contacts === undefined ? Either.left(contactsNotFound()) : Either.right(contacts))),
+    getContacts: atomically(() => {
+      const contacts = contactsMap.get("contacts")
+      return contacts === undefined ? Either.left(contactsNotFound()) : Either.right(contacts)
+    }),
 
     setContacts: (list) =>
       atomically(() => {
-        contacts = list
+        contactsMap.set("contacts", list)
         return Either.right(list)
       }),
 
     deleteContacts: atomically(() => {
-      const previous = contacts
+      const previous = contactsMap.get("contacts")
       if (previous === undefined) return Either.left(contactsNotFound())
-      contacts = undefined
+      contactsMap.delete("contacts")
       return Either.right(previous)
     }),
 

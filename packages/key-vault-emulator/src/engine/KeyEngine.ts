@@ -222,6 +222,8 @@ export interface KeyEngineOptions {
   readonly store?: ObjectStore.ObjectStore<KeyVersion> | undefined
   /** Runs at the start of every operation with its time (the vault completes due certificate issuances there). */
   readonly beforeOperation?: ((now: Date) => void) | undefined
+  /** Where the engine keeps rotation policies; default a plain map. */
+  readonly maps?: ObjectStore.MapFactory | undefined
 }
 
 /**
@@ -412,7 +414,7 @@ export const make = (options: KeyEngineOptions): KeyEngine => {
   const beforeOperation = options.beforeOperation
   // Rotation policies belong to the key, not to a version. Entries of purged keys are dropped on purge, or replaced
   // when the name is used again; a policy is only ever read for a live key.
-  const policies = new Map<string, RotationPolicy>()
+  const policies = (options.maps ?? ObjectStore.plainMaps)<RotationPolicy>("keys.rotationPolicies")
   const retentionMillis = options.recoverableDays * 24 * 60 * 60 * 1000
 
   /** Runs one operation atomically at the current clock time, after purging what is due. */

@@ -129,14 +129,33 @@ const byKey = <A>(entries: Iterable<[string, A]>): ReadonlyArray<A> =>
   [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, value]) => value)
 
 /**
- * An empty collection.
+ * Makes the maps an engine keeps its state in, by a stable id (`secrets.active`, `certificates.policies`, ...).
+ * Persistence passes maps that record every `set`, `delete` and `clear`; by default they are plain `Map`s. A map may
+ * come back filled (state loaded at start).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type MapFactory = <A>(id: string) => Map<string, A>
+
+/**
+ * Plain, empty maps.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = <V extends Versioned>(): ObjectStore<V> => {
-  const active = new Map<string, StoredObject<V>>()
-  const deleted = new Map<string, DeletedObject<V>>()
+export const plainMaps: MapFactory = <A>() => new Map<string, A>()
+
+/**
+ * An empty collection (or one filled from its maps, see `MapFactory`), its maps named `<prefix>.active` and
+ * `<prefix>.deleted`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <V extends Versioned>(maps: MapFactory = plainMaps, prefix: string = "objects"): ObjectStore<V> => {
+  const active = maps<StoredObject<V>>(`${prefix}.active`)
+  const deleted = maps<DeletedObject<V>>(`${prefix}.deleted`)
   return {
     getActive: (name) => active.get(nameKey(name)),
     getDeleted: (name) => deleted.get(nameKey(name)),

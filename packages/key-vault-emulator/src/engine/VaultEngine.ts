@@ -93,7 +93,19 @@ export interface VaultEngineOptions {
   readonly certificateIssuanceDelayMillis?: number | undefined
   /** Told about every new or changed version and every operation (the emulator's Event Grid). */
   readonly observer?: VaultObserver | undefined
+  /** Purges are refused (403), as in a vault with purge protection. Default false. */
+  readonly purgeProtection?: boolean | undefined
+  /** Where the engine keeps its state (persistence passes recorded, maybe pre-filled maps); default plain maps. */
+  readonly maps?: MapFactory | undefined
 }
+
+/**
+ * Makes the maps an engine keeps its state in (see `ObjectStore.MapFactory`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type MapFactory = ObjectStore.MapFactory
 
 /**
  * One vault's state and operations.
@@ -109,6 +121,10 @@ export interface VaultEngine {
   readonly secrets: SecretEngine.SecretEngine
   readonly keys: KeyEngine.KeyEngine
   readonly certificates: CertificateEngine.CertificateEngine
+  /** Whether purges are refused (purge protection). */
+  readonly purgeProtection: boolean
+  /** Empties every collection, deleted bin, policy, issuer and the contacts, at once (a vault reset). */
+  readonly unsafeClear: () => void
 }
 
 /**
@@ -147,14 +163,22 @@ export const make = (options: VaultEngineOptions = {}): Effect.Effect<VaultEngin
       )
     }
     const observer = options.observer
-    const secretStore = observed(ObjectStore.make<SecretVersion>(), "secret", (v) => !v.managed, observer)
-    const keyStore = observed(ObjectStore.make<KeyVersion>(), "key", (v) => !v.managed, observer)
+    const created: Array<Map<string, unknown>> = []
+    const baseMaps = options.maps ?? ObjectStore.plainMaps
+    const maps: MapFactory = <A>(id: string) => {
+      const map = baseMaps<A>(id)
+      created.push(map as Map<string, unknown>)
+      return map
+    }
+    const secretStore = observed(ObjectStore.make<SecretVersion>(maps, "secrets"), "secret", (v) => !v.managed, observer)
+    const keyStore = observed(ObjectStore.make<KeyVersion>(maps, "keys"), "key", (v) => !v.managed, observer)
     const certificates = CertificateEngine.make({
+      maps,
       recoverableDays,
       issuanceDelayMillis,
       keys: keyStore,
       secrets: secretStore,
-      store: observed(ObjectStore.make<CertificateVersion>(), "certificate", isIssued, observer),
+      store: observed(ObjectStore.make<CertificateVersion>(maps, "certificates"), "certificate", isIssued, observer),
       beforeOperation: observer?.onOperation
     })
     const beforeOperation = observer === undefined ? certificates.completeDue : (at: Date) => {
@@ -170,8 +194,12 @@ export const make = (options: VaultEngineOptions = {}): Effect.Effect<VaultEngin
         store: secretStore,
         beforeOperation
       }),
-      keys: KeyEngine.make({ recoverableDays, store: keyStore, beforeOperation }),
-      certificates
+      keys: KeyEngine.make({ recoverableDays, store: keyStore, beforeOperation, maps }),
+      certificates,
+      purgeProtection: options.purgeProtection ?? false,
+      unsafeClear: () => {
+        for (const map of created) map.clear()
+      }
     }
     return Effect.succeed(engine)
   })

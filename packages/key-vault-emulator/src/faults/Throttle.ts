@@ -15,10 +15,14 @@
  *
  * The service weights key operations by key type and size (an RSA-4096 GET costs 8); every request costs 1 here.
  *
+ * A throttle can be switched off and on and retuned at runtime (`update`, the admin API's throttle switch).
+ *
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type { Classified } from "../journal/Operation.js"
 import type { EmulatorResponse } from "../http/Protocol.js"
@@ -94,7 +98,42 @@ export interface ThrottleOptions {
 }
 
 /**
- * The throttle of one emulator.
+ * A throttle's current settings, as the admin API reports them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ThrottleSettings {
+  readonly enabled: boolean
+  readonly limits: ThrottleLimits
+  readonly windowMillis: number
+  readonly retryAfter: boolean
+}
+
+/**
+ * A change of settings at runtime: only the fields given change (`limits` per bucket).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ThrottleUpdate {
+  readonly enabled?: boolean | undefined
+  readonly limits?: Partial<ThrottleLimits> | undefined
+  readonly windowMillis?: number | undefined
+  readonly retryAfter?: boolean | undefined
+}
+
+/**
+ * Settings that do not validate (a negative or fractional limit, a window under 1 ms). The message names the field.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidThrottleSettings extends Data.TaggedError("InvalidThrottleSettings")<{ readonly message: string }> {}
+
+/**
+ * The throttle of one vault. It can be switched off and on and retuned while the emulator runs; the fields below
+ * always show the current settings.
  *
  * @since 0.1.0
  * @category models
@@ -103,10 +142,16 @@ export interface Throttle {
   readonly limits: ThrottleLimits
   readonly windowMillis: number
   readonly retryAfter: boolean
+  /** Whether it counts and refuses requests now; a disabled throttle lets everything through. */
+  readonly enabled: boolean
   /** Counts the request, or answers 429 without counting it (as the service does). */
   readonly check: (request: Classified) => Effect.Effect<Option.Option<EmulatorResponse>>
   /** Forgets every window. */
   readonly reset: Effect.Effect<void>
+  /** The current settings. */
+  readonly settings: Effect.Effect<ThrottleSettings>
+  /** Changes the settings (all or nothing) and forgets every window; answers the new settings. */
+  readonly update: (change: ThrottleUpdate) => Effect.Effect<ThrottleSettings, InvalidThrottleSettings>
 }
 
 /**
@@ -143,28 +188,25 @@ interface Window {
 }
 
 /**
- * A throttle. Limits and window must be whole numbers (limits >= 0, window >= 1); anything else is a programming
- * error and dies.
+ * A throttle, enabled unless `enabled: false`. Limits and window must be whole numbers (limits >= 0, window >= 1);
+ * anything else is a programming error and dies.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: ThrottleOptions = {}): Effect.Effect<Throttle> =>
+export const make = (options: ThrottleOptions & { readonly enabled?: boolean | undefined } = {}): Effect.Effect<Throttle> =>
   Effect.suspend(() => {
-    const limits: ThrottleLimits = { ...DEFAULT_LIMITS, ...definedOnly(options.limits ?? {}) }
-    const windowMillis = options.windowMillis ?? DEFAULT_WINDOW_MILLIS
-    for (const [bucket, limit] of Object.entries(limits)) {
-      if (!Number.isSafeInteger(limit) || limit < 0) {
-        return Effect.dieMessage(`throttle limit ${bucket} must be a whole number >= 0, got ${limit}`)
-      }
-    }
-    if (!Number.isSafeInteger(windowMillis) || windowMillis < 1) {
-      return Effect.dieMessage(`throttle window must be a whole number of milliseconds >= 1, got ${windowMillis}`)
-    }
-    const retryAfter = options.retryAfter ?? false
+    const initial = settingsOf(
+      { enabled: true, limits: DEFAULT_LIMITS, windowMillis: DEFAULT_WINDOW_MILLIS, retryAfter: false },
+      options
+    )
+    if (Either.isLeft(initial)) return Effect.dieMessage(initial.left.message)
+    let current = initial.right
     const windows = new Map<ThrottleBucket, Window>()
 
     const checkAt = (request: Classified, now: number): Option.Option<EmulatorResponse> => {
+      if (!current.enabled) return Option.none()
+      const { limits, windowMillis } = current
       const bucket = bucketOf(request)
       let window = windows.get(bucket)
       if (window === undefined || now >= window.start + windowMillis) {
@@ -173,22 +215,75 @@ export const make = (options: ThrottleOptions = {}): Effect.Effect<Throttle> =>
       }
       if (window.count >= limits[bucket]) {
         const seconds = Math.max(1, Math.ceil((window.start + windowMillis - now) / 1000))
-        return Option.some(throttledResponse(retryAfter ? seconds : undefined))
+        return Option.some(throttledResponse(current.retryAfter ? seconds : undefined))
       }
       window.count += 1
       return Option.none()
     }
 
     const throttle: Throttle = {
-      limits,
-      windowMillis,
-      retryAfter,
+      get limits() {
+        return current.limits
+      },
+      get windowMillis() {
+        return current.windowMillis
+      },
+      get retryAfter() {
+        return current.retryAfter
+      },
+      get enabled() {
+        return current.enabled
+      },
       // The window check and the increment are one synchronous step: concurrent requests cannot both take the last slot.
       check: (request) => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => checkAt(request, now))),
-      reset: Effect.sync(() => windows.clear())
+      reset: Effect.sync(() => windows.clear()),
+      settings: Effect.sync(() => current),
+      update: (change) =>
+        Effect.suspend(() =>
+          Either.match(settingsOf(current, change), {
+            onLeft: (error) => Effect.fail(error),
+            onRight: (next) =>
+              Effect.sync(() => {
+                current = next
+                windows.clear()
+                return next
+              })
+          })
+        )
     }
     return Effect.succeed(throttle)
   })
+
+const settingsOf = (
+  base: ThrottleSettings,
+  change: ThrottleUpdate
+): Either.Either<ThrottleSettings, InvalidThrottleSettings> => {
+  const limits: ThrottleLimits = { ...base.limits, ...definedOnly(change.limits ?? {}) }
+  const windowMillis = change.windowMillis ?? base.windowMillis
+  for (const [bucket, limit] of Object.entries(limits)) {
+    if (!(bucket in DEFAULT_LIMITS)) {
+      return Either.left(new InvalidThrottleSettings({ message: `unknown throttle bucket ${JSON.stringify(bucket)}` }))
+    }
+    if (!Number.isSafeInteger(limit) || limit < 0) {
+      return Either.left(
+        new InvalidThrottleSettings({ message: `throttle limit ${bucket} must be a whole number >= 0, got ${limit}` })
+      )
+    }
+  }
+  if (!Number.isSafeInteger(windowMillis) || windowMillis < 1) {
+    return Either.left(
+      new InvalidThrottleSettings({
+        message: `throttle window must be a whole number of milliseconds >= 1, got ${windowMillis}`
+      })
+    )
+  }
+  return Either.right({
+    enabled: change.enabled ?? base.enabled,
+    limits,
+    windowMillis,
+    retryAfter: change.retryAfter ?? base.retryAfter
+  })
+}
 
 const definedOnly = (limits: Partial<ThrottleLimits>): Partial<ThrottleLimits> => {
   const out: { -readonly [K in ThrottleBucket]?: number } = {}

@@ -102,6 +102,16 @@ const serve = (
         Responses.badParameter("Object names must be 1 to 127 characters of letters, digits and dashes.")
       )
     case "Matched": {
+      if (options.engine.purgeProtection && match.route._tag.startsWith("PurgeDeleted")) {
+        return Effect.succeed(
+          Responses.error(
+            403,
+            "Forbidden",
+            "Operation \"purge\" is not allowed because purge protection is enabled for this vault. Key Vault " +
+              "service will automatically purge it after the retention period has passed."
+          )
+        )
+      }
       const context = { engine: options.engine, request, apiVersion }
       return Router.isKeyRoute(match.route)
         ? KeyRoutes.handle(match.route, context)

@@ -7,6 +7,9 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type { OperationName } from "./Operation.js"
 
 /**
@@ -108,6 +111,12 @@ export interface JournalFilter {
   readonly tokenPresent?: boolean | undefined
   /** Only the request that carried this `x-ms-client-request-id`. */
   readonly clientRequestId?: string | undefined
+  /** Only requests that arrived at or after this time (Unix milliseconds, or a Date). */
+  readonly since?: number | Date | undefined
+  /** Only requests that arrived before this time (Unix milliseconds, or a Date). */
+  readonly until?: number | Date | undefined
+  /** Only entries recorded after this `sequence` (a cursor for reading on from where the last read stopped). */
+  readonly afterSequence?: number | undefined
 }
 
 /**
@@ -129,7 +138,30 @@ export interface Journal {
   readonly record: (entry: Omit<JournalEntry, "sequence">) => Effect.Effect<void>
   /** `record` without the Effect, for the request pipeline's hot path; call it from inside an Effect. */
   readonly unsafeRecord: (entry: Omit<JournalEntry, "sequence">) => void
+  /** The `sequence` of the latest entry recorded (0 before the first); a cursor for `afterSequence`. */
+  readonly latestSequence: Effect.Effect<number>
+  /**
+   * Every entry recorded from now on, as a Stream, until the scope closes (a capacity-0 journal still emits). The
+   * subscription is in place when this effect completes, so nothing recorded after it is missed. A slow consumer
+   * loses the oldest unread entries beyond `LIVE_BUFFER` rather than holding memory without bound.
+   */
+  readonly subscribe: Effect.Effect<Stream.Stream<JournalEntry>, never, Scope.Scope>
+  /**
+   * Calls `listener` with every entry as it is recorded (synchronously, inside `record`); returns the function that
+   * stops it. For adapters that need a callback (the admin API's event stream); prefer `subscribe`.
+   */
+  readonly unsafeSubscribe: (listener: (entry: JournalEntry) => void) => () => void
 }
+
+/**
+ * How many entries a `subscribe` stream holds for a consumer that has not read them yet.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const LIVE_BUFFER = 1_024
+
+const toMillis = (time: number | Date): number => typeof time === "number" ? time : time.getTime()
 
 const asArray = <A>(value: A | ReadonlyArray<A>): ReadonlyArray<A> =>
   Array.isArray(value) ? value : [value as A]
@@ -149,6 +181,9 @@ export const matches = (entry: JournalEntry, filter: JournalFilter): boolean => 
   if (filter.faulted !== undefined && filter.faulted !== (entry.fault !== null)) return false
   if (filter.tokenPresent !== undefined && filter.tokenPresent !== entry.tokenPresent) return false
   if (filter.clientRequestId !== undefined && filter.clientRequestId !== entry.clientRequestId) return false
+  if (filter.since !== undefined && entry.timeMillis < toMillis(filter.since)) return false
+  if (filter.until !== undefined && entry.timeMillis >= toMillis(filter.until)) return false
+  if (filter.afterSequence !== undefined && entry.sequence <= filter.afterSequence) return false
   if (filter.name !== undefined) {
     if (entry.name === null) return false
     if (typeof filter.name === "string") {
@@ -180,6 +215,27 @@ export const make = (capacity: number = DEFAULT_CAPACITY): Effect.Effect<Journal
     let size = 0
     let sequence = 0
     let dropped = 0
+    const listeners = new Set<(entry: JournalEntry) => void>()
+
+    // A listener runs inside the request's `record`: one that throws must not cost the request its journal entry.
+    const notify = (entry: JournalEntry): void => {
+      for (const listener of listeners) {
+        try {
+          listener(entry)
+        } catch {
+          // ignored: see above
+        }
+      }
+    }
+
+    const unsafeSubscribe = (listener: (entry: JournalEntry) => void): () => void => {
+      // A wrapper per subscription, so the same function subscribed twice is two subscriptions.
+      const own = (entry: JournalEntry) => listener(entry)
+      listeners.add(own)
+      return () => {
+        listeners.delete(own)
+      }
+    }
 
     const snapshot = (): ReadonlyArray<JournalEntry> => {
       const out: Array<JournalEntry> = []
@@ -191,6 +247,7 @@ export const make = (capacity: number = DEFAULT_CAPACITY): Effect.Effect<Journal
       sequence += 1
       if (capacity === 0) {
         dropped += 1
+        if (listeners.size > 0) notify({ sequence, ...entry })
         return
       }
       const full: JournalEntry = { sequence, ...entry }
@@ -202,6 +259,8 @@ export const make = (capacity: number = DEFAULT_CAPACITY): Effect.Effect<Journal
         start = (start + 1) % capacity
         dropped += 1
       }
+      // After the entry is stored, so a listener that queries the journal finds it.
+      if (listeners.size > 0) notify(full)
     }
 
     const journal: Journal = {
@@ -216,7 +275,17 @@ export const make = (capacity: number = DEFAULT_CAPACITY): Effect.Effect<Journal
         dropped = 0
       }),
       record: (entry) => Effect.sync(() => unsafeRecord(entry)),
-      unsafeRecord
+      unsafeRecord,
+      latestSequence: Effect.sync(() => sequence),
+      subscribe: Effect.gen(function*() {
+        const queue = yield* Effect.acquireRelease(Queue.sliding<JournalEntry>(LIVE_BUFFER), Queue.shutdown)
+        yield* Effect.acquireRelease(
+          Effect.sync(() => unsafeSubscribe((entry) => queue.unsafeOffer(entry))),
+          (stop) => Effect.sync(stop)
+        )
+        return Stream.fromQueue(queue)
+      }),
+      unsafeSubscribe
     }
     return Effect.succeed(journal)
   })

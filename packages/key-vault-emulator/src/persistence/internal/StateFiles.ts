@@ -1,0 +1,270 @@
+/**
+ * The files of a persisted emulator, in `<stateDir>/vaults/`:
+ *
+ * - `state.json`: the format marker and a check value of the state key (a wrong key is an error, not garbage);
+ * - `state.key`: the AES-256 key, generated on first start when the operator supplies none (0600);
+ * - `snapshot.bin`: the whole state as one sealed record, replaced by write-then-rename;
+ * - `wal.bin`: the mutations since that snapshot, one sealed record per batch, appended.
+ *
+ * A record is `u32 length | 12-byte nonce | AES-256-GCM ciphertext | 16-byte tag`, its additional data binding it to
+ * the log generation and its sequence number, so a record that is damaged, reordered or from another log fails its
+ * tag. A record cut short at the end of the log (the process died while writing it, so it was never acknowledged) is
+ * dropped; a bad record anywhere else, a foreign file or a wrong key stops the start with a message, and nothing is
+ * rewritten.
+ *
+ * @internal
+ */
+import * as NodeCrypto from "node:crypto"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+
+/** @internal */
+export const FORMAT = "effect-azure-key-vault-emulator-state"
+/** @internal */
+export const FORMAT_VERSION = 1
+
+const WAL_MAGIC = Buffer.from("KVEMUWAL1\n", "latin1")
+const SNAPSHOT_MAGIC = Buffer.from("KVEMUSNP1\n", "latin1")
+
+/** A start-time state problem, with the file it is about. @internal */
+export class StateFileError extends Error {
+  constructor(readonly file: string, readonly detail: string) {
+    super(`${file}: ${detail}`)
+    this.name = "StateFileError"
+  }
+}
+
+/** @internal */
+export interface Paths {
+  readonly dir: string
+  readonly manifest: string
+  readonly key: string
+  readonly snapshot: string
+  readonly wal: string
+}
+
+/** @internal */
+export const pathsFor = (stateDir: string): Paths => {
+  const dir = Path.join(stateDir, "vaults")
+  return {
+    dir,
+    manifest: Path.join(dir, "state.json"),
+    key: Path.join(dir, "state.key"),
+    snapshot: Path.join(dir, "snapshot.bin"),
+    wal: Path.join(dir, "wal.bin")
+  }
+}
+
+const keyCheck = (key: Uint8Array): string =>
+  NodeCrypto.createHmac("sha256", key).update("key-vault-emulator state key check").digest("base64")
+
+const exists = (path: string): boolean => Fs.existsSync(path)
+
+/** Writes a file 0600 by write-then-rename (fsync'ed), so a reader sees the old or the new file, never a mix. @internal */
+export const writeAtomic = (path: string, data: Uint8Array): void => {
+  const temporary = `${path}.tmp-${process.pid}`
+  const fd = Fs.openSync(temporary, "w", 0o600)
+  try {
+    Fs.writeSync(fd, data)
+    Fs.fsyncSync(fd)
+  } finally {
+    Fs.closeSync(fd)
+  }
+  Fs.renameSync(temporary, path)
+}
+
+/**
+ * Opens the directory: creates it (0700) when needed, reads or creates the key and the manifest. Fails with
+ * `StateFileError` for a foreign manifest, a missing or wrong key.
+ *
+ * @internal
+ */
+export const openDirectory = (paths: Paths, providedKey: Uint8Array | undefined): Uint8Array => {
+  Fs.mkdirSync(paths.dir, { recursive: true, mode: 0o700 })
+  Fs.chmodSync(paths.dir, 0o700)
+  const hasState = exists(paths.manifest) || exists(paths.snapshot) || exists(paths.wal)
+  // The manifest first: a foreign directory is named as such, not as a missing key.
+  let savedCheck: unknown
+  if (exists(paths.manifest)) {
+    let manifest: unknown
+    try {
+      manifest = JSON.parse(Fs.readFileSync(paths.manifest, "utf8"))
+    } catch {
+      throw new StateFileError(paths.manifest, "not an emulator state file (not JSON); move it away or use another --state-dir")
+    }
+    const m = manifest as Record<string, unknown> | null
+    if (m === null || typeof m !== "object" || m["format"] !== FORMAT) {
+      throw new StateFileError(paths.manifest, "not an emulator state file; move it away or use another --state-dir")
+    }
+    if (m["version"] !== FORMAT_VERSION) {
+      throw new StateFileError(paths.manifest, `state format version ${String(m["version"])} is not supported`)
+    }
+    savedCheck = m["keyCheck"]
+  }
+  let key = providedKey
+  if (key === undefined) {
+    if (exists(paths.key)) {
+      key = new Uint8Array(Fs.readFileSync(paths.key))
+      if (key.byteLength !== 32) throw new StateFileError(paths.key, "the state key must be 32 bytes")
+    } else if (hasState) {
+      throw new StateFileError(paths.key, "missing: the state here was written under a key that is not available")
+    } else {
+      key = new Uint8Array(NodeCrypto.randomBytes(32))
+      writeAtomic(paths.key, key)
+    }
+  } else if (key.byteLength !== 32) {
+    throw new StateFileError("state key", "the state key must be 32 bytes")
+  }
+  if (savedCheck !== undefined) {
+    if (savedCheck !== keyCheck(key)) {
+      throw new StateFileError(paths.manifest, "the state key does not match the key this state was written with")
+    }
+  } else if (hasState) {
+    throw new StateFileError(paths.manifest, "missing, but state files are present; refusing to guess")
+  } else {
+    writeAtomic(
+      paths.manifest,
+      Buffer.from(JSON.stringify({ format: FORMAT, version: FORMAT_VERSION, keyCheck: keyCheck(key) }) + "\n")
+    )
+  }
+  return key
+}
+
+const aad = (kind: string, generation: number, sequence: number): Buffer =>
+  Buffer.from(`${kind}:${generation}:${sequence}`, "latin1")
+
+/** @internal */
+export const seal = (key: Uint8Array, plaintext: Uint8Array, additional: Buffer): Buffer => {
+  const nonce = NodeCrypto.randomBytes(12)
+  const cipher = NodeCrypto.createCipheriv("aes-256-gcm", key, nonce)
+  cipher.setAAD(additional)
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()])
+  const tag = cipher.getAuthTag()
+  const length = Buffer.alloc(4)
+  length.writeUInt32BE(nonce.byteLength + body.byteLength + tag.byteLength)
+  return Buffer.concat([length, nonce, body, tag])
+}
+
+const open = (key: Uint8Array, sealed: Buffer, additional: Buffer): Buffer | undefined => {
+  if (sealed.byteLength < 28) return undefined
+  try {
+    const decipher = NodeCrypto.createDecipheriv("aes-256-gcm", key, sealed.subarray(0, 12))
+    decipher.setAAD(additional)
+    decipher.setAuthTag(sealed.subarray(sealed.byteLength - 16))
+    return Buffer.concat([decipher.update(sealed.subarray(12, sealed.byteLength - 16)), decipher.final()])
+  } catch {
+    return undefined
+  }
+}
+
+const headerOf = (magic: Buffer, generation: number): Buffer => {
+  const header = Buffer.alloc(magic.byteLength + 8)
+  magic.copy(header)
+  header.writeBigUInt64BE(BigInt(generation), magic.byteLength)
+  return header
+}
+
+/** @internal */
+export interface Snapshot {
+  readonly generation: number
+  readonly body: unknown
+}
+
+/** Reads the snapshot, if any. @internal */
+export const readSnapshot = (paths: Paths, key: Uint8Array): Snapshot | undefined => {
+  if (!exists(paths.snapshot)) return undefined
+  const data = Fs.readFileSync(paths.snapshot)
+  if (data.byteLength < SNAPSHOT_MAGIC.byteLength + 12 || !data.subarray(0, SNAPSHOT_MAGIC.byteLength).equals(SNAPSHOT_MAGIC)) {
+    throw new StateFileError(paths.snapshot, "not an emulator snapshot; move it away or use another --state-dir")
+  }
+  const generation = Number(data.readBigUInt64BE(SNAPSHOT_MAGIC.byteLength))
+  const rest = data.subarray(SNAPSHOT_MAGIC.byteLength + 8)
+  const length = rest.readUInt32BE(0)
+  const plain = rest.byteLength === 4 + length
+    ? open(key, rest.subarray(4), aad("snapshot", generation, 0))
+    : undefined
+  if (plain === undefined) throw new StateFileError(paths.snapshot, "corrupted (its checksum does not match)")
+  return { generation, body: JSON.parse(plain.toString("utf8")) }
+}
+
+/** Writes a snapshot of `generation` by write-then-rename. @internal */
+export const writeSnapshot = (paths: Paths, key: Uint8Array, generation: number, body: unknown): void => {
+  const plain = Buffer.from(JSON.stringify(body), "utf8")
+  writeAtomic(
+    paths.snapshot,
+    Buffer.concat([headerOf(SNAPSHOT_MAGIC, generation), seal(key, plain, aad("snapshot", generation, 0))])
+  )
+}
+
+/** @internal */
+export interface LogContents {
+  readonly records: ReadonlyArray<unknown>
+  /** Bytes at the end that were a record cut short (dropped). */
+  readonly tornBytes: number
+}
+
+/** Reads the log of `generation`: none (or an older one, already in the snapshot) reads as empty. @internal */
+export const readLog = (paths: Paths, key: Uint8Array, generation: number): LogContents => {
+  if (!exists(paths.wal)) return { records: [], tornBytes: 0 }
+  const data = Fs.readFileSync(paths.wal)
+  const headerLength = WAL_MAGIC.byteLength + 8
+  if (data.byteLength < headerLength || !data.subarray(0, WAL_MAGIC.byteLength).equals(WAL_MAGIC)) {
+    throw new StateFileError(paths.wal, "not an emulator write-ahead log; move it away or use another --state-dir")
+  }
+  const logGeneration = Number(data.readBigUInt64BE(WAL_MAGIC.byteLength))
+  // The snapshot of the next generation was written and the process stopped before the new log replaced this one.
+  if (logGeneration < generation) return { records: [], tornBytes: 0 }
+  if (logGeneration !== generation) {
+    throw new StateFileError(paths.wal, `belongs to generation ${logGeneration}, the snapshot to ${generation}`)
+  }
+  const records: Array<unknown> = []
+  let offset = headerLength
+  while (offset < data.byteLength) {
+    if (offset + 4 > data.byteLength) return { records, tornBytes: data.byteLength - offset }
+    const length = data.readUInt32BE(offset)
+    const end = offset + 4 + length
+    if (end > data.byteLength) return { records, tornBytes: data.byteLength - offset }
+    const plain = open(key, data.subarray(offset + 4, end), aad("wal", generation, records.length))
+    if (plain === undefined) {
+      throw new StateFileError(paths.wal, `record ${records.length + 1} at byte ${offset} is corrupted (its checksum does not match)`)
+    }
+    records.push(JSON.parse(plain.toString("utf8")))
+    offset = end
+  }
+  return { records, tornBytes: 0 }
+}
+
+/** An open log, appending records. @internal */
+export interface LogWriter {
+  readonly append: (record: unknown) => number
+  readonly size: () => number
+  readonly close: () => void
+}
+
+/** Starts a new, empty log of `generation` (write-then-rename) and opens it for appending. @internal */
+export const startLog = (paths: Paths, key: Uint8Array, generation: number, fsync: boolean): LogWriter => {
+  writeAtomic(paths.wal, headerOf(WAL_MAGIC, generation))
+  const fd = Fs.openSync(paths.wal, "a", 0o600)
+  let sequence = 0
+  let size = WAL_MAGIC.byteLength + 8
+  let closed = false
+  return {
+    append: (record) => {
+      const sealed = seal(key, Buffer.from(JSON.stringify(record), "utf8"), aad("wal", generation, sequence))
+      // One write call per record: a kill leaves the page cache intact, so a returned write is durable against it.
+      let written = 0
+      while (written < sealed.byteLength) written += Fs.writeSync(fd, sealed, written)
+      if (fsync) Fs.fsyncSync(fd)
+      sequence++
+      size += sealed.byteLength
+      return size
+    },
+    size: () => size,
+    close: () => {
+      if (!closed) {
+        closed = true
+        Fs.closeSync(fd)
+      }
+    }
+  }
+}
