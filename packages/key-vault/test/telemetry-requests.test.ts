@@ -4,8 +4,11 @@
  * metrics after a scripted workload (exact counts), and the log lines. Time is the TestClock.
  */
 import * as Emulator from "@effect-azure/key-vault-emulator/testing/HttpClientLayer"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import type * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
@@ -83,6 +86,8 @@ const only = (spans: ReadonlyArray<Recorded>, name: string): Recorded => {
   return found[0]!
 }
 
+const idOf = (id: FiberId.FiberId): string => id._tag === "Runtime" ? `${id.id}` : id._tag
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 describe("request ids and trace context", () => {
@@ -101,18 +106,55 @@ describe("request ids and trace context", () => {
       expect(get.attributes.get("az.client_request_id")).toBe(entry!.clientRequestId)
       expect(get.attributes.get("az.service_request_id")).toMatch(UUID)
 
-      // The platform HttpClient propagates its own `http.client` span, a child of the operation's span.
+      // The traceparent is the operation's span: its attempts are events on it, not spans of the HttpClient's.
       const [, traceId, spanId, flags] = entry!.traceparent!.split("-")
       expect(traceId).toBe(get.traceId)
+      expect(spanId).toBe(get.spanId)
       expect(flags).toBe("01")
-      const http = spans.find((s) => s.spanId === spanId)!
-      expect(http.parentId).toBe(get.spanId)
+      expect(spans.filter((s) => s.parentId === get.spanId)).toEqual([])
 
       // Every exchange had an id of its own: the set's challenge probe and its authorised request.
       const ids = only(spans, "Secrets.set").events.map((e) => e.attributes["az.client_request_id"])
       expect(ids).toHaveLength(2)
       expect(new Set(ids).size).toBe(2)
     }).pipe(Effect.provide(vault("ids")), Effect.withTracer(recordingTracer(spans)))
+  })
+
+  it.effect("runs the HTTP exchange inside the application tracer's context hook, and only the exchange", () => {
+    // `@effect/opentelemetry`'s hook builds an OpenTelemetry context per fiber step: the operation's own steps skip
+    // it, the exchange (where an HTTP client's instrumentation looks for its parent) keeps it.
+    const spans: Array<Recorded> = []
+    const recording = recordingTracer(spans)
+    const hookedUnderOperation = new Set<string>()
+    const application = Tracer.make({
+      span: recording.span,
+      context: (execution, fiber) => {
+        const span = fiber.currentSpan
+        if (span?._tag === "Span" && span.name === "Secrets.get") hookedUnderOperation.add(idOf(fiber.id()))
+        return execution()
+      }
+    })
+    const exchanges: Array<{ readonly fiber: string; readonly tracer: Tracer.Tracer; readonly span: string | undefined }> = []
+    const http = HttpClient.make((request) =>
+      Effect.withFiberRuntime((fiber) => {
+        const span = fiber.currentSpan
+        exchanges.push({ fiber: idOf(fiber.id()), tracer: fiber.currentTracer, span: span?._tag === "Span" ? span.name : undefined })
+        const body = JSON.stringify({ value: "v", id: "https://hook.vault.azure.net/secrets/db/0123456789abcdef0123456789abcdef" })
+        return Effect.succeed(HttpClientResponse.fromWeb(request, new Response(body, { status: 200 })))
+      })
+    )
+    const layer = KeyVault.layer({ vaultUrl: "https://hook.vault.azure.net", cache: { enabled: false } }).pipe(
+      Layer.provide(Layer.merge(Layer.succeed(HttpClient.HttpClient, http), TokenProvider.layerStatic()))
+    )
+    return Effect.gen(function*() {
+      yield* (yield* Secrets).get("db")
+      expect(exchanges).toHaveLength(1)
+      expect(exchanges[0]!.tracer).toBe(application)
+      expect(exchanges[0]!.span).toBe("Secrets.get")
+      expect([...hookedUnderOperation]).toEqual([exchanges[0]!.fiber])
+      // One span: the operation's (its attempt is an event on it).
+      expect(spans.map((s) => s.name)).toEqual(["Secrets.get"])
+    }).pipe(Effect.provide(layer), Effect.withTracer(application))
   })
 
   it.scoped("puts the vault's request id on errors and on the span", () => {

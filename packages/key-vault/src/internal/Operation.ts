@@ -13,6 +13,7 @@ import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
 import type * as Cause from "effect/Cause"
+import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import type * as MetricLabel from "effect/MetricLabel"
 import type * as Schema from "effect/Schema"
@@ -27,10 +28,12 @@ import {
   type ErrorsOf,
   type KeyVaultTransport,
   paginate,
+  SpanKeys,
   type TransportRequest,
   type TransportResponse
 } from "../transport/Transport.js"
 import * as Validation from "../validation/Validation.js"
+import * as QuietTracer from "./QuietTracer.js"
 import type * as VersionWrites from "./VersionWrites.js"
 import type { ValidationError } from "../errors/KeyVaultError.js"
 
@@ -105,6 +108,7 @@ const spanOptions = (client: Client, name: string, extra?: Readonly<Record<strin
   const config = client.transport.config
   return {
     kind: "client" as const,
+    captureStackTrace: false,
     attributes: {
       "az.namespace": "Microsoft.KeyVault",
       "server.address": config.vaultHost,
@@ -117,14 +121,17 @@ const spanOptions = (client: Client, name: string, extra?: Readonly<Record<strin
   }
 }
 
-// An operation's duration and errors, recorded once per call with label arrays made once per operation (Effect
-// caches a metric's hook per label array, so an update is a WeakMap lookup and a histogram bucket).
-//
-// The same step turns tracing off for the operation when only Effect's built-in tracer is there to receive its spans
-// (`untraced`): set on the fiber when the operation starts and put back when it ends, inside the one uninterruptible
-// step that also records its outcome, rather than with `Effect.withTracerEnabled` (an acquire-use-release of about
-// ten fiber steps on every call). Fibers the operation forks inherit the setting, as with `withTracerEnabled`.
-const meter = (client: Client, name: string) => {
+// Everything an operation does besides its body, in one uninterruptible step around it (rather than a stack of
+// `Effect.withSpan`, `Effect.withTracerEnabled` and `Effect.onExit`, each an acquire-use-release of about ten fiber
+// steps on every call):
+// - its duration and errors, with label arrays made once per operation (Effect caches a metric's hook per label
+//   array, so an update is a WeakMap lookup and a histogram bucket);
+// - with only Effect's built-in tracer installed (its spans go nowhere): tracing off for the operation, so neither it
+//   nor the HTTP client makes spans, put back when it ends; fibers it forks inherit the setting;
+// - with an application tracer: the operation's client span, made here, current for the body (`Tracer.ParentSpan`),
+//   given `error.type` on failure and ended with the operation's exit; and the tracer's quiet twin for the operation's
+//   own steps (see `QuietTracer`).
+const instrument = (client: Client, name: string, options: Tracer.SpanOptions) => {
   const host = client.transport.config.vaultHost
   const outcome = (value: string) => KeyVaultMetrics.labels({ operation: name, outcome: value, vault_host: host })
   const success = outcome("success")
@@ -139,40 +146,67 @@ const meter = (client: Client, name: string) => {
     }
     return labels
   }
-  const recordFailure = (cause: Cause.Cause<unknown>, millis: number): void => {
-    if (cause._tag === "Fail") {
-      KeyVaultMetrics.operationDuration.unsafeUpdate(millis, failure)
-      KeyVaultMetrics.errors.unsafeUpdate(1, errorLabelsOf(tagOf(cause.error)))
-    } else if (cause._tag === "Interrupt") {
+  // The failure's tag (`Defect` for a defect), or `undefined` for an interruption.
+  const recordFailure = (cause: Cause.Cause<unknown>, millis: number): string | undefined => {
+    if (cause._tag === "Interrupt") {
       KeyVaultMetrics.operationDuration.unsafeUpdate(millis, interrupted)
-    } else {
-      KeyVaultMetrics.operationDuration.unsafeUpdate(millis, failure)
-      KeyVaultMetrics.errors.unsafeUpdate(1, errorLabelsOf("Defect"))
+      return undefined
     }
+    const tag = cause._tag === "Fail" ? tagOf(cause.error) : "Defect"
+    KeyVaultMetrics.operationDuration.unsafeUpdate(millis, failure)
+    KeyVaultMetrics.errors.unsafeUpdate(1, errorLabelsOf(tag))
+    return tag
   }
-  return <A, E>(
-    traced: () => Effect.Effect<A, E>,
-    untraced: () => Effect.Effect<A, E>
-  ): Effect.Effect<A, E> =>
+  const makeSpan = Effect.makeSpan(name, options)
+  return <A, E>(body: (span: Tracer.Span | undefined) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
     Effect.uninterruptibleMask((restore) =>
       Effect.withFiberRuntime<A, E>((fiber) => {
         const clock = clockOf(fiber)
         const start = clock.unsafeCurrentTimeNanos()
         const millis = (): number => Number(clock.unsafeCurrentTimeNanos() - start) / 1e6
-        const untracedHere = fiber.currentTracer === nativeTracer
-        // Tracing is turned off (and back on afterwards) only where it is on and only Effect's tracer is installed.
-        const off = untracedHere && fiber.getFiberRef(FiberRef.currentTracerEnabled)
-        const recorded = Effect.matchCauseEffect(restore(untracedHere ? untraced() : traced()), {
-          onSuccess: (a: A) => {
-            KeyVaultMetrics.operationDuration.unsafeUpdate(millis(), success)
-            return off ? Effect.as(tracerOn, a) : Effect.succeed(a)
-          },
-          onFailure: (cause: Cause.Cause<E>) => {
-            recordFailure(cause, millis())
-            return off ? Effect.zipRight(tracerOn, Effect.failCause(cause)) : Effect.failCause(cause)
+        const settle = (
+          span: Tracer.Span | undefined,
+          leave: Effect.Effect<void> | undefined
+        ): Effect.Effect<A, E> => {
+          const timing = span !== undefined && fiber.getFiberRef(FiberRef.currentTracerTimingEnabled)
+          const end = (exit: Exit.Exit<A, E>): void => {
+            if (span !== undefined) span.end(timing ? clock.unsafeCurrentTimeNanos() : BigInt(0), exit)
           }
+          return Effect.matchCauseEffect(restore(body(span)), {
+            onSuccess: (a: A) => {
+              KeyVaultMetrics.operationDuration.unsafeUpdate(millis(), success)
+              end(Exit.succeed(a))
+              return leave === undefined ? Effect.succeed(a) : Effect.as(leave, a)
+            },
+            onFailure: (cause: Cause.Cause<E>) => {
+              const tag = recordFailure(cause, millis())
+              if (span !== undefined && tag !== undefined) span.attribute(SpanKeys.errorType, tag)
+              end(Exit.failCause(cause))
+              return leave === undefined ? Effect.failCause(cause) : Effect.zipRight(leave, Effect.failCause(cause))
+            }
+          })
+        }
+        const tracer = fiber.currentTracer
+        if (tracer === nativeTracer) {
+          if (!fiber.getFiberRef(FiberRef.currentTracerEnabled)) return settle(undefined, undefined)
+          return Effect.zipRight(tracerOff, settle(undefined, tracerOn))
+        }
+        const context = fiber.currentContext
+        const services = fiber.currentDefaultServices
+        const twin = QuietTracer.quiet(tracer)
+        const quieted = twin === tracer ? undefined : QuietTracer.withTracer(services, twin)
+        return Effect.flatMap(makeSpan, (span) => {
+          const current = FiberRef.set(FiberRef.currentContext, Context.add(context, Tracer.ParentSpan, span))
+          const back = FiberRef.set(FiberRef.currentContext, context)
+          return quieted === undefined
+            ? Effect.zipRight(current, settle(span, back))
+            // Quiet first, then the span current; on the way out the span first, then the tracer back: no step of
+            // the operation runs through the application tracer's hook with the operation's span current.
+            : Effect.zipRight(
+              Effect.zipRight(QuietTracer.setServices(quieted), current),
+              settle(span, Effect.zipRight(back, QuietTracer.setServices(services)))
+            )
         })
-        return off ? Effect.zipRight(tracerOff, recorded) : recorded
       })
     )
 }
@@ -187,11 +221,6 @@ const tagOf = (error: unknown): string => {
 
 const clockOf = (fiber: { readonly currentDefaultServices: Context.Context<DefaultServices.DefaultServices> }) =>
   Context.get(fiber.currentDefaultServices, Clock.Clock)
-
-// `error.type` on the operation's span: the failure's tag (or `Defect`).
-const typedFailure = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-  Effect.tapErrorCause(effect, (cause) =>
-    cause._tag === "Interrupt" ? Effect.void : annotate("error.type", cause._tag === "Fail" ? tagOf(cause.error) : "Defect"))
 
 /**
  * Sets an attribute on the current span, if there is one. `Effect.annotateCurrentSpan` builds a
@@ -263,14 +292,21 @@ export const operation = <Args extends ReadonlyArray<unknown>, V extends object,
       })
     return afterwards === undefined ? announced : Effect.flatMap(announced, afterwards)
   }
-  // A plain function body rather than a generator: this is every request's path.
-  const traced = Effect.fn(name, spanOptions(client, name, spec.attributes))(
-    (...args: Args): Effect.Effect<A, EV | ErrorsOf<E> | DecodeError> =>
-      typedFailure(Effect.flatMap(annotated(spec.validate(...args)), run))
-  )
-  const metered = meter(client, name)
+  // The span is made by `instrument` rather than `Effect.fn`, which makes an `Error` on every call for the span's
+  // call site (here it would only ever point inside this module) and adds its own acquire-use-release.
+  const instrumented = instrument(client, name, spanOptions(client, name, spec.attributes))
   return (...args: Args) =>
-    metered(() => traced(...args), () => Effect.flatMap(spec.validate(...args), run))
+    instrumented((span) =>
+      Effect.flatMap(spec.validate(...args), (input) => {
+        // The name joins the span only once it has passed validation: a caller who swapped name and value must not
+        // find the value in their traces.
+        if (span !== undefined) {
+          const validName = nameOf(input)
+          if (validName !== undefined) span.attribute("keyvault.name", validName)
+        }
+        return run(input)
+      })
+    )
 }
 
 // Effect's built-in tracer, in place when the application installed none: its spans go nowhere, yet making one
@@ -355,9 +391,8 @@ export const custom = <Args extends ReadonlyArray<unknown>, A, E>(
   name: string,
   body: (...args: Args) => Effect.Effect<A, E>
 ): (...args: Args) => Effect.Effect<A, E> => {
-  const options = spanOptions(client, name)
-  const metered = meter(client, name)
-  return (...args) => metered(() => Effect.withSpan(typedFailure(body(...args)), name, options), () => body(...args))
+  const instrumented = instrument(client, name, spanOptions(client, name))
+  return (...args) => instrumented(() => body(...args))
 }
 
 /**

@@ -23,7 +23,7 @@
  */
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import type * as Resource from "@effect/opentelemetry/Resource"
-import type { Attributes } from "@opentelemetry/api"
+import { type Attributes, context as otelContext, createContextKey } from "@opentelemetry/api"
 import {
   BatchLogRecordProcessor,
   type LogRecordExporter,
@@ -36,7 +36,9 @@ import {
 } from "@opentelemetry/sdk-metrics"
 import { BatchSpanProcessor, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base"
 import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Tracer from "effect/Tracer"
 import * as Logger from "effect/Logger"
 import type * as LogLevel from "effect/LogLevel"
 
@@ -118,8 +120,32 @@ const make = (
     options.replaceDefaultLogger === true && exportsLogs ? Logger.remove(Logger.defaultLogger) : Layer.empty,
     options.minimumLogLevel === undefined ? Layer.empty : Logger.minimumLogLevel(options.minimumLogLevel)
   )
-  return Layer.merge(sdk, logging)
+  return Layer.merge(Layer.provideMerge(idleContextSkipped, sdk), logging)
 }
+
+// Effect runs every step of a fiber inside its tracer's `context` hook; `@effect/opentelemetry`'s builds an
+// OpenTelemetry context holding the current span for each step, for OpenTelemetry's own instrumentation to find its
+// parent in. When no context manager carries OpenTelemetry's active context (none is registered: the SDK's is a
+// no-op, as with this Layer's `NodeSdk` unless the application registers one), that context is built and dropped
+// on every step: measured, the largest part of what wiring OpenTelemetry cost an uncached `get`. Then the hook is
+// skipped; spans are made exactly as before. Checked once, when the Layer is built: an application that registers
+// a context manager (an `AsyncLocalStorageContextManager`, for OpenTelemetry's HTTP instrumentation) does so first.
+const idleContextSkipped: Layer.Layer<never> = Layer.unwrapEffect(
+  Effect.map(Effect.tracer, (tracer) =>
+    contextPropagates()
+      ? Layer.empty
+      : Layer.setTracer(Tracer.make({
+        span: (name, parent, context, links, startTime, kind, spanOptions) =>
+          tracer.span(name, parent, context, links, startTime, kind, spanOptions),
+        context: (execution) => execution()
+      })))
+)
+
+const probeKey = createContextKey("@effect-azure/key-vault/telemetry/probe")
+
+// Whether a context entered with `context.with` is the active one inside it: false for the no-op context manager.
+const contextPropagates = (): boolean =>
+  otelContext.with(otelContext.active().setValue(probeKey, true), () => otelContext.active().getValue(probeKey) === true)
 
 /**
  * The OpenTelemetry SDK as one Layer: Effect's tracer, metrics and (optionally) logger exported through the given

@@ -30,6 +30,7 @@ import * as Stream from "effect/Stream"
 import type * as Schedule from "effect/Schedule"
 import type * as Tracer from "effect/Tracer"
 import * as Challenge from "../auth/Challenge.js"
+import * as QuietTracer from "../internal/QuietTracer.js"
 import type * as CircuitBreaker from "../resilience/CircuitBreaker.js"
 import type { RateClass } from "../resilience/RateLimiter.js"
 import * as RetryPolicy from "../resilience/RetryPolicy.js"
@@ -698,11 +699,13 @@ const withTimeout = <A, E, E2>(
   // Uninterruptible from the start of the exchange to the moment the caller waits on it, so an exchange is never
   // left running unobserved; only the wait is interruptible.
   return Effect.uninterruptible(Effect.withFiberRuntime<A, E | E2>((caller, status) => {
+    // Inside an operation traced through an application tracer, the exchange gets that tracer back and no second
+    // span of the HttpClient's (see `QuietTracer.exchangeFiberRefs`).
     const fiber = Runtime.runFork(
       Runtime.make({
         context: caller.currentContext,
         runtimeFlags: status.runtimeFlags,
-        fiberRefs: caller.getFiberRefs()
+        fiberRefs: QuietTracer.exchangeFiberRefs(caller.getFiberRefs(), caller.currentDefaultServices, caller.id())
       }),
       exchange
     )

@@ -1,0 +1,102 @@
+/**
+ * The application's tracer, minus its per-step context hook, for the inside of an operation.
+ *
+ * Effect calls its tracer's `context` hook around every step a fiber takes. `@effect/opentelemetry`'s hook makes an
+ * OpenTelemetry context holding the current span for each of them (a `Map` copied per step), so that OpenTelemetry's
+ * own instrumentation (an HTTP client's, say) finds the right parent. An uncached `get` takes about ninety steps, and
+ * that hook was most of what wiring OpenTelemetry cost it. Inside an operation nothing but the HTTP exchange can
+ * meet OpenTelemetry's instrumentation, so the operation's steps run with a tracer that makes the same spans
+ * through the application's tracer (same parents, same exporters) without the hook (`quiet`), and the exchange,
+ * which runs in a fiber of its own (see `Transport`), gets the application's tracer back (`loud`): the HTTP client
+ * and any instrumentation under it see the operation's span as the active one, as before.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
+import * as FiberRef from "effect/FiberRef"
+import * as FiberRefs from "effect/FiberRefs"
+import type * as FiberId from "effect/FiberId"
+import * as Tracer from "effect/Tracer"
+
+const quietOf = new WeakMap<Tracer.Tracer, Tracer.Tracer>()
+const loudOf = new WeakMap<Tracer.Tracer, Tracer.Tracer>()
+
+/**
+ * The quiet twin of `tracer` (made once per tracer); a quiet tracer is its own twin.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const quiet = (tracer: Tracer.Tracer): Tracer.Tracer => {
+  if (loudOf.has(tracer)) return tracer
+  let twin = quietOf.get(tracer)
+  if (twin === undefined) {
+    twin = Tracer.make({
+      span: (name, parent, context, links, startTime, kind, options) =>
+        tracer.span(name, parent, context, links, startTime, kind, options),
+      context: (execution) => execution()
+    })
+    quietOf.set(tracer, twin)
+    loudOf.set(twin, tracer)
+  }
+  return twin
+}
+
+/**
+ * The application's tracer behind a quiet one, or `undefined` for any other tracer.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const loud = (tracer: Tracer.Tracer): Tracer.Tracer | undefined => loudOf.get(tracer)
+
+/**
+ * The default services with `tracer` in place of the current one.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const withTracer = (
+  services: Context.Context<DefaultServices.DefaultServices>,
+  tracer: Tracer.Tracer
+): Context.Context<DefaultServices.DefaultServices> => Context.add(services, Tracer.Tracer, tracer)
+
+/**
+ * Fiber refs for the HTTP exchange forked from a quiet fiber: the application's tracer back, so the HTTP client and
+ * any instrumentation under it see the operation's span as the active one; and no `http.client` span of the
+ * platform's HttpClient, whose attempt the operation's span already records as an event (status, request ids,
+ * delays; see `Transport`), so each operation exports one span rather than two, and `traceparent` names the
+ * operation's span. Unchanged for any other fiber.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const exchangeFiberRefs = (
+  fiberRefs: FiberRefs.FiberRefs,
+  services: Context.Context<DefaultServices.DefaultServices>,
+  fiberId: FiberId.Runtime
+): FiberRefs.FiberRefs => {
+  const application = loud(Context.get(services, Tracer.Tracer))
+  return application === undefined
+    ? fiberRefs
+    : FiberRefs.updateManyAs(fiberRefs, {
+      entries: [
+        [DefaultServices.currentServices, [[fiberId, withTracer(services, application)]]],
+        [HttpClient.currentTracerDisabledWhen, [[fiberId, always]]]
+      ]
+    })
+}
+
+const always = (): boolean => true
+
+/**
+ * Sets the fiber's default services (a `FiberRef.set`, one step).
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const setServices = (services: Context.Context<DefaultServices.DefaultServices>) =>
+  FiberRef.set(DefaultServices.currentServices, services)
