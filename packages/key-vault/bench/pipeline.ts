@@ -17,7 +17,12 @@
  * The last line printed is one JSON object with every figure.
  */
 import { SecretClient } from "@azure/keyvault-secrets"
+import * as TokenProvider from "@effect-azure/key-vault/auth/TokenProvider"
+import * as KeyVault from "@effect-azure/key-vault/KeyVault"
+import { Secrets } from "@effect-azure/key-vault/secrets/Secrets"
 import * as Emulator from "@effect-azure/key-vault-emulator/Emulator"
+import { makeAzureHttpClient } from "@effect-azure/key-vault-emulator/testing/AzureSdkTransport"
+import * as EmulatorHttp from "@effect-azure/key-vault-emulator/testing/HttpClientLayer"
 import * as HttpsServer from "@effect-azure/key-vault-emulator/server/HttpsServer"
 import * as Tls from "@effect-azure/key-vault-emulator/server/Tls"
 import type * as HttpClient from "@effect/platform/HttpClient"
@@ -39,8 +44,6 @@ import * as Stats from "./Stats.js"
 interface Settings {
   readonly rounds: number
   readonly roundMillis: number
-  /** `dist`: the built packages, as an application runs them (default); `source`: the TypeScript sources via tsx. */
-  readonly from: "dist" | "source"
 }
 
 /** What `npm run bench -- pipeline --help` prints. */
@@ -53,20 +56,14 @@ Uncached secret get: our client vs the official SecretClient over loopback HTTPS
 process, and the emulator's HTTPS server vs a bare node:https server; the last line is one JSON object.`
 
 const parse = (argv: ReadonlyArray<string>): Settings => {
-  const { values } = Args.parse(argv, {
-    rounds: { type: "string" },
-    "round-ms": { type: "string" },
-    from: { type: "string" }
-  })
+  const { values } = Args.parse(argv, { rounds: { type: "string" }, "round-ms": { type: "string" } })
   const positive = (flag: string, raw: string | undefined, fallback: number): number => {
     if (raw === undefined) return fallback
     const n = Number(raw)
     if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${flag} must be a positive integer, got ${raw}`)
     return n
   }
-  const from = values.from ?? "dist"
-  if (from !== "dist" && from !== "source") throw new UsageError(`--from must be dist or source, got ${from}`)
-  return { rounds: positive("rounds", values.rounds, 5), roundMillis: positive("round-ms", values["round-ms"], 500), from }
+  return { rounds: positive("rounds", values.rounds, 5), roundMillis: positive("round-ms", values["round-ms"], 500) }
 }
 
 const SECRET_NAME = "bench-pipeline"
@@ -123,17 +120,10 @@ const serveAndRunClients = (settings: Settings) =>
     const port = address !== null && typeof address === "object" ? address.port : 0
     const targets: Targets = { emulatorUrl: server.url, bareUrl: `https://localhost:${port}` }
     // The clients run in a child: the same script, with the CA trusted as a user would trust it.
-    // With `--from dist` the child resolves the packages without the `@effect-azure/source` condition: their
-    // `dist/` JavaScript, as an application (and the SDK, compiled too) runs. tsx still loads this script.
-    const execArgv = settings.from === "dist"
-      ? process.execArgv.filter((arg) => !arg.startsWith("--conditions"))
-      : process.execArgv
-    if (settings.from === "dist" && !Fs.existsSync(new URL("../dist/KeyVault.js", import.meta.url))) {
-      return yield* Effect.die(new Error("the built package is missing: run `npm run build` first (or pass --from source)"))
-    }
+    // It resolves the packages as this process does (the runner's `--from`).
     const child = ChildProcess.spawn(
       process.execPath,
-      [...execArgv, fileURLToPath(import.meta.url), CHILD_FLAG, JSON.stringify({ settings, targets })],
+      [...process.execArgv, fileURLToPath(import.meta.url), CHILD_FLAG, JSON.stringify({ settings, targets })],
       { env: { ...process.env, NODE_EXTRA_CA_CERTS: tls.caCertPath }, stdio: ["ignore", "inherit", "inherit"] }
     )
     const code = yield* Effect.async<number | null>((resume) => {
@@ -150,23 +140,8 @@ const credential = {
 
 const log = (line: string): void => console.log(line)
 
-// The packages, loaded by name in the client process: from `dist/` or the sources, as the process resolves them.
-const loadClientModules = async () => ({
-  KeyVault: await import("@effect-azure/key-vault/KeyVault"),
-  TokenProvider: await import("@effect-azure/key-vault/auth/TokenProvider"),
-  Secrets: (await import("@effect-azure/key-vault/secrets/Secrets")).Secrets,
-  Emulator: await import("@effect-azure/key-vault-emulator/Emulator"),
-  EmulatorHttp: await import("@effect-azure/key-vault-emulator/testing/HttpClientLayer"),
-  AzureSdkTransport: await import("@effect-azure/key-vault-emulator/testing/AzureSdkTransport")
-})
-type ClientModules = Awaited<ReturnType<typeof loadClientModules>>
-
 /** A Promise-returning `get` of our client on `http`, in a runtime of its own. */
-const ours = async (
-  { KeyVault, Secrets, TokenProvider }: ClientModules,
-  vaultUrl: string,
-  http: Layer.Layer<HttpClient.HttpClient>
-) => {
+const ours = async (vaultUrl: string, http: Layer.Layer<HttpClient.HttpClient>) => {
   const runtime = ManagedRuntime.make(
     KeyVault.layer({
       vaultUrl,
@@ -239,22 +214,18 @@ const runClients = async ({ settings, targets }: { settings: Settings; targets: 
       `HTTPS emulator at ${targets.emulatorUrl} (another process), secret of ${SECRET_VALUE.length} characters`
   )
 
-  const modules = await loadClientModules()
-  const { AzureSdkTransport, EmulatorHttp } = modules
-  log(`client packages from ${settings.from === "dist" ? "dist/ (npm run build)" : "the TypeScript sources (tsx)"}`)
-  const undici = await ours(modules, targets.emulatorUrl, NodeHttpClient.layerUndici)
+  const undici = await ours(targets.emulatorUrl, NodeHttpClient.layerUndici)
   const keepAlive = await ours(
-    modules,
     targets.emulatorUrl,
     NodeHttpClient.layerWithoutAgent.pipe(Layer.provide(NodeHttpClient.makeAgentLayer({ keepAlive: true })))
   )
   const sdkHttps = await sdk(new SecretClient(targets.emulatorUrl, credential, { disableChallengeResourceVerification: true }))
 
-  const inProcessEmulator = await Effect.runPromise(modules.Emulator.make())
+  const inProcessEmulator = await Effect.runPromise(Emulator.make())
   await Effect.runPromise(inProcessEmulator.engine.secrets.set(SECRET_NAME, { value: Redacted.make(SECRET_VALUE) }))
-  const oursInProcess = await ours(modules, IN_PROCESS_VAULT, EmulatorHttp.layer(inProcessEmulator))
+  const oursInProcess = await ours(IN_PROCESS_VAULT, EmulatorHttp.layer(inProcessEmulator))
   const sdkInProcess = await sdk(
-    new SecretClient(IN_PROCESS_VAULT, credential, { httpClient: AzureSdkTransport.makeAzureHttpClient(inProcessEmulator) })
+    new SecretClient(IN_PROCESS_VAULT, credential, { httpClient: makeAzureHttpClient(inProcessEmulator) })
   )
 
   const https = {} as Record<string, Stats.Measured>
@@ -295,7 +266,7 @@ const runClients = async ({ settings, targets }: { settings: Settings; targets: 
     node: process.version,
     rounds: settings.rounds,
     roundMillis: millis,
-    from: settings.from,
+    from: process.execArgv.some((arg) => arg.startsWith("--conditions")) ? "source" : "dist",
     secretBytes: SECRET_VALUE.length,
     oursHttpsC1OpsPerSec: figure(https["oursUndici1"]),
     oursKeepAliveHttpsC1OpsPerSec: figure(https["oursKeepAlive1"]),

@@ -35,11 +35,11 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
-import * as TokenProvider from "../src/auth/TokenProvider.js"
-import type * as CacheConfig from "../src/cache/CacheConfig.js"
-import * as KeyVault from "../src/KeyVault.js"
-import { Secrets } from "../src/secrets/Secrets.js"
-import * as OpenTelemetry from "../src/telemetry/OpenTelemetry.js"
+import * as TokenProvider from "@effect-azure/key-vault/auth/TokenProvider"
+import type * as CacheConfig from "@effect-azure/key-vault/cache/CacheConfig"
+import * as KeyVault from "@effect-azure/key-vault/KeyVault"
+import { Secrets } from "@effect-azure/key-vault/secrets/Secrets"
+import * as OpenTelemetry from "@effect-azure/key-vault/telemetry/OpenTelemetry"
 import * as Args from "./Args.js"
 import { UsageError } from "./Args.js"
 import * as Stats from "./Stats.js"
@@ -51,14 +51,19 @@ interface Settings {
 }
 
 /** What `npm run bench -- telemetry --help` prints. */
-export const usage = `usage: npm run bench -- telemetry [--rounds 7] [--round-ms 500] [--hits 100000]
+export const usage = `usage: npm run bench -- telemetry [--rounds 7] [--round-ms 500] [--hits 100000] [--from dist|source]
   --rounds N        measured rounds per contender, alternating (medians are reported)
+  --from WHAT       dist (default): the built packages (npm run build); source: the TypeScript sources (tsx)
   --round-ms MS     length of each uncached round
   --hits N          cache hits timed per round (batches of ${1_000})
 Uncached secret get and cache hit against the in-process emulator with telemetry off, with the OpenTelemetry SDK
 wired to no-op exporters, and with in-memory export; the last line is one JSON object.`
 
 const BATCH = 1_000
+
+// Which build of the packages this process runs (the bench runner's `--from`): the sources under the
+// `@effect-azure/source` condition, else `dist/`.
+const FROM = process.execArgv.some((arg) => arg.startsWith("--conditions")) ? "source" : "dist"
 
 const parse = (argv: ReadonlyArray<string>): Settings => {
   const { values } = Args.parse(argv, {
@@ -204,7 +209,8 @@ const overheadPercent = (off: number, on: number): number => Stats.round((100 * 
 export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   const settings = parse(argv)
   log(`telemetry bench: node ${process.version}; ${settings.rounds} rounds per contender, uncached rounds of ` +
-    `${settings.roundMillis} ms, ${settings.hits.toLocaleString("en-US")} hits per round; in-process emulator`)
+    `${settings.roundMillis} ms, ${settings.hits.toLocaleString("en-US")} hits per round; in-process emulator; ` +
+    `packages from ${FROM === "dist" ? "dist/ (npm run build)" : "the TypeScript sources (tsx)"}`)
   const emulator = await Effect.runPromise(Emulator.make({ journalCapacity: 0 }))
   await Effect.runPromise(emulator.engine.secrets.set(SECRET_NAME, { value: Redacted.make(SECRET_VALUE) }))
 
@@ -234,6 +240,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   const result = {
     suite: "telemetry",
     node: process.version,
+    from: FROM,
     rounds: settings.rounds,
     roundMillis: settings.roundMillis,
     hitsPerRound: settings.hits,
