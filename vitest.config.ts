@@ -15,6 +15,7 @@ import { defineConfig } from "vitest/config"
 const interop = [
   "packages/key-vault/test/socket.test.ts",
   "packages/key-vault/test/fleet-redis.test.ts",
+  "packages/key-vault/test/fleet-replay-redis.test.ts",
   "packages/key-vault-emulator/test/certificates-sdk-interop.test.ts",
   "packages/key-vault-emulator/test/certificates-tls.test.ts",
   "packages/key-vault-emulator/test/cli.test.ts",
@@ -23,9 +24,11 @@ const interop = [
   "packages/key-vault-emulator/test/faults-cli.test.ts",
   "packages/key-vault-emulator/test/faults-sdk.test.ts",
   "packages/key-vault-emulator/test/faults-server.test.ts",
+  "packages/key-vault-emulator/test/journal-stream-server.test.ts",
   "packages/key-vault-emulator/test/keys-sdk-interop.test.ts",
   "packages/key-vault-emulator/test/sdk-interop.test.ts",
   "packages/key-vault-emulator/test/server.test.ts",
+  "packages/key-vault-emulator/test/throttle-switch-sdk.test.ts",
   "packages/key-vault-emulator/test/vaults-cli.test.ts",
   "packages/key-vault-emulator/test/vaults-isolation.test.ts"
 ]

@@ -98,8 +98,9 @@ export interface EmulatorOptions {
   /** The emulator's time when it starts (its clock then runs on from there); default the caller's `Clock`. */
   readonly startTime?: Date | undefined
   /**
-   * The vault URL Event Grid events name (`Id`, `VaultName`, `topic`); default the origin of the latest request
-   * served.
+   * The default vault's URL in Event Grid events (`Id`, `VaultName`, `topic`); default the origin of the latest
+   * request it served. A named vault's events use the origin of its own latest request, else its URL derived from
+   * this one (`VaultRegistry.urlFor`), and its name as `VaultName`.
    */
   readonly eventsVaultUrl?: string | undefined
   /** The client for outgoing webhook calls (handshakes, deliveries); default `FetchHttpClient`. */
@@ -144,8 +145,8 @@ export interface Emulator {
   readonly journal: Journal.Journal
   /** The default vault's fault rules: `add(rule)` returns an id, `remove(id)`, `clear`. */
   readonly faults: Faults.Faults
-  /** The default vault's throttle, when throttling mode is on. */
-  readonly throttle: Throttle.Throttle | undefined
+  /** The default vault's throttle: off unless `throttle` was given, and switchable at runtime (`update`). */
+  readonly throttle: Throttle.Throttle
   /** What seeding at start created (`undefined` without `seedDocument`, or when a saved state was reopened). */
   readonly seeded: Seed.SeedReport | undefined
   /**
@@ -205,19 +206,29 @@ export const open = (
     let checkDue: Effect.Effect<unknown> = Effect.void
     // Set once saved time is restored: moving the clock before that is not a change to record.
     const clockRef: { current?: EmulatorClock.EmulatorClock } = {}
+    const registryRef: { current?: VaultRegistry.VaultRegistry } = {}
     const clock = yield* EmulatorClock.make({
       startTime: options.startTime,
       afterChange: Effect.asVoid(Effect.suspend(() =>
         state === undefined || clockRef.current === undefined
           ? checkDue
-          : Effect.zipRight(Effect.map(clockRef.current.offsetMillis, (offset) => state.clockMoved(offset)), checkDue)
+          : Effect.zipRight(
+            Effect.map(clockRef.current.offsetMillis, (offset) => {
+              state.clockMoved(offset)
+              state.flush()
+            }),
+            checkDue
+          )
       ))
     })
     const eventGrid = yield* EventGrid.make({
       vaultUrl: options.eventsVaultUrl,
       httpClient: options.webhookClient,
       journal,
-      provideClock: clock.provide
+      provideClock: clock.provide,
+      defaultVaultName: options.defaultVaultName ?? VaultRegistry.DEFAULT_VAULT_NAME,
+      // Resolved lazily: the registry is built after Event Grid (its default vault reports to it).
+      vaultUrlFor: (vault, defaultVaultUrl) => registryRef.current?.urlFor(vault, defaultVaultUrl) ?? defaultVaultUrl
     })
     checkDue = eventGrid.checkDue
     const token = options.token === undefined
@@ -240,6 +251,7 @@ export const open = (
         faults: options.faults
       },
       defaultObserver: eventGrid.observer,
+      observerFor: eventGrid.observerFor,
       defaultJournal: journal,
       journalCapacity: options.journalCapacity,
       faultSeed: options.seed,
@@ -259,6 +271,12 @@ export const open = (
             Challenge.invalidToken(tenantId, options.resource ?? Challenge.resourceFor(request.url)), parts.journal, pipeline)
       }
     })
+    registryRef.current = vaults
+    // A vault emptied or removed publishes no more expiry events for what it held.
+    vaults.subscribe((change) => {
+      if (change._tag === "Reset") eventGrid.forgetVault(change.vault.name)
+      else if (change._tag === "Removed") eventGrid.forgetVault(change.name)
+    })
     let seeded: Seed.SeedReport | undefined
     if (state !== undefined) {
       // Rebuild the saved vaults and time without recording them again, then record every later change.
@@ -271,9 +289,12 @@ export const open = (
         const offset = state.clockOffsetMillis
         yield* Effect.flatMap(Clock.currentTimeMillis, (now) => clock.set(new Date(now + offset)))
       }
+      // A vault created, removed or reset outside a request (the admin API in process, direct registry calls) is
+      // written at once, not with the next request.
       vaults.subscribe((change) => {
         if (change._tag === "Created") state.vaultCreated(change.vault.name, change.vault.settings)
         else if (change._tag === "Removed") state.vaultRemoved(change.name)
+        state.flush()
       })
     }
     clockRef.current = clock
@@ -281,10 +302,15 @@ export const open = (
       seeded = yield* clock.provide(Seed.seed(vaults, options.seedDocument))
       state?.flush()
     }
-    const admin = Admin.make({ vaults, clock })
+    const admin = Admin.make({
+      vaults,
+      clock,
+      persist: state === undefined ? undefined : Effect.sync(() => state.flush())
+    })
     const served = AdminRoutes.wrap((request) => {
-      eventGrid.noteOrigin(request.url.origin)
-      return vaults.unsafeResolve(request.url).handler(request)
+      const vault = vaults.unsafeResolve(request.url)
+      eventGrid.noteOrigin(request.url.origin, vault.name)
+      return vault.handler(request)
     }, { clock, eventGrid, tenantId, resource: options.resource, verifyToken, vaults, admin })
     const defaultVault = vaults.defaultVault
     return {

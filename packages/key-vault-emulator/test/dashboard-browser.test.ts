@@ -143,6 +143,9 @@ describe.skipIf(!found)(title, () => {
     await page.locator("#faults-table tbody tr[data-fault]").waitFor({ state: "detached" })
     expect((await client.getSecret("db-password")).value).toBe(VALUE)
 
+    // Every entry above came over one open event stream: the page never had to ask again.
+    expect(requested.filter((url) => new URL(url).pathname === "/admin/journal/stream")).toHaveLength(1)
+
     // The page loaded nothing from anywhere but the emulator.
     expect(requested.length).toBeGreaterThan(0)
     expect(requested.filter((url) => !url.startsWith(origin))).toEqual([])

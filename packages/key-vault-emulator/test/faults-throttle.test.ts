@@ -107,7 +107,7 @@ describe("throttling mode", () => {
   it.effect("off by default; injected faults answer before throttling counts the request", () =>
     Effect.gen(function*() {
       const free = yield* Emulator.make()
-      expect(free.throttle).toBeUndefined()
+      expect(free.throttle.enabled).toBe(false)
       const statuses = yield* repeat(10, Effect.map(call(free, "GET", "/secrets/x"), (r) => r.status))
       expect(new Set(statuses)).toEqual(new Set([404]))
 

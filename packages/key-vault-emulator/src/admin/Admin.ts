@@ -142,6 +142,34 @@ export type JournalBatch = VaultJournal.JournalBatch
 export type PollOptions = VaultJournal.PollOptions
 
 /**
+ * What a live journal stream (`Admin.journal.stream`) emits: `Entry` (a matching entry and the cursor just after
+ * it), `CaughtUp` (the backlog is read; the cursor past it), `Dropped` (the reader fell more than its buffer behind
+ * and `count` unread entries were let go; they stay in the journal, after the cursor given), `KeepAlive` (nothing
+ * for `keepAliveMillis`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type JournalStreamItem = VaultJournal.LiveItem
+
+/**
+ * Where a live journal stream starts and how much it holds for a slow reader.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StreamOptions {
+  /** Go on after this cursor (an `Entry`'s `cursor`; the admin API's `Last-Event-ID`). Unreadable: start now. */
+  readonly cursor?: string | undefined
+  /** Without a cursor: start this many matching entries back (0..1,000). Default 0. */
+  readonly backlog?: number | undefined
+  /** Unread entries held for a slow reader before the oldest go; default `Journal.LIVE_BUFFER`, 1..100,000. */
+  readonly bufferSize?: number | undefined
+  /** Emit `KeepAlive` after this long without anything else (the admin API sends a comment line); default never. */
+  readonly keepAliveMillis?: number | undefined
+}
+
+/**
  * A journal query's answer: the entries, and how many each vault's journal dropped because it was full.
  *
  * @since 0.1.0
@@ -210,7 +238,10 @@ export interface Admin {
   }
   readonly throttle: {
     readonly status: (vault?: string) => Effect.Effect<ThrottleSettings, AdminError>
-    /** Switches throttling on or off and changes its settings (only the fields given); windows start afresh. */
+    /**
+     * Switches throttling on or off and changes its settings (only the fields given); windows start afresh. Every
+     * vault has a throttle (off unless its settings turned it on), so this works for any vault.
+     */
     readonly update: (change: ThrottleUpdate, vault?: string) => Effect.Effect<ThrottleSettings, AdminError>
   }
   readonly clock: {
@@ -237,6 +268,17 @@ export interface Admin {
      * `cursor` is where the next poll starts: the admin API's server-sent events are successive polls.
      */
     readonly poll: (query: JournalQuery, options: PollOptions) => Effect.Effect<JournalBatch, AdminError>
+    /**
+     * The matching entries after a cursor (or `backlog` back from now), then every matching entry as it is recorded,
+     * from all vaults (vaults created meanwhile join) or those named; the stream ends only when interrupted (or
+     * after `query.limit` entries). The starting point is fixed when this effect completes; the stream subscribes
+     * when it runs and reads what was recorded in between first. This is the admin API's
+     * `GET /admin/journal/stream`.
+     */
+    readonly stream: (
+      query?: JournalQuery,
+      options?: StreamOptions
+    ) => Effect.Effect<Stream.Stream<JournalStreamItem>, AdminError>
   }
   /**
    * Creates the vaults and objects of a seed document (`Seed.SeedDocument`, or its JSON as parsed). A bad document
@@ -256,11 +298,18 @@ export interface Admin {
 export interface AdminOptions {
   readonly vaults: VaultRegistry
   readonly clock: EmulatorClock
+  /**
+   * Runs after every operation that changes vault state (vaults created, deleted or reset, seeding, clock moves),
+   * whether it succeeded or not: the emulator writes the change to its state directory there, at once rather than
+   * with the next request.
+   */
+  readonly persist?: Effect.Effect<void> | undefined
 }
 
 const MAX_ADVANCE_MILLIS = 100 * 365 * 24 * 60 * 60 * 1000
 const MAX_BACKLOG = 1_000
 const MAX_WAIT_MILLIS = 60_000
+const MAX_STREAM_BUFFER = 100_000
 
 /**
  * `AdminError` for a vault that does not exist.
@@ -288,6 +337,10 @@ export const badRequest = (message: string): AdminError =>
  */
 export const make = (options: AdminOptions): Admin => {
   const { clock, vaults: registry } = options
+  const persist = options.persist
+  // A change made here is handed to persistence as soon as it is made (entries a failed seed applied included).
+  const written = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    persist === undefined ? effect : Effect.ensuring(effect, persist)
 
   const vaultOf = (name: string | undefined): Effect.Effect<Vault, AdminError> =>
     name === undefined
@@ -332,7 +385,7 @@ export const make = (options: AdminOptions): Admin => {
       list: Effect.flatMap(registry.list, (all) => Effect.forEach(all, view)),
       get: (name) => Effect.flatMap(vaultOf(name), view),
       create: (input) =>
-        registry.create(input.name, input.settings ?? {}).pipe(
+        written(registry.create(input.name, input.settings ?? {})).pipe(
           Effect.mapError((error) => {
             switch (error._tag) {
               case "VaultAlreadyExists":
@@ -349,10 +402,10 @@ export const make = (options: AdminOptions): Admin => {
             ? Effect.fail(
               new AdminError({ reason: "Conflict", code: "Conflict", message: "The default vault cannot be deleted." })
             )
-            : Effect.mapError(registry.remove(vault.name), () => vaultNotFound(name))),
+            : Effect.mapError(written(registry.remove(vault.name)), () => vaultNotFound(name))),
       reset: (name) =>
         Effect.flatMap(vaultOf(name), (vault) =>
-          Effect.zipRight(Effect.mapError(registry.reset(vault.name), () => vaultNotFound(name)), view(vault))),
+          Effect.zipRight(Effect.mapError(written(registry.reset(vault.name)), () => vaultNotFound(name)), view(vault))),
       objects: (name) => Effect.flatMap(vaultOf(name), (vault) => clock.provide(Objects.list(vault.name, vault.engine))),
       revealSecret: (name, revealOptions) =>
         Effect.flatMap(vaultOf(revealOptions?.vault), (vault) =>
@@ -399,19 +452,10 @@ export const make = (options: AdminOptions): Admin => {
     throttle: {
       status: (name) => Effect.flatMap(vaultOf(name), throttleSettings),
       update: (change, name) =>
-        Effect.flatMap(vaultOf(name), (vault) => {
-          const throttle = vault.throttle
-          if (throttle === undefined) {
-            return Effect.fail(
-              new AdminError({
-                reason: "Conflict",
-                code: "ThrottleUnavailable",
-                message: `Vault '${vault.name}' was created without a throttle; create it with throttle settings.`
-              })
-            )
-          }
-          return Effect.mapError(throttle.update(change), (error) => badRequest(error.message))
-        })
+        Effect.flatMap(
+          vaultOf(name),
+          (vault) => Effect.mapError(vault.throttle.update(change), (error) => badRequest(error.message))
+        )
     },
     clock: {
       get: clockView,
@@ -422,16 +466,16 @@ export const make = (options: AdminOptions): Admin => {
           if (!Number.isFinite(millis) || millis < 0 || millis > MAX_ADVANCE_MILLIS) {
             return Effect.fail(badRequest("The clock advances by a finite duration from 0 to 100 years."))
           }
-          return Effect.zipRight(clock.advance(millis), clockView)
+          return Effect.zipRight(written(clock.advance(millis)), clockView)
         }),
       set: (date) =>
         date instanceof Date && Number.isFinite(date.getTime())
-          ? Effect.zipRight(clock.set(date), clockView)
+          ? Effect.zipRight(written(clock.set(date)), clockView)
           : Effect.fail(badRequest("The clock is set to a valid date.")),
-      reset: Effect.zipRight(clock.reset, clockView)
+      reset: Effect.zipRight(written(clock.reset), clockView)
     },
     seed: (document) =>
-      clock.provide(Seed.seed(registry, document)).pipe(
+      written(clock.provide(Seed.seed(registry, document))).pipe(
         Effect.mapError((error) => new AdminError({ reason: "BadRequest", code: "InvalidSeed", message: error.message }))
       ),
     export: (exportOptions = {}) =>
@@ -468,6 +512,39 @@ export const make = (options: AdminOptions): Admin => {
           return Effect.fail(badRequest(`The wait must be from 0 to ${MAX_WAIT_MILLIS / 1000} seconds.`))
         }
         return Effect.flatMap(selectedVaults(query.vault), (vaults) => VaultJournal.poll(vaults, query, pollOptions))
+      },
+      stream: (query = {}, streamOptions = {}) => {
+        const backlog = streamOptions.backlog ?? 0
+        const bufferSize = streamOptions.bufferSize
+        if (!Number.isSafeInteger(backlog) || backlog < 0 || backlog > MAX_BACKLOG) {
+          return Effect.fail(badRequest(`backlog must be a whole number from 0 to ${MAX_BACKLOG}.`))
+        }
+        if (bufferSize !== undefined && (!Number.isSafeInteger(bufferSize) || bufferSize < 1 || bufferSize > MAX_STREAM_BUFFER)) {
+          return Effect.fail(badRequest(`buffer must be a whole number from 1 to ${MAX_STREAM_BUFFER}.`))
+        }
+        const keepAlive = streamOptions.keepAliveMillis
+        if (keepAlive !== undefined && !(Number.isFinite(keepAlive) && keepAlive > 0)) {
+          return Effect.fail(badRequest("keepAliveMillis must be a number of milliseconds > 0."))
+        }
+        return Effect.zipRight(
+          checkLimit(query.limit),
+          Effect.flatMap(selectedVaults(query.vault), (vaults) =>
+            Effect.map(
+              VaultJournal.startingPoint(vaults, query, streamOptions.cursor, backlog),
+              (from) =>
+                VaultJournal.live(vaults, query, {
+                  from,
+                  bufferSize,
+                  keepAliveMillis: streamOptions.keepAliveMillis,
+                  // Without a vault filter, the stream follows every vault, those created later too.
+                  watchCreated: query.vault === undefined
+                    ? (listener) => registry.subscribe((change) => {
+                      if (change._tag === "Created") listener(change.vault)
+                    })
+                    : undefined
+                })
+            ))
+        )
       }
     }
   }
@@ -478,5 +555,4 @@ const checkLimit = (limit: number | undefined): Effect.Effect<void, AdminError> 
     ? Effect.void
     : Effect.fail(badRequest("limit must be a whole number >= 1."))
 
-const throttleSettings = (vault: Vault): Effect.Effect<ThrottleSettings> =>
-  vault.throttle === undefined ? Effect.succeed(Objects.THROTTLE_OFF) : vault.throttle.settings
+const throttleSettings = (vault: Vault): Effect.Effect<ThrottleSettings> => vault.throttle.settings

@@ -13,9 +13,16 @@
  * Each (object, version, type) is published once; for expiry events, once per `exp` (a version whose expiry is
  * extended is reported again when it nears the new one). Event ids are random GUIDs, as Event Grid's.
  *
+ * Every vault of the emulator publishes: each event names the vault it comes from (`VaultName`, the vault URL in
+ * `Id`, the `topic`). The default vault's events use the configured `vaultUrl` or the origin of its latest request;
+ * a named vault's use the origin of its own latest request, else its URL derived from the default vault's
+ * (`vaultUrlFor`), and its name as `VaultName` (also when it is reached by a port of its own).
+ *
  * Consumers: in-process, `events` / `subscribeEvents` (a `PubSub` underneath: each subscriber keeps the newest
  * `bufferSize` unread events, the oldest go first); over HTTP, webhook subscriptions (`subscribe`) with Event Grid's
- * handshakes, batches in either schema and retries (see `subscribe`).
+ * handshakes, batches in either schema and retries (see `subscribe`). Subscriptions are emulator-wide, as one
+ * endpoint subscribed to several vaults' system topics: they receive every vault's events, told apart by
+ * `VaultName` (or `topic`).
  *
  * @since 0.1.0
  */
@@ -121,6 +128,13 @@ export interface EventGridOptions {
   readonly journal?: Journal | undefined
   /** Runs effects under the emulator's time (deliveries journal it). */
   readonly provideClock?: (<A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) | undefined
+  /** The default vault's name (`observer` and `noteOrigin` without a vault are about it). Default `"default"`. */
+  readonly defaultVaultName?: string | undefined
+  /**
+   * The URL of a named vault that served no request yet, from the default vault's URL. Default: the vault's name in
+   * place of the first label of the host (`https://<vault>.vault.azure.net`).
+   */
+  readonly vaultUrlFor?: ((vault: string, defaultVaultUrl: string) => string) | undefined
 }
 
 /**
@@ -149,10 +163,17 @@ export interface EventGrid {
   readonly checkDue: Effect.Effect<number>
   /** `checkDue` at a given time, without the Effect (the request path's check; call it from inside an Effect). */
   readonly unsafeCheckDue: (nowMillis: number) => number
-  /** The engine's hooks (the emulator passes them to its engine). */
+  /** The default vault's engine hooks (the emulator passes them to its engine). */
   readonly observer: VaultObserver
-  /** Remembers the origin of a request served, as the default vault URL of later events. */
-  readonly noteOrigin: (origin: string) => void
+  /** The engine hooks of the vault `vault`: its events name it. */
+  readonly observerFor: (vault: string) => VaultObserver
+  /**
+   * Remembers the origin of a request a vault served (default: the default vault), as that vault's URL in later
+   * events.
+   */
+  readonly noteOrigin: (origin: string, vault?: string) => void
+  /** Forgets a vault's objects (it was reset or removed): no expiry event is published for them any more. */
+  readonly forgetVault: (vault: string) => void
   /** Stops every delivery. */
   readonly shutdown: Effect.Effect<void>
 }
@@ -160,7 +181,15 @@ export interface EventGrid {
 const RECENT_LIMIT = 1000
 const DAY_MILLIS = 24 * 60 * 60 * 1000
 
-const objectKey = (objectType: string, name: string): string => `${objectType}|${name.toLowerCase()}`
+const objectKey = (vault: string, objectType: string, name: string): string =>
+  `${vault}|${objectType}|${name.toLowerCase()}`
+
+// The vault's name in place of the host's first label, keeping scheme and port.
+const derivedVaultUrl = (vault: string, defaultVaultUrl: string): string => {
+  const url = new URL(defaultVaultUrl)
+  const dot = url.host.indexOf(".")
+  return dot > 0 ? `${url.protocol}//${vault}${url.host.slice(dot)}` : `${url.protocol}//${vault}.${url.host}`
+}
 
 const TOPIC_PREFIX =
   "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/key-vault-emulator/providers/Microsoft.KeyVault/vaults/"
@@ -180,8 +209,13 @@ export const make = (options: EventGridOptions = {}): Effect.Effect<EventGrid> =
     const pubsub = yield* PubSub.sliding<KeyVaultEvent>(bufferSize)
     const scope = yield* Scope.make()
     const provideClock = options.provideClock ?? ((self) => self)
+    const defaultVault = options.defaultVaultName ?? "default"
+    const vaultUrlFor = options.vaultUrlFor ?? derivedVaultUrl
     let latestOrigin: string | undefined
+    const origins = new Map<string, string>()
     const vaultUrl = (): string => options.vaultUrl ?? latestOrigin ?? DEFAULT_VAULT_URL
+    const urlOf = (vault: string): string =>
+      vault === defaultVault ? vaultUrl() : origins.get(vault) ?? vaultUrlFor(vault, vaultUrl())
 
     // Live versions by object, as the observer reports them: enough to tell whether a due event still applies.
     const live = new Map<string, Map<string, VersionFacts>>()
@@ -190,9 +224,14 @@ export const make = (options: EventGridOptions = {}): Effect.Effect<EventGrid> =
     const recent: Array<KeyVaultEvent> = []
     const deliveries = new Map<string, Delivery.Delivery>()
 
-    const publish = (kind: "NewVersionCreated" | "NearExpiry" | "Expired", facts: VersionFacts, time: Date): void => {
-      const url = vaultUrl()
-      const base = makeKeyVaultEvent(kind, {
+    const publish = (
+      kind: "NewVersionCreated" | "NearExpiry" | "Expired",
+      vault: string,
+      facts: VersionFacts,
+      time: Date
+    ): void => {
+      const url = urlOf(vault)
+      const made = makeKeyVaultEvent(kind, {
         objectType: facts.objectType,
         vaultUrl: url,
         name: facts.name,
@@ -200,6 +239,8 @@ export const make = (options: EventGridOptions = {}): Effect.Effect<EventGrid> =
         notBefore: facts.notBefore,
         expiresOn: facts.expires
       }, time)
+      // A named vault is named by itself, whatever host reached it (`https://localhost:<its port>` included).
+      const base = vault === defaultVault ? made : { ...made, data: { ...made.data, VaultName: vault } }
       const event = new KeyVaultEvent({
         id: crypto.randomUUID(),
         type: base.type,
@@ -214,40 +255,40 @@ export const make = (options: EventGridOptions = {}): Effect.Effect<EventGrid> =
       for (const delivery of deliveries.values()) delivery.offer(event)
     }
 
-    const factKey = (kind: string, facts: VersionFacts): string =>
-      `${objectKey(facts.objectType, facts.name)}|${facts.version}|${kind}|${facts.expires?.getTime() ?? ""}`
+    const factKey = (kind: string, vault: string, facts: VersionFacts): string =>
+      `${objectKey(vault, facts.objectType, facts.name)}|${facts.version}|${kind}|${facts.expires?.getTime() ?? ""}`
 
-    const schedule = (facts: VersionFacts): void => {
+    const schedule = (vault: string, facts: VersionFacts): void => {
       const expires = facts.expires
       if (expires === undefined) return
-      const entry = { objectType: facts.objectType, name: facts.name, version: facts.version, expires }
+      const entry = { vault, objectType: facts.objectType, name: facts.name, version: facts.version, expires }
       due.push({ ...entry, kind: "NearExpiry", dueMillis: expires.getTime() - NEAR_EXPIRY_DAYS * DAY_MILLIS })
       due.push({ ...entry, kind: "Expired", dueMillis: expires.getTime() })
     }
 
-    const track = (facts: VersionFacts): void => {
-      const key = objectKey(facts.objectType, facts.name)
+    const track = (vault: string, facts: VersionFacts): void => {
+      const key = objectKey(vault, facts.objectType, facts.name)
       let versions = live.get(key)
       if (versions === undefined) {
         versions = new Map()
         live.set(key, versions)
       }
       versions.set(facts.version, facts)
-      schedule(facts)
+      schedule(vault, facts)
     }
 
     const tick = (now: Date): number => {
       let count = 0
       const at = now.getTime()
       for (let entry = due.popDue(at); entry !== undefined; entry = due.popDue(at)) {
-        const facts = live.get(objectKey(entry.objectType, entry.name))?.get(entry.version)
+        const facts = live.get(objectKey(entry.vault, entry.objectType, entry.name))?.get(entry.version)
         // Stale entries (a changed expiry, a deleted object, a disabled version) are dropped here.
         if (facts === undefined || !facts.enabled || facts.expires?.getTime() !== entry.expires.getTime()) continue
         if (entry.kind === "NearExpiry" && at >= entry.expires.getTime()) continue
-        const key = factKey(entry.kind, facts)
+        const key = factKey(entry.kind, entry.vault, facts)
         if (published.has(key)) continue
         published.add(key)
-        publish(entry.kind, facts, now)
+        publish(entry.kind, entry.vault, facts, now)
         count += 1
       }
       return count
@@ -255,25 +296,32 @@ export const make = (options: EventGridOptions = {}): Effect.Effect<EventGrid> =
 
     const unsafeCheckDue = (nowMillis: number): number => due.hasDue(nowMillis) ? tick(new Date(nowMillis)) : 0
 
-    const onChange = (change: VaultChange): void => {
+    const onChange = (vault: string, change: VaultChange): void => {
       switch (change._tag) {
         case "NewVersion": {
-          const key = factKey("NewVersionCreated", { ...change.facts, expires: undefined })
-          track(change.facts)
+          const key = factKey("NewVersionCreated", vault, { ...change.facts, expires: undefined })
+          track(vault, change.facts)
           if (!published.has(key)) {
             published.add(key)
-            publish("NewVersionCreated", change.facts, change.facts.updated)
+            publish("NewVersionCreated", vault, change.facts, change.facts.updated)
           }
           return
         }
         case "VersionChanged":
-          track(change.facts)
+          track(vault, change.facts)
           return
         case "ObjectDeleted":
-          live.delete(objectKey(change.objectType, change.name))
+          live.delete(objectKey(vault, change.objectType, change.name))
           return
       }
     }
+
+    const observerFor = (vault: string): VaultObserver => ({
+      onChange: (change) => onChange(vault, change),
+      onOperation: (now) => {
+        if (due.hasDue(now.getTime())) tick(now)
+      }
+    })
 
     const webhookClient = options.httpClient === undefined
       ? Effect.provide(HttpClient.HttpClient, FetchHttpClient.layer)
@@ -306,14 +354,16 @@ export const make = (options: EventGridOptions = {}): Effect.Effect<EventGrid> =
       subscriptions: Effect.sync(() => [...deliveries.values()].map((delivery) => delivery.subscription)),
       checkDue: Effect.clockWith((clock) => Effect.sync(() => unsafeCheckDue(clock.unsafeCurrentTimeMillis()))),
       unsafeCheckDue,
-      observer: {
-        onChange,
-        onOperation: (now) => {
-          if (due.hasDue(now.getTime())) tick(now)
-        }
+      observer: observerFor(defaultVault),
+      observerFor,
+      noteOrigin: (origin, vault = defaultVault) => {
+        if (vault === defaultVault) latestOrigin = origin
+        else origins.set(vault, origin)
       },
-      noteOrigin: (origin) => {
-        latestOrigin = origin
+      forgetVault: (vault) => {
+        const prefix = `${vault}|`
+        for (const key of live.keys()) if (key.startsWith(prefix)) live.delete(key)
+        origins.delete(vault)
       },
       shutdown: Effect.zipRight(
         Effect.sync(() => deliveries.clear()),

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import type * as Effect from "effect/Effect"
+import type * as Stream from "effect/Stream"
 
 /**
  * A request as the app sees it: method upper-case, absolute URL (its origin is the vault origin the client used),
@@ -35,7 +36,8 @@ export type TransportFault =
   | { readonly _tag: "Truncate"; readonly bytes: number }
 
 /**
- * A response: status, headers (lower-case names), and the body bytes (empty for 204).
+ * A response: status, headers (lower-case names), and the body bytes (empty for 204); or, for a body sent as it is
+ * produced (the admin API's live journal), a `stream`.
  *
  * @since 0.1.0
  * @category models
@@ -43,7 +45,14 @@ export type TransportFault =
 export interface EmulatorResponse {
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
+  /** The whole body; empty when `stream` is set. */
   readonly body: Uint8Array
+  /**
+   * A body sent piece by piece, as it is produced, instead of `body` (no `content-length`). It may never end: an
+   * adapter writes each chunk as it comes and interrupts the stream when the client goes away (the HTTPS server),
+   * or hands it to the caller to read and interrupt (the in-process `HttpClient`). It never fails.
+   */
+  readonly stream?: Stream.Stream<Uint8Array> | undefined
   /**
    * A transport fault for the adapter to produce instead of (Reset, Stall) or while (Truncate) sending this response.
    * An adapter that ignores it sends the response as is (for Reset and Stall, a 503 error).

@@ -280,7 +280,12 @@ export const make = (capacity: number = DEFAULT_CAPACITY): Effect.Effect<Journal
       subscribe: Effect.gen(function*() {
         const queue = yield* Effect.acquireRelease(Queue.sliding<JournalEntry>(LIVE_BUFFER), Queue.shutdown)
         yield* Effect.acquireRelease(
-          Effect.sync(() => unsafeSubscribe((entry) => queue.unsafeOffer(entry))),
+          // `unsafeOffer` refuses when full, whatever the strategy: then `offer` lets the sliding queue drop its oldest.
+          Effect.sync(() =>
+            unsafeSubscribe((entry) => {
+              if (!queue.unsafeOffer(entry)) Effect.runSync(Queue.offer(queue, entry))
+            })
+          ),
           (stop) => Effect.sync(stop)
         )
         return Stream.fromQueue(queue)

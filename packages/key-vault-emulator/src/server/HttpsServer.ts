@@ -1,6 +1,8 @@
 /**
  * The socket adapter: serves an `EmulatorHandler` over `node:https` (or plain `node:http`), translating Node's
- * request/response objects to the emulator's transport-neutral model and back.
+ * request/response objects to the emulator's transport-neutral model and back. A response with a `stream` body (the
+ * admin API's live journal) is written chunk by chunk as it is produced, each after the socket drained, and is
+ * interrupted (its subscriptions released) when the client goes away or the server closes.
  *
  * Plain HTTP answers only requests whose `Host` names this server (localhost, a loopback address, the listening
  * address, configured names; with its port): a web page that rebinds its own DNS name to 127.0.0.1 is then refused,
@@ -13,6 +15,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as Http from "node:http"
 import * as Https from "node:https"
 import * as Net from "node:net"
@@ -400,6 +403,60 @@ const bodyTooLarge: EmulatorResponse = Responses.badParameter("The request body 
 // Only the defect's class name is logged, as in the app: a message could quote request data.
 const defectName = (cause: unknown): string => (cause instanceof Error ? cause.name : typeof cause)
 
+// Resolves once the client has gone away (or the response has been finished and the connection closed).
+const closed = (res: Http.ServerResponse): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    if (res.destroyed || res.socket === null || res.socket.destroyed) {
+      resume(Effect.void)
+      return
+    }
+    const onClose = (): void => resume(Effect.void)
+    res.once("close", onClose)
+    return Effect.sync(() => res.off("close", onClose))
+  })
+
+// Writes one chunk; waits for `drain` when the socket's buffer is full, so a slow client holds back the stream (whose
+// own buffer is bounded) instead of growing the socket's.
+const writeChunk = (res: Http.ServerResponse, chunk: Uint8Array): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    if (res.destroyed || res.writableEnded) {
+      resume(Effect.void)
+      return
+    }
+    if (res.write(chunk)) {
+      resume(Effect.void)
+      return
+    }
+    const onDrain = (): void => resume(Effect.void)
+    res.once("drain", onDrain)
+    return Effect.sync(() => res.off("drain", onDrain))
+  })
+
+// A streamed body: the head at once, then every chunk as it is produced, until the stream ends (the response ends
+// too) or the client goes away (the stream is interrupted, its subscriptions released, nothing left running).
+const writeStream = (
+  res: Http.ServerResponse,
+  response: EmulatorResponse,
+  stream: Stream.Stream<Uint8Array>
+): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const headers: Record<string, string> = { ...response.headers }
+    delete headers["content-length"]
+    try {
+      res.writeHead(response.status, headers)
+      res.flushHeaders()
+    } catch (cause) {
+      return Effect.logError("emulator response could not be written").pipe(
+        Effect.annotateLogs({ error: defectName(cause) }),
+        Effect.zipRight(Effect.sync(() => res.destroy()))
+      )
+    }
+    const sent = Stream.runForEach(stream, (chunk) => writeChunk(res, chunk)).pipe(
+      Effect.zipRight(Effect.sync(() => res.end()))
+    )
+    return Effect.raceFirst(sent, closed(res))
+  })
+
 const writeResponse = (
   res: Http.ServerResponse,
   response: EmulatorResponse,
@@ -407,6 +464,9 @@ const writeResponse = (
 ): Effect.Effect<void> =>
   Effect.suspend(() => {
     if (res.headersSent || res.writableEnded || res.destroyed) return Effect.void
+    if (response.stream !== undefined && response.fault === undefined) {
+      return writeStream(res, response, response.stream)
+    }
     const headers: Record<string, string> = { ...response.headers }
     const hasBody = response.status !== 204 && response.status !== 304
     if (hasBody && headers["content-length"] === undefined && headers["transfer-encoding"] === undefined) {

@@ -15,7 +15,9 @@ import type {
   PipelineResponse,
   RawHttpHeaders
 } from "@azure/core-rest-pipeline"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import { Readable } from "node:stream"
 import type { Emulator } from "../Emulator.js"
 import type { EmulatorRequest, EmulatorResponse } from "../http/Protocol.js"
@@ -157,6 +159,8 @@ export const makeAzureHttpClient = (emulator: Emulator): HttpClient => ({
       status: response.status,
       headers: makeHeaders(response.headers)
     }
+    const stream = response.stream
+    if (stream !== undefined) return streamed(request, pipelineResponse, stream)
     if (request.streamResponseStatusCodes?.has(response.status) === true) {
       pipelineResponse.readableStreamBody = Readable.from([Buffer.from(response.body)])
     } else {
@@ -165,3 +169,26 @@ export const makeAzureHttpClient = (emulator: Emulator): HttpClient => ({
     return pipelineResponse
   }
 })
+
+/**
+ * A streamed body (the admin API's live journal): as a Node stream when the request asked for one (destroying it, or
+ * aborting the request, interrupts the emulator's stream), otherwise read to its end and answered as text.
+ */
+const streamed = async (
+  request: PipelineRequest,
+  pipelineResponse: PipelineResponse,
+  stream: Stream.Stream<Uint8Array>
+): Promise<PipelineResponse> => {
+  if (request.streamResponseStatusCodes?.has(pipelineResponse.status) === true) {
+    const readable = Readable.from(Stream.toAsyncIterable(stream), { objectMode: false })
+    request.abortSignal?.addEventListener("abort", () => readable.destroy(abortError()), { once: true })
+    pipelineResponse.readableStreamBody = readable
+    return pipelineResponse
+  }
+  const chunks = await runAbortable(Stream.runCollect(stream), request).catch((cause: unknown) => {
+    throw isAborted(request) ? abortError() : cause
+  })
+  const body = Buffer.concat(Chunk.toReadonlyArray(chunks))
+  pipelineResponse.bodyAsText = body.length === 0 ? null : decoder.decode(body)
+  return pipelineResponse
+}

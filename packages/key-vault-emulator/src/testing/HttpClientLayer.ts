@@ -13,6 +13,7 @@ import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as UrlParams from "@effect/platform/UrlParams"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Inspectable from "effect/Inspectable"
@@ -150,7 +151,23 @@ class InProcessResponse extends Inspectable.Class implements HttpClientResponse.
 
   get text(): Effect.Effect<string, HttpClientError.ResponseError> {
     // Non-fatal UTF-8 with the BOM dropped, as `Response.text()` decodes.
-    return Effect.sync(() => this.body === null ? "" : decoder.decode(this.body))
+    return Effect.map(this.bytes, (body) => body === null ? "" : decoder.decode(body))
+  }
+
+  // The whole body: a streamed one is read to its end first (as `Response.text()` does; it waits for the end).
+  private get bytes(): Effect.Effect<Uint8Array | null> {
+    const stream = this.response.stream
+    if (stream === undefined || this.body === null) return Effect.succeed(this.body)
+    return Effect.map(Stream.runCollect(stream), (chunks) => {
+      const parts = Chunk.toReadonlyArray(chunks)
+      const all = new Uint8Array(parts.reduce((total, part) => total + part.byteLength, 0))
+      let at = 0
+      for (const part of parts) {
+        all.set(part, at)
+        at += part.byteLength
+      }
+      return all
+    })
   }
 
   get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
@@ -170,8 +187,8 @@ class InProcessResponse extends Inspectable.Class implements HttpClientResponse.
   }
 
   get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
-    return Effect.sync(() => {
-      const body = this.body ?? new Uint8Array(0)
+    return Effect.map(this.bytes, (bytes) => {
+      const body = bytes ?? new Uint8Array(0)
       const copy = new ArrayBuffer(body.byteLength)
       new Uint8Array(copy).set(body)
       return copy
@@ -193,6 +210,9 @@ class InProcessResponse extends Inspectable.Class implements HttpClientResponse.
           description: "can not create stream from empty body"
         })
       )
+      : this.response.stream !== undefined
+      // Chunks as the emulator produces them; interrupting the reader ends the emulator's stream too.
+      ? this.response.stream
       : this.body.byteLength === 0
       ? Stream.empty
       : Stream.succeed(this.body)

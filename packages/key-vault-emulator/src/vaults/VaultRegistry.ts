@@ -13,6 +13,7 @@
  */
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
 import * as Engine from "../engine/VaultEngine.js"
 import * as Faults from "../faults/Faults.js"
 import type { FaultRule } from "../faults/FaultRule.js"
@@ -55,7 +56,8 @@ export interface Vault {
   /** This vault's requests (the default vault's journal also records Event Grid deliveries). */
   readonly journal: Journal.Journal
   readonly faults: Faults.Faults
-  readonly throttle: Throttle.Throttle | undefined
+  /** The vault's throttle: always present, switched off unless its settings turn it on (`update` switches it). */
+  readonly throttle: Throttle.Throttle
   /** The vault's request handler (challenge, journal, faults, throttle, app). */
   readonly handler: EmulatorHandler
   /** Whether this is the default vault. */
@@ -175,7 +177,8 @@ export interface VaultParts {
   readonly engine: Engine.VaultEngine
   readonly journal: Journal.Journal
   readonly faults: Faults.Faults
-  readonly throttle: Throttle.Throttle | undefined
+  /** Always present; switched off unless the vault's settings turn it on. */
+  readonly throttle: Throttle.Throttle
 }
 
 /**
@@ -191,6 +194,8 @@ export interface RegistryOptions {
   readonly defaultSettings?: VaultSettings | undefined
   /** The default vault's engine observer (Event Grid). */
   readonly defaultObserver?: Engine.VaultObserver | undefined
+  /** The engine observer of a named vault (Event Grid's events naming it); default none. */
+  readonly observerFor?: ((vault: string) => Engine.VaultObserver) | undefined
   /** The default vault's journal, when the caller built it already (Event Grid records into it). */
   readonly defaultJournal?: Journal.Journal | undefined
   /** Entries each vault's journal keeps; default `Journal.DEFAULT_CAPACITY`. */
@@ -254,6 +259,29 @@ const validateSettings = (name: string, settings: VaultSettings): InvalidVaultSe
   return undefined
 }
 
+const NOT_THROTTLED: Effect.Effect<Option.Option<never>> = Effect.succeedNone
+
+// The throttle as the request pipeline sees it: while it is off, a request costs no clock read and no window
+// bookkeeping (most vaults never switch it on).
+const skipWhenOff = (throttle: Throttle.Throttle): Throttle.Throttle => ({
+  get limits() {
+    return throttle.limits
+  },
+  get windowMillis() {
+    return throttle.windowMillis
+  },
+  get retryAfter() {
+    return throttle.retryAfter
+  },
+  get enabled() {
+    return throttle.enabled
+  },
+  check: (request) => throttle.enabled ? throttle.check(request) : NOT_THROTTLED,
+  reset: throttle.reset,
+  settings: throttle.settings,
+  update: throttle.update
+})
+
 /**
  * Builds one vault; invalid settings fail with `InvalidVaultSettings`.
  */
@@ -277,9 +305,15 @@ const makeVault = (
       )
     }
     const throttleOption = settings.throttle
-    const throttle = throttleOption === undefined || throttleOption === false
-      ? undefined
-      : yield* Throttle.make(throttleOption === true ? {} : throttleOption).pipe(
+    // Every vault has a throttle, switched off unless its settings ask for one, so the admin API can switch it on
+    // at runtime.
+    const throttle = yield* Throttle.make(
+      throttleOption === undefined || throttleOption === false
+        ? { enabled: false }
+        : throttleOption === true
+        ? {}
+        : throttleOption
+    ).pipe(
         Effect.catchAllDefect((defect) =>
           Effect.fail(
             new InvalidVaultSettings({
@@ -290,16 +324,17 @@ const makeVault = (
           )
         )
       )
+    const served = skipWhenOff(throttle)
     const engine = yield* Engine.make({
       recoverableDays: settings.recoverableDays,
       enforceValidityPeriod: settings.enforceValidityPeriod,
       purgeProtection: settings.purgeProtection,
       certificateIssuanceDelayMillis: options.certificateIssuanceDelayMillis,
-      observer: isDefault ? options.defaultObserver : undefined,
+      observer: isDefault ? options.defaultObserver : options.observerFor?.(name),
       maps: options.mapsFor?.(name)
     })
-    const handler = options.serve({ name, engine, journal, faults, throttle })
-    return { name, settings, engine, journal, faults, throttle, handler, isDefault }
+    const handler = options.serve({ name, engine, journal, faults, throttle: served })
+    return { name, settings, engine, journal, faults, throttle: served, handler, isDefault }
   })
 
 /**

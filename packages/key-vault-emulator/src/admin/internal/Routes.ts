@@ -7,11 +7,13 @@
  */
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from "@effect-azure/key-vault/wire/Common"
 import { toEventGridSchema } from "@effect-azure/key-vault/rotation/EventGridWebhook"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
 import type { EventGrid } from "../../events/EventGrid.js"
 import type { RegisteredRule } from "../../faults/Faults.js"
@@ -394,27 +396,51 @@ const vaultRoute = (ctx: RouteContext, request: EmulatorRequest, rest: ReadonlyA
   }
 }
 
-const DEFAULT_WAIT_SECONDS = 25
-// EventSource reconnects after this; a poll that found entries is followed at once by the next.
-const RETRY_MILLIS = 250
+/**
+ * A comment line the live journal sends after this long without anything else, so proxies and clients with idle
+ * timeouts keep the connection, and a reader can tell a quiet journal from a dead connection.
+ *
+ * @internal
+ */
+export const KEEP_ALIVE_MILLIS = 15_000
+// How long an `EventSource` waits before it reconnects (with `Last-Event-ID`) after the stream ends.
+const RETRY_MILLIS = 1_000
 
-const eventStream = (batch: VaultJournal.JournalBatch): EmulatorResponse => {
-  let text = `retry: ${RETRY_MILLIS}\n\n`
-  batch.entries.forEach((entry, index) => {
-    const data = JSON.stringify({ ...entry, time: new Date(entry.timeMillis).toISOString() })
-    text += `id: ${batch.cursors[index]}\nevent: request\ndata: ${data}\n\n`
-  })
-  // An id-only block: no event is dispatched, but the reader's last event id moves on to the cursor past the entries
-  // this poll read and skipped as unmatched.
-  text += `id: ${batch.cursor}\n\n`
+const encoder = new TextEncoder()
+
+const entryJson = (entry: VaultJournal.VaultJournalEntry): string =>
+  JSON.stringify({ ...entry, time: new Date(entry.timeMillis).toISOString() })
+
+// One `text/event-stream` block per item; an id-only block (`CaughtUp`) dispatches nothing but moves the reader's
+// last event id past the entries the backlog read and skipped as unmatched.
+const eventBlock = (item: VaultJournal.LiveItem): string => {
+  switch (item._tag) {
+    case "Entry":
+      return `id: ${item.cursor}\nevent: request\ndata: ${entryJson(item.entry)}\n\n`
+    case "CaughtUp":
+      return `id: ${item.cursor}\n\n`
+    case "Dropped":
+      return `id: ${item.cursor}\nevent: dropped\ndata: ${JSON.stringify({ dropped: item.count })}\n\n`
+    case "KeepAlive":
+      return ": keep-alive\n\n"
+  }
+}
+
+const eventStream = (items: Stream.Stream<VaultJournal.LiveItem>): EmulatorResponse => {
+  // Each chunk of items (a backlog batch, the entries recorded since the last write) is one write.
+  const events = Stream.mapChunks(items, (chunk) =>
+    Chunk.isEmpty(chunk) ? Chunk.empty() : Chunk.of(encoder.encode(Chunk.join(Chunk.map(chunk, eventBlock), ""))))
   return {
     status: 200,
     headers: {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-store",
+      // Tells a buffering reverse proxy (nginx) to pass every event on at once.
+      "x-accel-buffering": "no",
       "x-ms-request-id": randomUUID()
     },
-    body: new TextEncoder().encode(text)
+    body: new Uint8Array(0),
+    stream: Stream.concat(Stream.succeed(encoder.encode(`retry: ${RETRY_MILLIS}\n\n`)), events)
   }
 }
 
@@ -445,16 +471,11 @@ const journalRoute = (ctx: RouteContext, request: EmulatorRequest, rest: Readonl
   if (request.method !== "GET") return Effect.succeed(methodNotAllowed(request, ["GET"]))
   return Effect.gen(function*() {
     const query = yield* fromEither(journalQueryOf(request.url))
-    const wait = yield* fromEither(intParam(request.url, "wait"))
     const backlog = yield* fromEither(intParam(request.url, "backlog"))
+    const bufferSize = yield* fromEither(intParam(request.url, "buffer"))
     const cursor = request.headers["last-event-id"] ?? oneParam(request.url, "cursor")
-    const batch = yield* ctx.admin.journal.poll(query, {
-      cursor,
-      backlog,
-      waitMillis: (wait ?? DEFAULT_WAIT_SECONDS) * 1000,
-      maxEntries: query.limit
-    })
-    return eventStream(batch)
+    const items = yield* ctx.admin.journal.stream(query, { cursor, backlog, bufferSize, keepAliveMillis: KEEP_ALIVE_MILLIS })
+    return eventStream(items)
   })
 }
 

@@ -1,6 +1,6 @@
 /**
- * The journals of several vaults read as one: queries merged by arrival time, a live stream, and the cursor-based
- * poll behind the admin API's server-sent events.
+ * The journals of several vaults read as one: queries merged by arrival time, a live stream, a cursor-based poll,
+ * and the cursor-based live stream behind the admin API's server-sent events (backlog first, then live).
  *
  * A poll's cursor is the last sequence seen per vault (`default:12,b:7`): journals number their entries per vault,
  * so one number cannot say where a reader stopped in each of them. A vault missing from the cursor (created since)
@@ -8,13 +8,15 @@
  *
  * @internal
  */
+import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { JournalEntry, JournalFilter } from "../../journal/Journal.js"
-import { matches } from "../../journal/Journal.js"
+import { LIVE_BUFFER, matches } from "../../journal/Journal.js"
 import type { Vault } from "../../vaults/VaultRegistry.js"
 
 /** @internal */
@@ -245,3 +247,167 @@ export const poll = (
     }
     return { entries: batch.entries, cursors: batch.cursors, cursor: encodeCursor(batch.cursor) }
   }))
+
+// --- the live stream ----------------------------------------------------------------------------------------------
+
+/**
+ * What a live journal stream emits: a matching entry with the cursor just after it; `CaughtUp` once the backlog is
+ * read (with the cursor past it, unmatched entries included); `Dropped` when the reader fell more than its buffer
+ * behind and the oldest unread entries were let go (they stay in the journal: query them after the cursor);
+ * `KeepAlive` after `keepAliveMillis` without anything else.
+ *
+ * @internal
+ */
+export type LiveItem =
+  | { readonly _tag: "Entry"; readonly entry: VaultJournalEntry; readonly cursor: string }
+  | { readonly _tag: "CaughtUp"; readonly cursor: string }
+  | { readonly _tag: "Dropped"; readonly count: number; readonly cursor: string }
+  | { readonly _tag: "KeepAlive" }
+
+/** @internal */
+export interface LiveOptions {
+  /** Where to start: entries after this cursor (a vault missing from it is read from its start). */
+  readonly from: ReadonlyMap<string, number>
+  /** Unread entries held for a slow reader before the oldest go (`Dropped`); default `Journal.LIVE_BUFFER`. */
+  readonly bufferSize?: number | undefined
+  /**
+   * Vaults created while the stream runs join it (read from their first entry): `watch` registers the listener and
+   * answers the function that stops it. Absent: only `vaults`.
+   */
+  readonly watchCreated?: ((listener: (vault: Vault) => void) => () => void) | undefined
+  /** Emit `KeepAlive` after this long (on the `Clock`) without an entry; default never. */
+  readonly keepAliveMillis?: number | undefined
+}
+
+const KEEP_ALIVE: Chunk.Chunk<LiveItem> = Chunk.of({ _tag: "KeepAlive" })
+
+/**
+ * The entries after `options.from`, then every matching entry as it is recorded, until the stream is interrupted
+ * (or, with `query.limit`, after that many entries). Subscribes when it starts running, before it reads the
+ * backlog, so nothing recorded in between is missed or sent twice. Memory per reader is bounded by `bufferSize`.
+ *
+ * @internal
+ */
+export const live = (
+  vaults: ReadonlyArray<Vault>,
+  query: JournalQuery,
+  options: LiveOptions
+): Stream.Stream<LiveItem> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const filter = filterOf(query)
+    const capacity = Math.max(1, options.bufferSize ?? LIVE_BUFFER)
+    // The reader's buffer: at most `capacity` unread entries; beyond, the oldest go and are counted. Filled
+    // synchronously inside the journal's `record`, emptied by the reader one batch per pull.
+    let pending: Array<VaultJournalEntry> = []
+    let head = 0
+    let dropped = 0
+    let wake: (() => void) | undefined
+    const offer = (entry: VaultJournalEntry): void => {
+      pending.push(entry)
+      if (pending.length - head > capacity) {
+        head += 1
+        dropped += 1
+        // Compacted now and then, so dropping stays O(1) amortised.
+        if (head >= capacity) {
+          pending = pending.slice(head)
+          head = 0
+        }
+      }
+      if (wake !== undefined) {
+        const resume = wake
+        wake = undefined
+        resume()
+      }
+    }
+    const watching = new Set<Vault>()
+    const stops: Array<() => void> = []
+    const watch = (vault: Vault): void => {
+      if (watching.has(vault)) return
+      watching.add(vault)
+      stops.push(vault.journal.unsafeSubscribe((entry) => {
+        if (matches(entry, filter)) offer(tagged(vault.name, entry))
+      }))
+    }
+    yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        vaults.forEach(watch)
+        if (options.watchCreated !== undefined) stops.push(options.watchCreated(watch))
+      }),
+      () => Effect.sync(() => stops.forEach((stop) => stop()))
+    )
+
+    // Where the reader is, per vault: the backlog moves it, and a live entry at or before it was sent already.
+    let position = new Map(options.from)
+    // Batches of `MAX_BATCH` until one comes back short: that one ends with `CaughtUp`.
+    const backlog = Stream.paginateChunkEffect(undefined, () =>
+      Effect.map(collect([...watching], filter, position, MAX_BATCH), (batch) => {
+        const items = batch.entries.map((entry, index): LiveItem => ({
+          _tag: "Entry",
+          entry,
+          cursor: batch.cursors[index]!
+        }))
+        position = batch.cursor
+        const done = batch.entries.length < MAX_BATCH
+        if (done) items.push({ _tag: "CaughtUp", cursor: encodeCursor(position) })
+        return [Chunk.unsafeFromArray(items), done ? Option.none() : Option.some(undefined)] as const
+      }))
+    const fromQueue = (taken: ReadonlyArray<VaultJournalEntry>): Chunk.Chunk<LiveItem> => {
+      const items: Array<LiveItem> = []
+      if (dropped > 0) {
+        items.push({ _tag: "Dropped", count: dropped, cursor: encodeCursor(position) })
+        dropped = 0
+      }
+      for (const entry of taken) {
+        if (entry.sequence <= (position.get(entry.vault) ?? 0)) continue
+        position.set(entry.vault, entry.sequence)
+        items.push({ _tag: "Entry", entry, cursor: encodeCursor(position) })
+      }
+      return Chunk.unsafeFromArray(items)
+    }
+    // Pulled one batch at a time: nothing is taken from the queue before the reader asks for it, so the queue's bound
+    // is all a slow reader can hold in memory (the HTTPS server asks for the next batch once the socket drained).
+    const waitForEntries = Effect.async<void>((resume) => {
+      if (pending.length > head || dropped > 0) return resume(Effect.void)
+      wake = () => resume(Effect.void)
+      return Effect.sync(() => {
+        wake = undefined
+      })
+    })
+    const take = Effect.zipRight(
+      waitForEntries,
+      Effect.sync(() => {
+        const taken = pending.slice(head, head + MAX_BATCH)
+        head += taken.length
+        if (head === pending.length) {
+          pending = []
+          head = 0
+        }
+        return taken
+      })
+    )
+    const keepAlive = options.keepAliveMillis
+    const next = keepAlive === undefined
+      ? Effect.map(take, fromQueue)
+      : Effect.timeoutTo(take, { duration: Duration.millis(keepAlive), onSuccess: fromQueue, onTimeout: () => KEEP_ALIVE })
+    const fresh = Stream.repeatEffectChunk(next)
+    const all = Stream.concat(backlog, fresh)
+    const limit = query.limit
+    if (limit === undefined) return all
+    let sent = 0
+    return Stream.takeUntil(all, (item) => item._tag === "Entry" && ++sent >= limit)
+  }))
+
+/**
+ * Where a reader starts: the cursor given (an unreadable one means now), else now minus `backlog` matching entries.
+ *
+ * @internal
+ */
+export const startingPoint = (
+  vaults: ReadonlyArray<Vault>,
+  query: JournalQuery,
+  cursor: string | undefined,
+  backlog: number
+): Effect.Effect<Map<string, number>> => {
+  const decoded = cursor === undefined ? undefined : decodeCursor(cursor)
+  return decoded !== undefined ? Effect.succeed(decoded) : startCursor(vaults, filterOf(query), backlog)
+}

@@ -170,7 +170,7 @@ export const SCRIPT = String.raw`"use strict";
     { id: "reset", label: "Every connection reset", fault: { _tag: "Reset" } }
   ];
 
-  var state = { vault: null, vaults: [], rules: [], revealed: {}, paused: false, cursor: null, streamGen: 0 };
+  var state = { vault: null, vaults: [], rules: [], revealed: {}, paused: false, cursor: null, streamGen: 0, streamAbort: null };
 
   function $(id) { return document.getElementById(id); }
 
@@ -497,43 +497,68 @@ export const SCRIPT = String.raw`"use strict";
     }, 150);
   }
 
-  // The admin API's event stream answers with the entries after the cursor (waiting up to 25 s for the first) and
-  // the cursor to go on from: read with fetch so the request can carry the token.
+  // The admin API's event stream stays open and pushes every entry as it is recorded (backlog first). It is read with
+  // fetch and the body's reader, not EventSource, so the request can carry the token; when it ends or breaks, the page
+  // reconnects with the last cursor it saw, so no entry is missed in between.
   function stream(generation) {
     if (generation !== state.streamGen) return;
-    var query = state.cursor === null ? "?backlog=100&wait=25" : "?wait=25";
+    var query = state.cursor === null ? "?backlog=100" : "";
     var headers = { authorization: "Bearer " + token() };
     if (state.cursor !== null) headers["last-event-id"] = state.cursor;
-    fetch("/admin/journal/stream" + query, { headers: headers, cache: "no-store", credentials: "omit" })
+    var controller = new AbortController();
+    state.streamAbort = controller;
+    var decoder = new TextDecoder();
+    var buffer = "";
+    fetch("/admin/journal/stream" + query,
+      { headers: headers, cache: "no-store", credentials: "omit", signal: controller.signal })
       .then(function (response) {
         if (response.status === 401) { needToken("The access token was refused: enter the emulator's token."); throw new Error("unauthorized"); }
-        if (!response.ok) throw new Error("journal stream: HTTP " + response.status);
-        return response.text();
-      })
-      .then(function (text) {
-        if (generation !== state.streamGen) return;
-        var parsed = parseEvents(text);
-        if (parsed.lastId !== null) state.cursor = parsed.lastId;
+        if (!response.ok || !response.body) throw new Error("journal stream: HTTP " + response.status);
         $("journal-status").textContent = state.paused ? "paused" : "live";
-        var touched = false;
-        parsed.events.forEach(function (event) {
-          if (event.type !== "request") return;
-          var entry = JSON.parse(event.data);
-          if (!state.paused) addEntry(entry);
-          if (entry.reachedEngine && entry.method !== "GET") touched = true;
-          if (entry.vault === state.vault && entry.reachedEngine) touched = true;
-        });
-        if (touched) refreshSoon();
-        stream(generation);
+        var reader = response.body.getReader();
+        function pump() {
+          return reader.read().then(function (read) {
+            if (generation !== state.streamGen) { reader.cancel(); return; }
+            if (read.done) throw new Error("journal stream ended");
+            buffer += decoder.decode(read.value, { stream: true });
+            var end = buffer.lastIndexOf("\n\n");
+            if (end >= 0) {
+              handleEvents(buffer.slice(0, end + 2));
+              buffer = buffer.slice(end + 2);
+            }
+            return pump();
+          });
+        }
+        return pump();
       })
       .catch(function (error) {
+        if (generation !== state.streamGen) return;
         if (error && error.message === "unauthorized") return;
         $("journal-status").textContent = "reconnecting";
-        setTimeout(function () { stream(generation); }, 2000);
+        setTimeout(function () { stream(generation); }, 1000);
       });
   }
 
+  function handleEvents(text) {
+    var parsed = parseEvents(text);
+    if (parsed.lastId !== null) state.cursor = parsed.lastId;
+    var touched = false;
+    parsed.events.forEach(function (event) {
+      if (event.type === "dropped") {
+        $("journal-status").textContent = "live (some entries skipped: the page fell behind)";
+        return;
+      }
+      if (event.type !== "request") return;
+      var entry = JSON.parse(event.data);
+      if (!state.paused) addEntry(entry);
+      if (entry.reachedEngine && entry.method !== "GET") touched = true;
+      if (entry.vault === state.vault && entry.reachedEngine) touched = true;
+    });
+    if (touched) refreshSoon();
+  }
+
   function restartStream() {
+    if (state.streamAbort) state.streamAbort.abort();
     state.streamGen += 1;
     state.cursor = null;
     fill($("journal-table").tBodies[0], []);

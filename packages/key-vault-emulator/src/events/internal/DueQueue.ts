@@ -9,6 +9,8 @@ import type { VaultObjectType } from "../../engine/VaultEngine.js"
 /** @internal */
 export interface DueEntry {
   readonly dueMillis: number
+  /** The vault the version belongs to. */
+  readonly vault: string
   readonly kind: "NearExpiry" | "Expired"
   readonly objectType: VaultObjectType
   readonly name: string
