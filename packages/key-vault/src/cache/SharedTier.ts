@@ -89,6 +89,27 @@ export interface SharedTierBinding {
  */
 export interface SharedTierService {
   readonly bind: (listener: SharedTierListener) => Effect.Effect<SharedTierBinding, never, Scope.Scope>
+  /** The tier's own counts, when it keeps them (the fleet replay reads them; the memory cache does not). */
+  readonly stats?: Effect.Effect<SharedTierStats> | undefined
+}
+
+/**
+ * A tier's counts since it started, as far as a simulation of the fleet needs them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SharedTierStats {
+  /** Memory misses the tier answered from the shared store. */
+  readonly hits: number
+  /** Memory misses the shared store could not answer. */
+  readonly misses: number
+  /** Loads answered by another process's vault call after a wait. */
+  readonly coalesced: number
+  /** Operations on the shared store that failed or were skipped, each answered through memory and the vault. */
+  readonly fallbacks: number
+  /** Calls to the shared store awaiting their answer right now. */
+  readonly inFlight: number
 }
 
 /**

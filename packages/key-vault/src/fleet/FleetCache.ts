@@ -269,7 +269,7 @@ const resolve = (options: FleetCacheOptions): Either.Either<Tier.TierSettings, F
 
 const build = (settings: Tier.TierSettings): Effect.Effect<Context.Context<SharedTier | FleetCache>, never, Scope.Scope> =>
   Effect.map(Tier.make(settings), (tier) =>
-    Context.make(SharedTier, { bind: tier.bind }).pipe(
+    Context.make(SharedTier, { bind: tier.bind, stats: tier.stats }).pipe(
       Context.add(FleetCache, { stats: tier.stats, instanceId: tier.instanceId })
     ))
 

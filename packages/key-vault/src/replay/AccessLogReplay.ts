@@ -31,11 +31,14 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import type * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type { TokenProvider } from "../auth/TokenProvider.js"
 import type * as CacheConfig from "../cache/CacheConfig.js"
+import type { SharedTier } from "../cache/SharedTier.js"
 import type { CacheStats } from "../cache/VaultCache.js"
 import type { ResilienceOptions } from "../resilience/ResilienceConfig.js"
+import * as Fleet from "./internal/Fleet.js"
 import * as LogParser from "./internal/LogParser.js"
 import * as Runner from "./internal/Runner.js"
 import * as Zipf from "./internal/Zipf.js"
@@ -469,5 +472,286 @@ export const format = (report: ReplayReport): string => {
     `limit ${n(report.limits.operations)}, headroom ${report.headroom.operationsPct.toFixed(1)}%)   ` +
     `peak writes ${n(report.peakWriteRequestsPer10s)} / 10 s (limit ${n(report.limits.secretWrites)})`,
     `  throttled: ${report.throttled ? "YES" : "no"}`
+  ].join("\n")
+}
+
+
+/**
+ * One fleet configuration's figures (see `FleetReplayReport`).
+ *
+ * - `vaultRequests`: authenticated requests the instances sent the vault (reads, refreshes and writes); the
+ *   unauthenticated challenge probe a new instance makes first is not counted.
+ * - `peakRequestsPer10s`: the most of them in any sliding 10-second window; `coldStartPeakRequestsPer10s` the same
+ *   over the first minute of the log only (every instance starts cold). `throttled`: a peak over `VaultLimits`.
+ * - `memory`: the memory caches' counts summed over every instance that lived (restarted ones included).
+ * - `shared`: the shared tier's counts summed likewise (`null` without the tier): memory misses it answered (`hits`),
+ *   could not answer (`misses`), answered after waiting on another instance's load (`coalesced`), and operations
+ *   that fell back to memory and the vault (`fallbacks`).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const FleetRun = Schema.Struct({
+  vaultRequests: Schema.Number,
+  vaultReadRequests: Schema.Number,
+  vaultWriteRequests: Schema.Number,
+  readErrors: Schema.Record({ key: Schema.String, value: Schema.Number }),
+  writeErrors: Schema.Record({ key: Schema.String, value: Schema.Number }),
+  unfinished: Schema.Number,
+  peakRequestsPer10s: Schema.Number,
+  peakWindowStartMillis: Schema.Number,
+  coldStartPeakRequestsPer10s: Schema.Number,
+  peakWriteRequestsPer10s: Schema.Number,
+  throttled: Schema.Boolean,
+  headroomPct: Schema.Number,
+  memory: Schema.Struct({
+    hits: Schema.Number,
+    misses: Schema.Number,
+    coalesced: Schema.Number,
+    staleServed: Schema.Number,
+    negativeHits: Schema.Number,
+    refreshes: Schema.Number,
+    evictions: Schema.Number
+  }),
+  shared: Schema.NullOr(Schema.Struct({
+    hits: Schema.Number,
+    misses: Schema.Number,
+    coalesced: Schema.Number,
+    fallbacks: Schema.Number
+  }))
+})
+
+/**
+ * One fleet configuration's figures as a plain object.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type FleetRun = typeof FleetRun.Type
+
+/**
+ * What a fleet replay measured: the same events through `instances` instances, once with memory caches only
+ * (`withoutShared`) and once with the shared tier under each (`withShared`, `null` when no tier was given), and
+ * `reductionFactor` = vault requests without / with (`null` without a tier).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const FleetReplayReport = Schema.Struct({
+  instances: Schema.Number,
+  routing: Schema.Literal("random", "round-robin"),
+  events: Schema.Number,
+  simulatedMillis: Schema.Number,
+  totalReads: Schema.Number,
+  totalWrites: Schema.Number,
+  rollingRestart: Schema.NullOr(Schema.Struct({ startMillis: Schema.Number, spreadMillis: Schema.Number })),
+  restarts: Schema.Number,
+  withoutShared: FleetRun,
+  withShared: Schema.NullOr(FleetRun),
+  reductionFactor: Schema.NullOr(Schema.Number),
+  limits: Schema.Struct({ windowMillis: Schema.Number, operations: Schema.Number, secretWrites: Schema.Number })
+})
+
+/**
+ * The fleet report as a plain object.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type FleetReplayReport = typeof FleetReplayReport.Type
+
+/**
+ * Fleet replay settings: the single-instance replay's (`vaultUrl`, `cache`, `seed`, `valueBytes`, `startMillis`,
+ * `resilience`) and the fleet's.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FleetReplayOptions<E = never> {
+  /** How many instances. */
+  readonly instances: number
+  /**
+   * Restart every instance once, one after another, evenly over `spread`, from `at` (default: half way through the
+   * log). A restarted instance starts with an empty memory cache and new connections.
+   */
+  readonly rollingRestart?: {
+    readonly spread: Duration.DurationInput
+    readonly at?: Duration.DurationInput | undefined
+  } | undefined
+  /** How events are spread over instances: `random` (uniform, seeded by `seed`; default) or `round-robin`. */
+  readonly routing?: "random" | "round-robin" | undefined
+  /**
+   * The shared tier under every instance's memory cache, e.g. `FleetCache.layer({ key, prefix, url })` with a prefix
+   * of the run's own. Built once per instance (each gets its own connections). Without it only `withoutShared` runs.
+   */
+  readonly sharedTier?: Layer.Layer<SharedTier, E> | undefined
+  /**
+   * With a tier, how much simulated time operations may overlap before the clock waits for all of them (the shared
+   * store answers in real time, not simulated time). Default 1 second.
+   */
+  readonly settle?: Duration.DurationInput | undefined
+  readonly vaultUrl?: string | undefined
+  readonly cache?: CacheConfig.CacheOptions | undefined
+  readonly seed?: number | undefined
+  readonly valueBytes?: number | undefined
+  readonly startMillis?: number | undefined
+  /** Each instance's resilience policy. Default: rate limiter off, so the figures are the demand the fleet makes. */
+  readonly resilience?: ResilienceOptions | undefined
+}
+
+const fleetRun = (result: Fleet.FleetResult): FleetRun => {
+  const all = [...result.readRequestTimes, ...result.writeRequestTimes].sort((a, b) => a - b)
+  const peak = peakInWindow(all)
+  const cold = peakInWindow(all.filter((t) => t < 60_000))
+  const writes = peakInWindow(result.writeRequestTimes)
+  const m = result.memory
+  return {
+    vaultRequests: all.length,
+    vaultReadRequests: result.readRequestTimes.length,
+    vaultWriteRequests: result.writeRequestTimes.length,
+    readErrors: result.readErrors,
+    writeErrors: result.writeErrors,
+    unfinished: result.unfinished,
+    peakRequestsPer10s: peak.count,
+    peakWindowStartMillis: peak.startMillis,
+    coldStartPeakRequestsPer10s: cold.count,
+    peakWriteRequestsPer10s: writes.count,
+    throttled: peak.count > VaultLimits.operations || writes.count > VaultLimits.secretWrites,
+    headroomPct: round(100 * (1 - peak.count / VaultLimits.operations), 2),
+    memory: {
+      hits: m.hits,
+      misses: m.misses,
+      coalesced: m.coalesced,
+      staleServed: m.staleServed,
+      negativeHits: m.negativeHits,
+      refreshes: m.refreshesOk + m.refreshesFailed + m.refreshesDropped,
+      evictions: m.evictions
+    },
+    shared: result.shared === undefined ? null : { ...result.shared }
+  }
+}
+
+/**
+ * Replays `events` through a fleet of `instances` client instances over the one vault behind the `HttpClient` in
+ * context (meant for the emulator, as `replay`), in simulated time: first with memory caches only, then, when
+ * `sharedTier` is given, with the tier under every instance. Every instance starts cold at the log's start.
+ *
+ * Without a tier each millisecond settles before the next, so the report is deterministic for a seed. With one, the
+ * shared store answers in real time: operations overlap for up to `settle` of simulated time, and shared-tier counts
+ * may vary a little from run to run.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const replayFleet = <E = never>(
+  events: ReadonlyArray<AccessEvent>,
+  options: FleetReplayOptions<E>
+): Effect.Effect<
+  FleetReplayReport,
+  ConfigError.ConfigError | ValidationError | ReplaySetupError | WorkloadOptionsError | E,
+  HttpClient.HttpClient | TokenProvider
+> =>
+  Effect.suspend((): Effect.Effect<
+    FleetReplayReport,
+    ConfigError.ConfigError | ValidationError | ReplaySetupError | WorkloadOptionsError | E,
+    HttpClient.HttpClient | TokenProvider
+  > => {
+    const instances = options.instances
+    if (!(Number.isInteger(instances) && instances >= 1 && instances <= 10_000)) {
+      return Effect.fail(new WorkloadOptionsError({ message: "instances must be an integer between 1 and 10,000" }))
+    }
+    const last = events.reduce((max, e) => Math.max(max, e.atMillis), 0)
+    const restart = options.rollingRestart === undefined ? undefined : {
+      atMillis: options.rollingRestart.at === undefined
+        ? Math.floor(last / 2)
+        : Duration.toMillis(Duration.decode(options.rollingRestart.at)),
+      spreadMillis: Duration.toMillis(Duration.decode(options.rollingRestart.spread))
+    }
+    if (restart !== undefined && !(restart.atMillis >= 0 && restart.spreadMillis >= 0 && Number.isFinite(restart.spreadMillis))) {
+      return Effect.fail(new WorkloadOptionsError({ message: "rollingRestart needs a finite spread and start >= 0" }))
+    }
+    const settleMillis = options.settle === undefined ? 1_000 : Duration.toMillis(Duration.decode(options.settle))
+    const routing = options.routing ?? "random"
+    const base = {
+      vaultUrl: options.vaultUrl ?? "https://replay.vault.azure.net",
+      cache: options.cache ?? {},
+      resilience: options.resilience ?? { rateLimiter: false },
+      seed: options.seed ?? 42,
+      valueBytes: options.valueBytes ?? 100,
+      startMillis: options.startMillis ?? DEFAULT_START,
+      instances,
+      routing,
+      restart,
+      settleMillis
+    }
+    const runOne = (tier: Layer.Layer<SharedTier, E> | undefined) =>
+      Fleet.run(events, { ...base, tier }).pipe(
+        Effect.catchIf(
+          (error): error is Runner.SetupFailure =>
+            typeof error === "object" && error !== null && "_tag" in error && error._tag === "SetupFailure",
+          (failure) => Effect.fail(new ReplaySetupError({ name: failure.name, message: failure.reason }))
+        )
+      )
+    return Effect.gen(function*() {
+      const without = yield* runOne(undefined)
+      const withTier = options.sharedTier === undefined ? undefined : yield* runOne(options.sharedTier)
+      const withoutShared = fleetRun(without)
+      const withShared = withTier === undefined ? null : fleetRun(withTier)
+      return {
+        instances,
+        routing,
+        events: without.events,
+        simulatedMillis: without.lastEventMillis,
+        totalReads: without.reads,
+        totalWrites: without.writes,
+        rollingRestart: restart === undefined ? null : { startMillis: restart.atMillis, spreadMillis: restart.spreadMillis },
+        restarts: without.restarts,
+        withoutShared,
+        withShared,
+        reductionFactor: withShared === null
+          ? null
+          : round(withoutShared.vaultRequests / Math.max(1, withShared.vaultRequests), 2),
+        limits: { ...VaultLimits }
+      } satisfies FleetReplayReport
+    })
+  })
+
+/**
+ * A human-readable rendering of a fleet report (several lines, no trailing newline).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const formatFleet = (report: FleetReplayReport): string => {
+  const n = (x: number) => x.toLocaleString("en-US")
+  const errors = (run: FleetRun) => {
+    const all = [...Object.entries(run.readErrors), ...Object.entries(run.writeErrors)]
+    return all.length === 0 ? "none" : all.map(([k, v]) => `${k} ${n(v)}`).join(", ")
+  }
+  const line = (label: string, run: FleetRun) =>
+    [
+      `  ${label}: vault requests ${n(run.vaultRequests)} (reads ${n(run.vaultReadRequests)}, writes ${n(run.vaultWriteRequests)}), ` +
+      `peak ${n(run.peakRequestsPer10s)} / 10 s (from ${(run.peakWindowStartMillis / 1000).toFixed(1)} s), ` +
+      `cold-start peak ${n(run.coldStartPeakRequestsPer10s)} / 10 s, throttled: ${run.throttled ? "YES" : "no"}`,
+      `    memory: hits ${n(run.memory.hits)}, misses ${n(run.memory.misses)}, coalesced ${n(run.memory.coalesced)}, ` +
+      `refreshes ${n(run.memory.refreshes)}` +
+      (run.shared === null
+        ? ""
+        : `   shared tier: hits ${n(run.shared.hits)}, misses ${n(run.shared.misses)}, coalesced ${n(run.shared.coalesced)}, ` +
+          `fallbacks ${n(run.shared.fallbacks)}`) +
+      `   errors: ${errors(run)}` + (run.unfinished > 0 ? `   unfinished: ${n(run.unfinished)}` : "")
+    ].join("\n")
+  return [
+    `fleet of ${n(report.instances)} instances (${report.routing}), ${n(report.events)} events over ` +
+    `${(report.simulatedMillis / 1000).toFixed(1)} simulated s, every instance cold at the start` +
+    (report.rollingRestart === null
+      ? ""
+      : `, rolling restart from ${(report.rollingRestart.startMillis / 1000).toFixed(0)} s over ` +
+        `${(report.rollingRestart.spreadMillis / 1000).toFixed(0)} s (${n(report.restarts)} restarts)`),
+    line("without shared tier", report.withoutShared),
+    ...(report.withShared === null ? [] : [line("with shared tier", report.withShared)]),
+    ...(report.reductionFactor === null ? [] : [`  the shared tier cuts vault requests ${report.reductionFactor}x`]),
+    `  limits: ${n(report.limits.operations)} operations, ${n(report.limits.secretWrites)} secret writes per ` +
+    `${report.limits.windowMillis / 1000} s per vault`
   ].join("\n")
 }

@@ -89,9 +89,11 @@ export interface SetupFailure {
   readonly reason: string
 }
 
-const valueOf = (label: string, bytes: number): string => `${label}:`.padEnd(bytes, "x").slice(0, bytes)
+/** The value written for a label: `bytes` long, never anything real. */
+export const valueOf = (label: string, bytes: number): string => `${label}:`.padEnd(bytes, "x").slice(0, bytes)
 
-const tagOf = (cause: Cause.Cause<unknown>): string =>
+/** The tag of a failed operation's error, for the report's error counts. */
+export const tagOf = (cause: Cause.Cause<unknown>): string =>
   Option.match(Cause.failureOption(cause), {
     onNone: () => (Cause.isInterruptedOnly(cause) ? "Interrupted" : "Defect"),
     onSome: (error) =>
@@ -101,7 +103,7 @@ const tagOf = (cause: Cause.Cause<unknown>): string =>
   })
 
 /** Groups sorted events by millisecond. */
-const groups = (events: ReadonlyArray<RunEvent>): Array<ReadonlyArray<RunEvent>> => {
+export const groups = (events: ReadonlyArray<RunEvent>): Array<ReadonlyArray<RunEvent>> => {
   const sorted = events.map((event, index) => ({ event, index }))
   sorted.sort((a, b) => a.event.atMillis - b.event.atMillis || a.index - b.index)
   const out: Array<Array<RunEvent>> = []
@@ -117,7 +119,48 @@ const groups = (events: ReadonlyArray<RunEvent>): Array<ReadonlyArray<RunEvent>>
 }
 
 /** How long after the last event the runner keeps moving the clock for operations still asleep on it. */
-const DRAIN_HORIZON_MILLIS = 15 * 60_000
+export const DRAIN_HORIZON_MILLIS = 15 * 60_000
+
+/**
+ * Writes every secret the log names (and one version per distinct version label of a read), in order of first
+ * appearance, through `setup` (a client without cache or rate limiter); answers the real version id of each label,
+ * by lower-case name.
+ */
+export const precreate = (
+  events: ReadonlyArray<RunEvent>,
+  setup: Context.Tag.Service<Secrets>,
+  valueBytes: number
+): Effect.Effect<Map<string, Map<string, string>>, SetupFailure> =>
+  Effect.gen(function*() {
+    const labels = new Map<string, { readonly name: string; readonly labels: Array<string> }>()
+    for (const event of events) {
+      const key = event.name.toLowerCase()
+      let entry = labels.get(key)
+      if (entry === undefined) {
+        entry = { name: event.name, labels: [] }
+        labels.set(key, entry)
+      }
+      if (event.op === "read" && event.version !== undefined && !entry.labels.includes(event.version)) {
+        entry.labels.push(event.version)
+      }
+    }
+    const versionIds = new Map<string, Map<string, string>>()
+    yield* Effect.forEach(labels, ([key, { labels: versionLabels, name }]) =>
+      Effect.gen(function*() {
+        const ids = new Map<string, string>()
+        versionIds.set(key, ids)
+        for (const label of versionLabels.length === 0 ? [undefined] : versionLabels) {
+          const created = yield* Effect.mapError(
+            setup.set(name, valueOf(`${name}@${label ?? "latest"}`, valueBytes)),
+            (error): SetupFailure => ({ _tag: "SetupFailure", name, reason: `${error._tag}: ${error.message}` })
+          )
+          if (label !== undefined && created.properties.version !== undefined) {
+            ids.set(label, created.properties.version)
+          }
+        }
+      }), { concurrency: 8, discard: true })
+    return versionIds
+  })
 
 /** Runs a replay; needs the vault's `HttpClient` (the emulator's) and a `TokenProvider`. */
 export const run = (
@@ -168,36 +211,8 @@ export const run = (
           : setTime(target))
 
     const body = Effect.scoped(Effect.gen(function*() {
-      // Pre-create every secret (and one version per distinct version label), in order of first appearance.
-      const labels = new Map<string, { readonly name: string; readonly labels: Array<string> }>()
-      for (const event of events) {
-        const key = event.name.toLowerCase()
-        let entry = labels.get(key)
-        if (entry === undefined) {
-          entry = { name: event.name, labels: [] }
-          labels.set(key, entry)
-        }
-        if (event.op === "read" && event.version !== undefined && !entry.labels.includes(event.version)) {
-          entry.labels.push(event.version)
-        }
-      }
-      const versionIds = new Map<string, Map<string, string>>()
       const setupContext = yield* Layer.build(setupClient)
-      const setupSecrets = Context.get(setupContext, Secrets)
-      yield* Effect.forEach(labels, ([key, { labels: versionLabels, name }]) =>
-        Effect.gen(function*() {
-          const ids = new Map<string, string>()
-          versionIds.set(key, ids)
-          for (const label of versionLabels.length === 0 ? [undefined] : versionLabels) {
-            const created = yield* Effect.mapError(
-              setupSecrets.set(name, valueOf(`${name}@${label ?? "latest"}`, options.valueBytes)),
-              (error): SetupFailure => ({ _tag: "SetupFailure", name, reason: `${error._tag}: ${error.message}` })
-            )
-            if (label !== undefined && created.properties.version !== undefined) {
-              ids.set(label, created.properties.version)
-            }
-          }
-        }), { concurrency: 8, discard: true })
+      const versionIds = yield* precreate(events, Context.get(setupContext, Secrets), options.valueBytes)
 
       const context = yield* Layer.build(replayed)
       const secrets = Context.get(context, Secrets)
