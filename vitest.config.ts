@@ -14,6 +14,7 @@ import { defineConfig } from "vitest/config"
  */
 const interop = [
   "packages/key-vault/test/socket.test.ts",
+  "packages/key-vault/test/undici-client.test.ts",
   "packages/key-vault/test/fleet-redis.test.ts",
   "packages/key-vault/test/fleet-replay-redis.test.ts",
   "packages/key-vault-emulator/test/certificates-sdk-interop.test.ts",

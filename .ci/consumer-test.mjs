@@ -171,6 +171,8 @@ const readmeDir = project("readme", {
   "@azure/keyvault-certificates": installed("@azure/keyvault-certificates"),
   // The README's fleet cache program (it runs with or without a Redis server).
   ioredis: installed("ioredis"),
+  // The HTTP client the READMEs recommend (`transport/UndiciHttpClient`).
+  undici: installed("undici"),
   // The README's telemetry program: @effect/opentelemetry and the OpenTelemetry SDK packages it needs.
   ...Object.fromEntries([
     "@effect/opentelemetry",

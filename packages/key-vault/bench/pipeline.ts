@@ -2,8 +2,9 @@
  * The request pipeline, uncached: our client (`KeyVault.layer`, cache off, rate limiter off) and the official
  * `SecretClient` side by side, reading one secret (`get`) from ONE emulator.
  *
- * - Over loopback HTTPS at concurrency 1 and 32: ours on undici (`NodeHttpClient.layerUndici`) and on node:https
- *   keep-alive (`makeAgentLayer({ keepAlive: true })`), the SDK on its default Node transport.
+ * - Over loopback HTTPS at concurrency 1 and 32: ours on `UndiciHttpClient` (the client the README recommends) and,
+ *   for reference, on `@effect/platform-node`'s undici client (`NodeHttpClient.layerUndici`); the SDK on its default
+ *   Node transport.
  * - In process (no socket): ours through the emulator's `HttpClientLayer`, the SDK through its `AzureSdkTransport`.
  * - The emulator's HTTPS server answering GET secret vs a bare `node:https` server sending the same bytes, both
  *   driven by the same loopback load generator (node:https keep-alive, concurrency 32).
@@ -18,6 +19,7 @@
  */
 import { SecretClient } from "@azure/keyvault-secrets"
 import * as TokenProvider from "@effect-azure/key-vault/auth/TokenProvider"
+import * as UndiciHttpClient from "@effect-azure/key-vault/transport/UndiciHttpClient"
 import * as KeyVault from "@effect-azure/key-vault/KeyVault"
 import { Secrets } from "@effect-azure/key-vault/secrets/Secrets"
 import * as Emulator from "@effect-azure/key-vault-emulator/Emulator"
@@ -214,11 +216,8 @@ const runClients = async ({ settings, targets }: { settings: Settings; targets: 
       `HTTPS emulator at ${targets.emulatorUrl} (another process), secret of ${SECRET_VALUE.length} characters`
   )
 
-  const undici = await ours(targets.emulatorUrl, NodeHttpClient.layerUndici)
-  const keepAlive = await ours(
-    targets.emulatorUrl,
-    NodeHttpClient.layerWithoutAgent.pipe(Layer.provide(NodeHttpClient.makeAgentLayer({ keepAlive: true })))
-  )
+  const undici = await ours(targets.emulatorUrl, UndiciHttpClient.layer())
+  const platformUndici = await ours(targets.emulatorUrl, NodeHttpClient.layerUndici)
   const sdkHttps = await sdk(new SecretClient(targets.emulatorUrl, credential, { disableChallengeResourceVerification: true }))
 
   const inProcessEmulator = await Effect.runPromise(Emulator.make())
@@ -233,7 +232,7 @@ const runClients = async ({ settings, targets }: { settings: Settings; targets: 
     log(`HTTPS get, concurrency ${concurrency}:`)
     const group = await Stats.alternate({
       [`oursUndici${concurrency}`]: () => undici.measure(concurrency, millis),
-      [`oursKeepAlive${concurrency}`]: () => keepAlive.measure(concurrency, millis),
+      [`oursPlatformUndici${concurrency}`]: () => platformUndici.measure(concurrency, millis),
       [`sdk${concurrency}`]: () => sdkHttps(concurrency, millis)
     }, options)
     Object.assign(https, group)
@@ -257,7 +256,7 @@ const runClients = async ({ settings, targets }: { settings: Settings; targets: 
   toEmulator.close()
   toBare.close()
 
-  await Promise.all([undici.dispose(), keepAlive.dispose(), oursInProcess.dispose()])
+  await Promise.all([undici.dispose(), platformUndici.dispose(), oursInProcess.dispose()])
 
   const figure = (measured: Stats.Measured | undefined): number => Stats.round(measured?.median ?? 0)
   const ratio = (a: number, b: number): number => Stats.round(a / Math.max(1, b), 2)
@@ -269,10 +268,10 @@ const runClients = async ({ settings, targets }: { settings: Settings; targets: 
     from: process.execArgv.some((arg) => arg.startsWith("--conditions")) ? "source" : "dist",
     secretBytes: SECRET_VALUE.length,
     oursHttpsC1OpsPerSec: figure(https["oursUndici1"]),
-    oursKeepAliveHttpsC1OpsPerSec: figure(https["oursKeepAlive1"]),
+    oursPlatformUndiciHttpsC1OpsPerSec: figure(https["oursPlatformUndici1"]),
     sdkHttpsC1OpsPerSec: figure(https["sdk1"]),
     oursHttpsC32OpsPerSec: figure(https["oursUndici32"]),
-    oursKeepAliveHttpsC32OpsPerSec: figure(https["oursKeepAlive32"]),
+    oursPlatformUndiciHttpsC32OpsPerSec: figure(https["oursPlatformUndici32"]),
     sdkHttpsC32OpsPerSec: figure(https["sdk32"]),
     oursInProcessOpsPerSec: figure(inProcess["ours1"]),
     sdkInProcessOpsPerSec: figure(inProcess["sdk1"]),
@@ -283,10 +282,10 @@ const runClients = async ({ settings, targets }: { settings: Settings; targets: 
     emulatorToBare: ratio(servers.emulator.median, servers.bare.median)
   }
   const pairs: ReadonlyArray<readonly [string, number, number]> = [
-    ["HTTPS c1 (undici)", summary.oursHttpsC1OpsPerSec, summary.sdkHttpsC1OpsPerSec],
-    ["HTTPS c1 (keep-alive agent)", summary.oursKeepAliveHttpsC1OpsPerSec, summary.sdkHttpsC1OpsPerSec],
-    ["HTTPS c32 (undici)", summary.oursHttpsC32OpsPerSec, summary.sdkHttpsC32OpsPerSec],
-    ["HTTPS c32 (keep-alive agent)", summary.oursKeepAliveHttpsC32OpsPerSec, summary.sdkHttpsC32OpsPerSec],
+    ["HTTPS c1 (UndiciHttpClient)", summary.oursHttpsC1OpsPerSec, summary.sdkHttpsC1OpsPerSec],
+    ["HTTPS c1 (platform undici client)", summary.oursPlatformUndiciHttpsC1OpsPerSec, summary.sdkHttpsC1OpsPerSec],
+    ["HTTPS c32 (UndiciHttpClient)", summary.oursHttpsC32OpsPerSec, summary.sdkHttpsC32OpsPerSec],
+    ["HTTPS c32 (platform undici client)", summary.oursPlatformUndiciHttpsC32OpsPerSec, summary.sdkHttpsC32OpsPerSec],
     ["in-process c1", summary.oursInProcessOpsPerSec, summary.sdkInProcessOpsPerSec],
     ["in-process c32", summary.oursInProcessC32OpsPerSec, summary.sdkInProcessC32OpsPerSec]
   ]

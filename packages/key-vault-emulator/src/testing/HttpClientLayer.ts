@@ -67,7 +67,21 @@ const bodyBytes = (request: HttpClientRequest.HttpClientRequest): Either.Either<
  * @category constructors
  */
 export const make = (emulator: Emulator): HttpClient.HttpClient =>
-  HttpClient.make((request, url) => {
+  HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
+    (effect) => Effect.flatMap(effect, serve(emulator)),
+    Effect.succeed<HttpClientRequest.HttpClientRequest>
+  )
+
+// One request, handed to the emulator's handler. Built on `HttpClient.makeWith` rather than `HttpClient.make`: there
+// is no socket to abort (interrupting the caller interrupts the handler), so none of the `AbortController`, response
+// registry and client span `make` adds to every request, which was about a quarter of an uncached in-process `get`.
+const serve = (emulator: Emulator) =>
+(request: HttpClientRequest.HttpClientRequest): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> => {
+    const parsed = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+    if (Either.isLeft(parsed)) {
+      return Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: parsed.left }))
+    }
+    const url = parsed.right
     const body = bodyBytes(request)
     if (Either.isLeft(body)) {
       return Effect.fail(
@@ -79,7 +93,7 @@ export const make = (emulator: Emulator): HttpClient.HttpClient =>
     for (const name in request.headers) headers[name.toLowerCase()] = request.headers[name]!
     const emulatorRequest: EmulatorRequest = {
       method: request.method.toUpperCase(),
-      // `HttpClient.make` builds a new URL for every request, so the emulator may keep this one.
+      // A new URL for every request, so the emulator may keep this one.
       url,
       headers,
       body: body.right
@@ -107,7 +121,7 @@ export const make = (emulator: Emulator): HttpClient.HttpClient =>
           return Effect.succeed(toClientResponse(request, response))
       }
     })
-  })
+  }
 
 const decoder = new TextDecoder()
 
