@@ -1,20 +1,31 @@
 /**
  * What telemetry costs: an uncached secret `get` (the whole request pipeline against the in-process emulator, no
- * socket) and a cache hit, each with telemetry off (Effect's native tracer, no SDK), with the OpenTelemetry SDK wired
- * through `telemetry/OpenTelemetry` to exporters that drop everything (batching span and log processors, a periodic
- * metric reader: what production pays before the network), and with in-memory export (simple processors into the
- * SDK's in-memory exporters, cleared after every round).
+ * socket; and over loopback HTTPS against the emulator in another process) and a cache hit, each with telemetry off
+ * (Effect's native tracer, no SDK), with the OpenTelemetry SDK wired through `telemetry/OpenTelemetry` to exporters
+ * that drop everything (batching span and log processors, a periodic metric reader: what production pays before the
+ * network), and with in-memory export (simple processors into the SDK's in-memory exporters, cleared after every
+ * round). For the cache-hit decision, one more hit contender wraps each hit in a client span of its own (SDK wired,
+ * no-op export): what a span per hit would cost, against the metrics-only hit the client does.
+ *
+ * As in bench/pipeline.ts, this process serves the HTTPS emulator and the measurements run in a child process that
+ * trusts the emulator's CA through `NODE_EXTRA_CA_CERTS` (our client on undici, as in the pipeline bench); the
+ * in-process figures are measured in that child too, while the server process idles.
  *
  * The contenders of each measurement run in alternating rounds; every figure is the median of its rounds. Logging
  * stays at Effect's default level (Info), as an application's would.
  *
  *   npm run bench -- telemetry [--rounds 7] [--round-ms 500] [--hits 100000]
  *
- * The last line printed is one JSON object with every figure; `uncachedOverheadPercent` is the throughput the
- * no-op-exporter SDK costs an uncached `get` (the budget is 10 %).
+ * The last line printed is one JSON object with every figure; `uncachedOverheadPercent` (in process) and
+ * `uncachedHttpsOverheadPercent` (loopback HTTPS) are the throughput the no-op-exporter SDK costs an uncached `get`
+ * (the budget is 10 %).
  */
 import * as Emulator from "@effect-azure/key-vault-emulator/Emulator"
+import * as HttpsServer from "@effect-azure/key-vault-emulator/server/HttpsServer"
+import * as Tls from "@effect-azure/key-vault-emulator/server/Tls"
 import * as EmulatorHttp from "@effect-azure/key-vault-emulator/testing/HttpClientLayer"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import {
   InMemoryLogRecordExporter,
   type LogRecordExporter,
@@ -35,6 +46,11 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
 import * as TokenProvider from "@effect-azure/key-vault/auth/TokenProvider"
 import type * as CacheConfig from "@effect-azure/key-vault/cache/CacheConfig"
 import * as KeyVault from "@effect-azure/key-vault/KeyVault"
@@ -56,8 +72,9 @@ export const usage = `usage: npm run bench -- telemetry [--rounds 7] [--round-ms
   --from WHAT       dist (default): the built packages (npm run build); source: the TypeScript sources (tsx)
   --round-ms MS     length of each uncached round
   --hits N          cache hits timed per round (batches of ${1_000})
-Uncached secret get and cache hit against the in-process emulator with telemetry off, with the OpenTelemetry SDK
-wired to no-op exporters, and with in-memory export; the last line is one JSON object.`
+Uncached secret get (in process, and over loopback HTTPS against the emulator in another process) and cache hit
+against the in-process emulator, with telemetry off, with the OpenTelemetry SDK wired to no-op exporters, and with
+in-memory export; the last line is one JSON object.`
 
 const BATCH = 1_000
 
@@ -159,12 +176,25 @@ const telemetry = (mode: Mode): Telemetry => {
   }
 }
 
+/** Where a client sends its requests: the in-process emulator (no socket) or the HTTPS emulator of the parent. */
+interface Target {
+  readonly vaultUrl: string
+  readonly http: Layer.Layer<HttpClient.HttpClient>
+  /** `https://localhost:<port>` cannot pass the challenge's resource check (see the README's Authentication). */
+  readonly loopback: boolean
+}
+
 /** A `get` of our client (rate limiter off: it would measure its own budget) in a runtime of its own. */
-const client = async (emulator: Emulator.Emulator, mode: Mode, cache: CacheConfig.CacheOptions) => {
+const client = async (target: Target, mode: Mode, cache: CacheConfig.CacheOptions) => {
   const wired = telemetry(mode)
   const runtime = ManagedRuntime.make(
-    KeyVault.layer({ vaultUrl: VAULT, cache, resilience: { rateLimiter: false } }).pipe(
-      Layer.provide(Layer.merge(EmulatorHttp.layer(emulator), TokenProvider.layerStatic())),
+    KeyVault.layer({
+      vaultUrl: target.vaultUrl,
+      cache,
+      resilience: { rateLimiter: false },
+      ...(target.loopback ? { disableChallengeResourceVerification: true } : {})
+    }).pipe(
+      Layer.provide(Layer.merge(target.http, TokenProvider.layerStatic())),
       Layer.merge(wired.layer)
     )
   )
@@ -191,50 +221,98 @@ const uncachedRound = (c: Client, millis: number) => (): Promise<number> =>
     return (count * 1000) / (performance.now() - start)
   })).finally(c.clear)
 
-/** Cache hit: the median nanoseconds per hit over batches of `BATCH` in one round. */
-const hitRound = (c: Client, hits: number) => (): Promise<number> =>
-  c.runtime.runPromise(Effect.gen(function*() {
+/**
+ * Cache hit: the median nanoseconds per hit over batches of `BATCH` in one round. `span`: each hit wrapped in a client
+ * span of its own, the least a span-per-hit design would cost (the alternative the client does not take: a hit is
+ * only counted by the cache metrics).
+ */
+const hitRound = (c: Client, hits: number, span = false) => (): Promise<number> => {
+  const one = span ? Effect.withSpan(c.get, "Secrets.get", {
+      kind: "client",
+      captureStackTrace: false,
+      attributes: { "keyvault.cache": "hit" }
+    }) : c.get
+  return c.runtime.runPromise(Effect.gen(function*() {
     const samples: Array<number> = []
     for (let b = 0; b < hits; b += BATCH) {
       const t0 = process.hrtime.bigint()
-      for (let i = 0; i < BATCH; i++) yield* c.get
+      for (let i = 0; i < BATCH; i++) yield* one
       samples.push(Number(process.hrtime.bigint() - t0) / BATCH)
     }
     return Stats.median(samples)
   })).finally(c.clear)
+}
 
 const overheadPercent = (off: number, on: number): number => Stats.round((100 * (off - on)) / off, 1)
 
-/** Runs the suite with `argv` (the arguments after `telemetry`). */
-export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
-  const settings = parse(argv)
+// --- the server side (this process) -----------------------------------------------------------------------------
+
+const CHILD_FLAG = "--telemetry-clients"
+
+/** Serves the HTTPS emulator, then runs every measurement in a child process that trusts its CA. */
+const serveAndMeasure = (settings: Settings) =>
+  Effect.gen(function*() {
+    const stateDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "kv-bench-telemetry-"))
+    yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(stateDir, { recursive: true, force: true })))
+    const emulator = yield* Effect.acquireRelease(Emulator.make({ journalCapacity: 0 }), (e) => e.shutdown)
+    yield* emulator.engine.secrets.set(SECRET_NAME, { value: Redacted.make(SECRET_VALUE) })
+    const tls = yield* Tls.ensureTlsMaterial({ stateDir })
+    const server = yield* HttpsServer.serve({ handler: emulator.handler, tls: { cert: tls.certPem, key: tls.keyPem } })
+    // The same script, resolving the packages as this process does (the runner's `--from`).
+    const child = ChildProcess.spawn(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), CHILD_FLAG, JSON.stringify({ settings, httpsUrl: server.url })],
+      { env: { ...process.env, NODE_EXTRA_CA_CERTS: tls.caCertPath }, stdio: ["ignore", "inherit", "inherit"] }
+    )
+    const code = yield* Effect.async<number | null>((resume) => {
+      child.once("exit", (exitCode) => resume(Effect.succeed(exitCode)))
+    }).pipe(Effect.onInterrupt(() => Effect.sync(() => child.kill())))
+    if (code !== 0) return yield* Effect.die(new Error(`the measuring process exited with ${code}`))
+  })
+
+// --- the measurements (the child process) -----------------------------------------------------------------------
+
+const measure = async ({ httpsUrl, settings }: { readonly settings: Settings; readonly httpsUrl: string }) => {
   log(`telemetry bench: node ${process.version}; ${settings.rounds} rounds per contender, uncached rounds of ` +
-    `${settings.roundMillis} ms, ${settings.hits.toLocaleString("en-US")} hits per round; in-process emulator; ` +
+    `${settings.roundMillis} ms, ${settings.hits.toLocaleString("en-US")} hits per round; in-process emulator, and ` +
+    `the HTTPS emulator at ${httpsUrl} (another process) over undici; ` +
     `packages from ${FROM === "dist" ? "dist/ (npm run build)" : "the TypeScript sources (tsx)"}`)
   const emulator = await Effect.runPromise(Emulator.make({ journalCapacity: 0 }))
   await Effect.runPromise(emulator.engine.secrets.set(SECRET_NAME, { value: Redacted.make(SECRET_VALUE) }))
+  const inProcess: Target = { vaultUrl: VAULT, http: EmulatorHttp.layer(emulator), loopback: false }
+  const https: Target = { vaultUrl: httpsUrl, http: NodeHttpClient.layerUndici, loopback: true }
 
   const modes: ReadonlyArray<Mode> = ["off", "noop", "memory"]
-  const uncached = Object.fromEntries(
-    await Promise.all(modes.map(async (mode) => [mode, await client(emulator, mode, { enabled: false })] as const))
-  ) as Record<Mode, Client>
-  const cached = Object.fromEntries(
-    await Promise.all(modes.map(async (mode) => [mode, await client(emulator, mode, { ttl: "1 hour" })] as const))
-  ) as Record<Mode, Client>
+  const clients = (target: Target, cache: CacheConfig.CacheOptions): Promise<Record<Mode, Client>> =>
+    Promise.all(modes.map(async (mode) => [mode, await client(target, mode, cache)] as const)).then(
+      (entries) => Object.fromEntries(entries) as Record<Mode, Client>
+    )
+  const uncached = await clients(inProcess, { enabled: false })
+  const cached = await clients(inProcess, { ttl: "1 hour" })
+  const overHttps = await clients(https, { enabled: false })
 
-  log("uncached get (ops/s, concurrency 1):")
+  log("uncached get, in process (ops/s, concurrency 1):")
   const get = await Stats.alternate({
     off: uncachedRound(uncached.off, settings.roundMillis),
     noop: uncachedRound(uncached.noop, settings.roundMillis),
     memory: uncachedRound(uncached.memory, settings.roundMillis)
   }, { rounds: settings.rounds, log, unit: "ops/s" })
+  log("uncached get, loopback HTTPS (ops/s, concurrency 1):")
+  const httpsGet = await Stats.alternate({
+    off: uncachedRound(overHttps.off, settings.roundMillis),
+    noop: uncachedRound(overHttps.noop, settings.roundMillis),
+    memory: uncachedRound(overHttps.memory, settings.roundMillis)
+  }, { rounds: settings.rounds, log, unit: "ops/s" })
   log("cache hit (ns per hit, median of batches):")
   const hit = await Stats.alternate({
     off: hitRound(cached.off, settings.hits),
     noop: hitRound(cached.noop, settings.hits),
-    memory: hitRound(cached.memory, settings.hits)
+    memory: hitRound(cached.memory, settings.hits),
+    noopSpanPerHit: hitRound(cached.noop, settings.hits, true)
   }, { rounds: settings.rounds, log, unit: "ns" })
-  await Promise.all([...Object.values(uncached), ...Object.values(cached)].map((c) => c.runtime.dispose()))
+  await Promise.all(
+    [...Object.values(uncached), ...Object.values(cached), ...Object.values(overHttps)].map((c) => c.runtime.dispose())
+  )
   await Effect.runPromise(emulator.shutdown)
 
   const result = {
@@ -247,15 +325,38 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     hitOffNs: Stats.round(hit.off.median, 1),
     hitOnNs: Stats.round(hit.noop.median, 1),
     hitMemoryNs: Stats.round(hit.memory.median, 1),
+    hitSpanPerHitNs: Stats.round(hit.noopSpanPerHit.median, 1),
     uncachedOffOpsPerSec: Stats.round(get.off.median),
     uncachedOnOpsPerSec: Stats.round(get.noop.median),
     uncachedMemoryOpsPerSec: Stats.round(get.memory.median),
     uncachedOverheadPercent: overheadPercent(get.off.median, get.noop.median),
     uncachedMemoryOverheadPercent: overheadPercent(get.off.median, get.memory.median),
-    withinBudget: overheadPercent(get.off.median, get.noop.median) <= 10
+    uncachedHttpsOffOpsPerSec: Stats.round(httpsGet.off.median),
+    uncachedHttpsOnOpsPerSec: Stats.round(httpsGet.noop.median),
+    uncachedHttpsMemoryOpsPerSec: Stats.round(httpsGet.memory.median),
+    uncachedHttpsOverheadPercent: overheadPercent(httpsGet.off.median, httpsGet.noop.median),
+    uncachedHttpsMemoryOverheadPercent: overheadPercent(httpsGet.off.median, httpsGet.memory.median),
+    withinBudget: overheadPercent(get.off.median, get.noop.median) <= 10,
+    withinBudgetHttps: overheadPercent(httpsGet.off.median, httpsGet.noop.median) <= 10
   }
-  log(`telemetry on (no-op export) costs ${result.uncachedOverheadPercent}% of uncached throughput ` +
-    `(in-memory export ${result.uncachedMemoryOverheadPercent}%); a hit ${result.hitOffNs} ns off, ` +
-    `${result.hitOnNs} ns on, ${result.hitMemoryNs} ns with in-memory export`)
+  log(`telemetry on (no-op export) costs ${result.uncachedOverheadPercent}% of uncached throughput in process ` +
+    `(in-memory export ${result.uncachedMemoryOverheadPercent}%) and ${result.uncachedHttpsOverheadPercent}% over ` +
+    `loopback HTTPS (in-memory export ${result.uncachedHttpsMemoryOverheadPercent}%); a hit ${result.hitOffNs} ns ` +
+    `off, ${result.hitOnNs} ns on, ${result.hitMemoryNs} ns with in-memory export, ${result.hitSpanPerHitNs} ns on ` +
+    `if each hit had a span of its own`)
   console.log(JSON.stringify(result))
+}
+
+/** Runs the suite with `argv` (the arguments after `telemetry`). */
+export const main = (argv: ReadonlyArray<string>): Promise<void> =>
+  Effect.runPromise(Effect.scoped(serveAndMeasure(parse(argv))))
+
+if (process.argv[2] === CHILD_FLAG && process.argv[1] === fileURLToPath(import.meta.url)) {
+  measure(JSON.parse(process.argv[3]!) as { settings: Settings; httpsUrl: string }).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error)
+      process.exit(1)
+    }
+  )
 }

@@ -285,7 +285,7 @@ describe("metrics", () => {
       expect((yield* figure("keyvault.http.attempts", get)).count).toBe(4)
       expect((yield* figure("keyvault.http.retries", { ...get, error_type: "ThrottledError" })).count).toBe(1)
       expect((yield* figure("keyvault.throttled", get)).count).toBe(1)
-      expect(yield* figure("keyvault.throttled.retry_after", { vault_host: host })).toEqual({ count: 1, sum: 1000 })
+      expect(yield* figure("keyvault.throttled.retry_after.duration", { vault_host: host })).toEqual({ count: 1, sum: 1000 })
       expect((yield* figure("keyvault.errors", { ...get, error_type: "NotFoundError" })).count).toBe(1)
       expect((yield* figure("keyvault.errors", { ...get, error_type: "ValidationError" })).count).toBe(1)
       expect((yield* figure("keyvault.operation.duration", { ...get, outcome: "success" })).count).toBe(2)

@@ -21,6 +21,7 @@ import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import { CircuitOpenError, isUnavailable } from "../errors/KeyVaultError.js"
+import * as Instruments from "../telemetry/internal/Instruments.js"
 
 /**
  * The breaker's state.
@@ -34,25 +35,30 @@ export type State =
   | { readonly _tag: "HalfOpen" }
 
 /**
- * Breaker state per vault host: 0 closed, 1 half-open, 2 open.
+ * Breaker state per vault host: 0 closed, 1 half-open, 2 open (gauge `keyvault.circuit.state`, unit `{state}`; label
+ * `vault_host`).
  *
  * @since 0.1.0
  * @category metrics
  */
-export const stateMetric: Metric.Metric.Gauge<number> = Metric.gauge("keyvault_circuit_state", {
-  description: "Circuit breaker state per vault host: 0 closed, 1 half-open, 2 open"
-})
+export const stateMetric: Metric.Metric.Gauge<number> = Instruments.gauge(
+  "keyvault.circuit.state",
+  "Circuit breaker state per vault host: 0 closed, 1 half-open, 2 open ({state})",
+  "{state}"
+)
 
 /**
- * Breaker transitions per vault host, labelled `from` and `to` (counter `keyvault.circuit.transitions`).
+ * Breaker transitions per vault host (counter `keyvault.circuit.transitions`, unit `{transition}`; labels
+ * `vault_host`, `from`, `to`).
  *
  * @since 0.1.0
  * @category metrics
  */
-export const transitionsMetric: Metric.Metric.Counter<number> = Metric.counter("keyvault.circuit.transitions", {
-  description: "Circuit breaker transitions per vault host, labelled from and to",
-  incremental: true
-})
+export const transitionsMetric: Metric.Metric.Counter<number> = Instruments.counter(
+  "keyvault.circuit.transitions",
+  "Circuit breaker transitions per vault host, labelled from and to, in transitions ({transition})",
+  "{transition}"
+)
 
 /**
  * Lets one attempt of a request through the breaker (or refuses it while the circuit is open), without recording

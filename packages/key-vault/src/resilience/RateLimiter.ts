@@ -14,6 +14,7 @@ import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import * as Instruments from "../telemetry/internal/Instruments.js"
 import * as GrantLog from "./internal/grantLog.js"
 
 const WINDOW_MILLIS = 10_000
@@ -176,15 +177,17 @@ export const keyClassOf = (key: KeyDescriptor): Option.Option<KeyClass> => {
 }
 
 /**
- * Time requests waited in the limiter, in milliseconds.
+ * Time requests waited in the limiter, in milliseconds (histogram `keyvault.rate_limiter.wait.duration`, unit `ms`;
+ * label `vault_host`). Requests that did not wait are recorded as 0.
  *
  * @since 0.1.0
  * @category metrics
  */
-export const waitMetric: Metric.Metric.Histogram<number> = Metric.histogram(
-  "keyvault_rate_limiter_wait_ms",
+export const waitMetric: Metric.Metric.Histogram<number> = Instruments.histogram(
+  "keyvault.rate_limiter.wait.duration",
   MetricBoundaries.exponential({ start: 1, factor: 4, count: 8 }),
-  "Time requests waited in the client's rate limiter"
+  "Time requests waited in the client's rate limiter, in milliseconds (ms)",
+  "ms"
 )
 
 /**

@@ -10,7 +10,7 @@
  *
  * Slow consumers. Each subscriber may hold at most `bufferSize` unread events (default 1,024). Publishers never wait:
  * when a subscriber falls further behind, its oldest unread event is dropped (a sliding buffer), counted in `stats`
- * and in the `keyvault_rotation_events_dropped` metric. Subscribers that keep up lose nothing. A consumer that must
+ * and in the `keyvault.rotation.events.dropped` metric. Subscribers that keep up lose nothing. A consumer that must
  * not lose events should hand them off quickly (fork the work, as `Rotation` does) or ask for a larger buffer.
  *
  * @since 0.1.0

@@ -3,9 +3,12 @@
  * `@effect/opentelemetry`'s metric reader when the application wires it; without it they stay in Effect's registry
  * and cost a map update each).
  *
- * Names use OpenTelemetry's dotted style; each carries its unit as the `unit` tag, which the OpenTelemetry exporter
- * turns into the instrument's unit. Labels are bounded: the vault host, the operation (`Secrets.get`, a fixed set),
- * an outcome, an error tag, a breaker state. Object names, versions and values never become labels.
+ * One naming scheme for the whole package: OpenTelemetry's dotted names under `keyvault.`, a description on each
+ * that states its unit, and the unit itself as the `unit` tag, which `@effect/opentelemetry` turns into the
+ * instrument's unit (Effect 3 metric keys have no unit field; the tag also shows as a `unit` data point attribute).
+ * Durations are histograms named `….duration`, in milliseconds. Counters are monotonic OpenTelemetry counters.
+ * Labels are bounded: the vault host, the operation (`Secrets.get`, a fixed set), an outcome, an error tag, a
+ * breaker state, an object type. Object names, versions and values never become labels.
  *
  * | metric | kind | unit | labels |
  * |---|---|---|---|
@@ -14,28 +17,26 @@
  * | `keyvault.http.attempts` | counter | `{request}` | `operation`, `vault_host` (every HTTP exchange: challenge probe, 401 round trip and retries included) |
  * | `keyvault.http.retries` | counter | `{retry}` | `operation`, `vault_host`, `error_type` (what the retry follows) |
  * | `keyvault.throttled` | counter | `{response}` | `operation`, `vault_host` (429 answers) |
- * | `keyvault.throttled.retry_after` | histogram | ms | `vault_host` (the wait actually honoured after a 429) |
- * | `keyvault_circuit_state` | gauge | | `vault_host` (0 closed, 1 half-open, 2 open) |
+ * | `keyvault.throttled.retry_after.duration` | histogram | ms | `vault_host` (the wait actually honoured after a 429) |
+ * | `keyvault.token.acquisitions` | counter | `{token}` | `outcome` |
+ * | `keyvault.circuit.state` | gauge | `{state}` | `vault_host` (0 closed, 1 half-open, 2 open) |
  * | `keyvault.circuit.transitions` | counter | `{transition}` | `vault_host`, `from`, `to` |
- * | `keyvault_rate_limiter_wait_ms` | histogram | ms | `vault_host` |
- * | `keyvault_cache_*` | see `CacheMetrics` | | `object_type` |
+ * | `keyvault.rate_limiter.wait.duration` | histogram | ms | `vault_host` |
+ * | `keyvault.cache.*` | see `CacheMetrics` | | `object_type` |
+ * | `keyvault.cache.shared.*` | see `FleetMetrics` | | |
+ * | `keyvault.rotation.*` | see `RotationMetrics` | | |
  *
  * Cache hits are counted here (through `CacheMetrics`) and nowhere else: no span, no event, so a hit stays a map
- * lookup.
+ * lookup (the README's Telemetry section has the measurement behind that choice).
  *
  * @since 0.1.0
  */
-import * as Metric from "effect/Metric"
+import type * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
-import * as MetricKey from "effect/MetricKey"
 import * as MetricLabel from "effect/MetricLabel"
 import * as CircuitBreaker from "../resilience/CircuitBreaker.js"
 import * as RateLimiter from "../resilience/RateLimiter.js"
-
-// The unit goes in the key itself (not `Metric.tagged`, which unions label arrays on every update): updates with a
-// label array made once then hit Effect's per-array hook cache.
-const withUnit = <K extends MetricKey.MetricKey.Untyped>(key: K, unit: string): K =>
-  MetricKey.taggedWithLabels(key, [MetricLabel.make("unit", unit)]) as K
+import * as Instruments from "./internal/Instruments.js"
 
 const durationBoundaries = MetricBoundaries.exponential({ start: 0.5, factor: 2, count: 18 })
 
@@ -46,15 +47,11 @@ const durationBoundaries = MetricBoundaries.exponential({ start: 0.5, factor: 2,
  * @since 0.1.0
  * @category metrics
  */
-export const operationDuration: Metric.Metric.Histogram<number> = Metric.fromMetricKey(
-  withUnit(
-    MetricKey.histogram(
-      "keyvault.operation.duration",
-      durationBoundaries,
-      "Duration of client operations that reached the vault, in milliseconds"
-    ),
-    "ms"
-  )
+export const operationDuration: Metric.Metric.Histogram<number> = Instruments.histogram(
+  "keyvault.operation.duration",
+  durationBoundaries,
+  "Duration of client operations that reached the vault, in milliseconds (ms)",
+  "ms"
 )
 
 /**
@@ -63,8 +60,10 @@ export const operationDuration: Metric.Metric.Histogram<number> = Metric.fromMet
  * @since 0.1.0
  * @category metrics
  */
-export const errors: Metric.Metric.Counter<number> = Metric.fromMetricKey(
-  withUnit(MetricKey.counter("keyvault.errors", { description: "Failed operations by error tag", incremental: true }), "{error}")
+export const errors: Metric.Metric.Counter<number> = Instruments.counter(
+  "keyvault.errors",
+  "Failed operations by error tag, in errors ({error})",
+  "{error}"
 )
 
 /**
@@ -74,11 +73,10 @@ export const errors: Metric.Metric.Counter<number> = Metric.fromMetricKey(
  * @since 0.1.0
  * @category metrics
  */
-export const httpAttempts: Metric.Metric.Counter<number> = Metric.fromMetricKey(
-  withUnit(
-    MetricKey.counter("keyvault.http.attempts", { description: "HTTP exchanges with the vault", incremental: true }),
-    "{request}"
-  )
+export const httpAttempts: Metric.Metric.Counter<number> = Instruments.counter(
+  "keyvault.http.attempts",
+  "HTTP exchanges with the vault, in requests ({request})",
+  "{request}"
 )
 
 /**
@@ -88,11 +86,10 @@ export const httpAttempts: Metric.Metric.Counter<number> = Metric.fromMetricKey(
  * @since 0.1.0
  * @category metrics
  */
-export const httpRetries: Metric.Metric.Counter<number> = Metric.fromMetricKey(
-  withUnit(
-    MetricKey.counter("keyvault.http.retries", { description: "Retries of vault requests", incremental: true }),
-    "{retry}"
-  )
+export const httpRetries: Metric.Metric.Counter<number> = Instruments.counter(
+  "keyvault.http.retries",
+  "Retries of vault requests, in retries ({retry})",
+  "{retry}"
 )
 
 /**
@@ -101,29 +98,25 @@ export const httpRetries: Metric.Metric.Counter<number> = Metric.fromMetricKey(
  * @since 0.1.0
  * @category metrics
  */
-export const throttled: Metric.Metric.Counter<number> = Metric.fromMetricKey(
-  withUnit(
-    MetricKey.counter("keyvault.throttled", { description: "Throttled (429) answers from the vault", incremental: true }),
-    "{response}"
-  )
+export const throttled: Metric.Metric.Counter<number> = Instruments.counter(
+  "keyvault.throttled",
+  "Throttled (429) answers from the vault, in responses ({response})",
+  "{response}"
 )
 
 /**
  * The wait honoured before retrying a throttled request, in milliseconds: the Retry-After the vault asked for, or
- * the backoff when it named none (histogram `keyvault.throttled.retry_after`; label `vault_host`).
+ * the backoff when it named none (histogram `keyvault.throttled.retry_after.duration`, unit `ms`; label
+ * `vault_host`).
  *
  * @since 0.1.0
  * @category metrics
  */
-export const retryAfter: Metric.Metric.Histogram<number> = Metric.fromMetricKey(
-  withUnit(
-    MetricKey.histogram(
-      "keyvault.throttled.retry_after",
-      MetricBoundaries.exponential({ start: 10, factor: 2, count: 14 }),
-      "Wait honoured before retrying a throttled request, in milliseconds"
-    ),
-    "ms"
-  )
+export const retryAfter: Metric.Metric.Histogram<number> = Instruments.histogram(
+  "keyvault.throttled.retry_after.duration",
+  MetricBoundaries.exponential({ start: 10, factor: 2, count: 14 }),
+  "Wait honoured before retrying a throttled request, in milliseconds (ms)",
+  "ms"
 )
 
 /**
@@ -133,18 +126,14 @@ export const retryAfter: Metric.Metric.Histogram<number> = Metric.fromMetricKey(
  * @since 0.1.0
  * @category metrics
  */
-export const tokenAcquisitions: Metric.Metric.Counter<number> = Metric.fromMetricKey(
-  withUnit(
-    MetricKey.counter("keyvault.token.acquisitions", {
-      description: "Calls to the credential for an access token, by outcome",
-      incremental: true
-    }),
-    "{token}"
-  )
+export const tokenAcquisitions: Metric.Metric.Counter<number> = Instruments.counter(
+  "keyvault.token.acquisitions",
+  "Calls to the credential for an access token by outcome, in token acquisitions ({token})",
+  "{token}"
 )
 
 /**
- * Circuit breaker state per vault host: 0 closed, 1 half-open, 2 open (gauge `keyvault_circuit_state`).
+ * Circuit breaker state per vault host: 0 closed, 1 half-open, 2 open (gauge `keyvault.circuit.state`).
  *
  * @since 0.1.0
  * @category metrics
@@ -160,7 +149,8 @@ export const circuitState: Metric.Metric.Gauge<number> = CircuitBreaker.stateMet
 export const circuitTransitions: Metric.Metric.Counter<number> = CircuitBreaker.transitionsMetric
 
 /**
- * Time requests waited in the client's rate limiter, in milliseconds (histogram `keyvault_rate_limiter_wait_ms`).
+ * Time requests waited in the client's rate limiter, in milliseconds (histogram
+ * `keyvault.rate_limiter.wait.duration`).
  *
  * @since 0.1.0
  * @category metrics

@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -19,6 +20,13 @@ import { EntryStore } from "./EntryStore.js"
 import { NegativeStore } from "./NegativeStore.js"
 import { classify, RefreshPolicy, StaleHolds } from "./RefreshPolicy.js"
 import { type Flight, SingleFlight } from "./SingleFlight.js"
+
+// The error's `_tag` (the package's errors all have one), else `Unknown`.
+const tagOf = (cause: Cause.Cause<unknown>): string => {
+  const error = Option.getOrUndefined(Cause.failureOption(cause))
+  const tag = typeof error === "object" && error !== null ? (error as { readonly _tag?: unknown })._tag : undefined
+  return typeof tag === "string" ? tag : "Unknown"
+}
 
 type Restore = <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>
 
@@ -116,7 +124,9 @@ export const make = (config: CacheConfig.ResolvedCacheConfig): Effect.Effect<Vau
         if (stale !== undefined) {
           staleHolds.hold(current, at + policy.retryHoldMillis)
           counters.stale(table.objectType)
-          return Effect.succeed(Exit.succeed(stale))
+          // Logged here, once per failed reload (so once per entry per hold): reads during the hold are served
+          // stale without a load and without a log line.
+          return Effect.as(staleWarning(table, exit.cause, at - current.expiresAt), Exit.succeed(stale))
         }
       } else if (action._tag === "Fail") {
         if (action.dropPrevious && current !== undefined) entries.remove(current)
@@ -126,6 +136,17 @@ export const make = (config: CacheConfig.ResolvedCacheConfig): Effect.Effect<Vau
       }
       return Effect.succeed(exit)
     }
+
+    // What an operator sees when stale-if-error masks an outage: the vault, the object type and the failure's tag.
+    // Never the name (a bounded, non-identifying record) nor the value.
+    const staleWarning = (table: Table, cause: Cause.Cause<unknown>, expiredForMillis: number): Effect.Effect<void> =>
+      Effect.annotateLogs(Effect.logWarning("serving a stale cached value: reloading it failed"), {
+        "keyvault.vault_host": table.vaultHost,
+        "keyvault.object_type": table.objectType,
+        "error.type": tagOf(cause),
+        "keyvault.stale_for_ms": expiredForMillis,
+        "keyvault.retry_hold_ms": policy.retryHoldMillis
+      })
 
     // A miss: a remembered not-found, a flight to join, or a new load. Runs under the reader's mask (see `read`).
     const miss = <A, E>(
