@@ -10,7 +10,7 @@
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as DefaultServices from "effect/DefaultServices"
+import type * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
 import type * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
@@ -187,10 +187,9 @@ const instrument = (client: Client, name: string, options: Tracer.SpanOptions) =
           })
         }
         const tracer = fiber.currentTracer
-        if (tracer === nativeTracer) {
-          if (!fiber.getFiberRef(FiberRef.currentTracerEnabled)) return settle(undefined, undefined)
-          return Effect.zipRight(tracerOff, settle(undefined, tracerOn))
-        }
+        // Effect's tracer only: no span, and nothing to change on the fiber (the HTTP exchange, in a fiber of its
+        // own, runs with tracing off: see `QuietTracer.exchangeFiberRefs`).
+        if (tracer === QuietTracer.nativeTracer) return settle(undefined, undefined)
         const context = fiber.currentContext
         const services = fiber.currentDefaultServices
         const twin = QuietTracer.quiet(tracer)
@@ -210,9 +209,6 @@ const instrument = (client: Client, name: string, options: Tracer.SpanOptions) =
       })
     )
 }
-
-const tracerOff = FiberRef.set(FiberRef.currentTracerEnabled, false)
-const tracerOn = FiberRef.set(FiberRef.currentTracerEnabled, true)
 
 const tagOf = (error: unknown): string => {
   const tag = typeof error === "object" && error !== null ? (error as { readonly _tag?: unknown })._tag : undefined
@@ -309,11 +305,6 @@ export const operation = <Args extends ReadonlyArray<unknown>, V extends object,
     )
 }
 
-// Effect's built-in tracer, in place when the application installed none: its spans go nowhere, yet making one
-// per operation (and the HTTP client's, with its URL and header attributes) cost about a fifth of an uncached
-// in-process get. With it, operations run with tracing off; with any other tracer, every span is made as before.
-// Read from the default services, not by running an Effect when the module loads.
-const nativeTracer: Tracer.Tracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
 
 /**
  * Options of the list operations.
@@ -368,7 +359,7 @@ export const list = <Args extends ReadonlyArray<unknown>, V extends object, EV, 
     ).pipe((stream) =>
       // As for single operations: no span when only Effect's built-in tracer is there to receive it.
       Stream.unwrap(Effect.withFiberRuntime((fiber) =>
-        Effect.succeed(fiber.currentTracer === nativeTracer ? stream : Stream.withSpan(stream, name, options))
+        Effect.succeed(fiber.currentTracer === QuietTracer.nativeTracer ? stream : Stream.withSpan(stream, name, options))
       ))
     )}
 

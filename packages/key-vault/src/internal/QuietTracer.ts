@@ -65,11 +65,23 @@ export const withTracer = (
 ): Context.Context<DefaultServices.DefaultServices> => Context.add(services, Tracer.Tracer, tracer)
 
 /**
- * Fiber refs for the HTTP exchange forked from a quiet fiber: the application's tracer back, so the HTTP client and
- * any instrumentation under it see the operation's span as the active one; and no `http.client` span of the
- * platform's HttpClient, whose attempt the operation's span already records as an event (status, request ids,
- * delays; see `Transport`), so each operation exports one span rather than two, and `traceparent` names the
- * operation's span. Unchanged for any other fiber.
+ * Effect's built-in tracer, in place when the application installed none: its spans go nowhere, yet making one per
+ * operation (and the HTTP client's, with its URL and header attributes) cost about a fifth of an uncached in-process
+ * `get`. With it, operations make no span. Read from the default services, not by running an Effect at load.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const nativeTracer: Tracer.Tracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
+/**
+ * Fiber refs for the HTTP exchange, which runs in a fiber of its own:
+ * - forked from a quiet fiber: the application's tracer back, so the HTTP client and any instrumentation under it
+ *   see the operation's span as the active one; and no `http.client` span of the platform's HttpClient, whose
+ *   attempt the operation's span already records as an event (status, request ids, delays; see `Transport`), so
+ *   each operation exports one span rather than two, and `traceparent` names the operation's span;
+ * - with only Effect's tracer: tracing off, so an HTTP client that makes spans (the platform's) makes none;
+ * - otherwise unchanged.
  *
  * @since 0.1.0
  * @internal
@@ -79,7 +91,11 @@ export const exchangeFiberRefs = (
   services: Context.Context<DefaultServices.DefaultServices>,
   fiberId: FiberId.Runtime
 ): FiberRefs.FiberRefs => {
-  const application = loud(Context.get(services, Tracer.Tracer))
+  const current = Context.get(services, Tracer.Tracer)
+  if (current === nativeTracer) {
+    return FiberRefs.updateAs(fiberRefs, { fiberId, fiberRef: FiberRef.currentTracerEnabled, value: false })
+  }
+  const application = loud(current)
   return application === undefined
     ? fiberRefs
     : FiberRefs.updateManyAs(fiberRefs, {

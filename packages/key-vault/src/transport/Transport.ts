@@ -594,9 +594,11 @@ export const make: Effect.Effect<
 
   const sendAny = (request: TransportRequest, absoluteUrl?: string): Effect.Effect<TransportResponse, SendError> =>
     Effect.withFiberRuntime((fiber) => {
-      // The operation's span, only when tracing is on: with Effect's built-in tracer the operation template turns
-      // tracing off, and nothing below pays for spans.
-      const current = fiber.getFiberRef(FiberRef.currentTracerEnabled) ? fiber.currentSpan : undefined
+      // The operation's span, only with an application tracer: with Effect's built-in one, nothing below pays for
+      // spans.
+      const current = fiber.currentTracer !== QuietTracer.nativeTracer && fiber.getFiberRef(FiberRef.currentTracerEnabled)
+        ? fiber.currentSpan
+        : undefined
       const span = current?._tag === "Span" ? current : undefined
       if (span !== undefined) span.attribute(SpanKeys.method, request.method)
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
