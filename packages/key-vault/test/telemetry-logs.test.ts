@@ -3,6 +3,7 @@
  * when stale-if-error answers with an expired value, and the metric naming scheme every exported metric follows.
  * Logs are captured with a test logger (`Logger.replace`); time is the TestClock.
  */
+import * as HttpClient from "@effect/platform/HttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -17,6 +18,9 @@ import { ServiceError } from "../src/errors/KeyVaultError.js"
 import * as FleetMetrics from "../src/fleet/FleetMetrics.js"
 import * as RotationMetrics from "../src/rotation/RotationMetrics.js"
 import * as KeyVaultMetrics from "../src/telemetry/KeyVaultMetrics.js"
+import * as KeyVault from "../src/KeyVault.js"
+import * as TokenProvider from "../src/auth/TokenProvider.js"
+import { Secrets } from "../src/secrets/Secrets.js"
 
 const NAME = "payments-db-password"
 const VALUE = "STALE-LOG-SECRET-VALUE"
@@ -143,6 +147,29 @@ const keyOf = (metric: AnyMetric): MetricKey.MetricKey.Untyped => {
   expect(found).toHaveLength(1)
   return found[0]!.metricKey
 }
+
+describe("defects", () => {
+  it.effect("an operation that dies logs one error line naming the operation and vault, never the cause's text", () => {
+    const lines: Array<Line> = []
+    // An HTTP client with a bug: it throws, with an input in its message.
+    const broken = HttpClient.make(() => Effect.die(new Error(`bug while sending ${VALUE}`)))
+    const layer = KeyVault.layer({ vaultUrl: "https://defect.vault.azure.net", cache: { enabled: false } }).pipe(
+      Layer.provide(Layer.merge(Layer.succeed(HttpClient.HttpClient, broken), TokenProvider.layerStatic()))
+    )
+    return Effect.gen(function*() {
+      const exit = yield* Effect.exit(Effect.flatMap(Secrets, (s) => s.set(NAME, VALUE)))
+      expect(exit._tag).toBe("Failure")
+      const errors = lines.filter((line) => line.level === "ERROR")
+      expect(errors).toEqual([{
+        level: "ERROR",
+        message: "a vault operation failed with a defect",
+        annotations: { "keyvault.operation": "Secrets.set", "keyvault.vault_host": "defect.vault.azure.net", "error.type": "Defect" }
+      }])
+      expect(JSON.stringify(lines)).not.toContain(VALUE)
+      expect(JSON.stringify(lines)).not.toContain(NAME)
+    }).pipe(Effect.provide(Layer.merge(layer, capturing(lines))))
+  })
+})
 
 describe("metric names", () => {
   it("every metric: a dotted keyvault.* name, a description stating its unit, the unit tag, a monotonic counter", () => {

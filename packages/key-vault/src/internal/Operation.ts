@@ -158,6 +158,11 @@ const instrument = (client: Client, name: string, options: Tracer.SpanOptions) =
     return tag
   }
   const makeSpan = Effect.makeSpan(name, options)
+  const defectLogged = Effect.annotateLogs(Effect.logError("a vault operation failed with a defect"), {
+    "keyvault.operation": name,
+    "keyvault.vault_host": host,
+    "error.type": "Defect"
+  })
   return <A, E>(body: (span: Tracer.Span | undefined) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
     Effect.uninterruptibleMask((restore) =>
       Effect.withFiberRuntime<A, E>((fiber) => {
@@ -182,7 +187,10 @@ const instrument = (client: Client, name: string, options: Tracer.SpanOptions) =
               const tag = recordFailure(cause, millis())
               if (span !== undefined && tag !== undefined) span.attribute(SpanKeys.errorType, tag)
               end(Exit.failCause(cause))
-              return leave === undefined ? Effect.failCause(cause) : Effect.zipRight(leave, Effect.failCause(cause))
+              const failed = leave === undefined ? Effect.failCause(cause) : Effect.zipRight(leave, Effect.failCause(cause))
+              // A defect is a bug (ours or a layer's), never an answer of the vault's: logged at error level, without
+              // the cause, whose message could carry an input.
+              return tag === "Defect" ? Effect.zipRight(defectLogged, failed) : failed
             }
           })
         }
