@@ -221,7 +221,15 @@ export const make = (
     Effect.uninterruptibleMask((restore): Effect.Effect<A, E | CircuitOpenError> => {
       // Closed: admitted at once, without a clock read (only an open circuit's timeout needs the time).
       if (current._tag === "Closed") {
-        return Effect.onExit(restore(Effect.suspend(() => run(admitWhileClosed))), recordClosed)
+        // `matchCauseEffect` under this mask rather than `Effect.onExit`, which would add a second mask: the path
+        // of every request.
+        return Effect.matchCauseEffect(restore(Effect.suspend(() => run(admitWhileClosed))), {
+          onSuccess: (a) => {
+            const recorded = recordClosed(Exit.succeed(a))
+            return recorded === Effect.void ? Effect.succeed(a) : Effect.as(recorded, a)
+          },
+          onFailure: (cause) => Effect.zipRight(recordClosed(Exit.failCause(cause)), Effect.failCause(cause))
+        })
       }
       return Effect.flatMap(Clock.currentTimeMillis, (now) =>
         Effect.flatMap(admit(now), (admission): Effect.Effect<A, E | CircuitOpenError> => {
