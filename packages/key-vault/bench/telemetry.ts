@@ -25,7 +25,6 @@ import * as HttpsServer from "@effect-azure/key-vault-emulator/server/HttpsServe
 import * as Tls from "@effect-azure/key-vault-emulator/server/Tls"
 import * as EmulatorHttp from "@effect-azure/key-vault-emulator/testing/HttpClientLayer"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import {
   InMemoryLogRecordExporter,
   type LogRecordExporter,
@@ -56,6 +55,7 @@ import type * as CacheConfig from "@effect-azure/key-vault/cache/CacheConfig"
 import * as KeyVault from "@effect-azure/key-vault/KeyVault"
 import { Secrets } from "@effect-azure/key-vault/secrets/Secrets"
 import * as OpenTelemetry from "@effect-azure/key-vault/telemetry/OpenTelemetry"
+import * as UndiciHttpClient from "@effect-azure/key-vault/transport/UndiciHttpClient"
 import * as Args from "./Args.js"
 import { UsageError } from "./Args.js"
 import * as Stats from "./Stats.js"
@@ -280,7 +280,7 @@ const measure = async ({ httpsUrl, settings }: { readonly settings: Settings; re
   const emulator = await Effect.runPromise(Emulator.make({ journalCapacity: 0 }))
   await Effect.runPromise(emulator.engine.secrets.set(SECRET_NAME, { value: Redacted.make(SECRET_VALUE) }))
   const inProcess: Target = { vaultUrl: VAULT, http: EmulatorHttp.layer(emulator), loopback: false }
-  const https: Target = { vaultUrl: httpsUrl, http: NodeHttpClient.layerUndici, loopback: true }
+  const https: Target = { vaultUrl: httpsUrl, http: UndiciHttpClient.layer(), loopback: true }
 
   const modes: ReadonlyArray<Mode> = ["off", "noop", "memory"]
   const clients = (target: Target, cache: CacheConfig.CacheOptions): Promise<Record<Mode, Client>> =>
