@@ -43,7 +43,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { RedisOptions } from "ioredis"
-import { SharedTier } from "../cache/SharedTier.js"
+import { SharedTier, type SharedTierStats } from "../cache/SharedTier.js"
 import { booleanText, durationText, textConfig } from "../config/KeyVaultConfig.js"
 import { ValidationError } from "../errors/KeyVaultError.js"
 import * as Envelope from "./internal/Envelope.js"
@@ -105,27 +105,17 @@ export interface FleetCacheOptions {
  * @since 0.1.0
  * @category models
  */
-export interface FleetCacheStats {
-  /** Memory misses answered from Redis. */
-  readonly hits: number
-  /** Memory misses Redis could not answer. */
-  readonly misses: number
+export interface FleetCacheStats extends SharedTierStats {
   /** Vault loads this instance ran through the tier (as lease holder, after a bounded wait, or in a fallback). */
   readonly vaultLoads: number
   /** Entries this instance wrote to Redis. */
   readonly writes: number
-  /** Loads answered by another instance's vault call after waiting on its lease. */
-  readonly coalesced: number
-  /** Redis operations that failed or were skipped, each answered through memory and the vault. */
-  readonly fallbacks: number
   /** Entries that did not open and were deleted. */
   readonly corrupt: number
   readonly invalidationsSent: number
   readonly invalidationsReceived: number
   /** Whether Redis is in use right now. */
   readonly available: boolean
-  /** Redis calls awaiting their answer. */
-  readonly inFlight: number
 }
 
 /**

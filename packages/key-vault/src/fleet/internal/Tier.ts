@@ -17,6 +17,7 @@
  *
  * @internal
  */
+import type { FleetCacheStats } from "../FleetCache.js"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -54,20 +55,8 @@ export interface TierSettings {
   readonly retryMillis: number
 }
 
-/** One tier's counters. @internal */
-export interface TierStats {
-  readonly hits: number
-  readonly misses: number
-  readonly vaultLoads: number
-  readonly writes: number
-  readonly coalesced: number
-  readonly fallbacks: number
-  readonly corrupt: number
-  readonly invalidationsSent: number
-  readonly invalidationsReceived: number
-  readonly available: boolean
-  readonly inFlight: number
-}
+/** One tier's counters (documented on `FleetCacheStats`). @internal */
+export type TierStats = FleetCacheStats
 
 /** The tier service with its introspection. @internal */
 export interface Tier extends SharedTierService {
