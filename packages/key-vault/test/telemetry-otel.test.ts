@@ -102,7 +102,7 @@ describe("OpenTelemetry export", () => {
       expect(count("keyvault.operation.duration", { operation: "Secrets.get", outcome: "success" })).toBe(1)
       expect(count("keyvault.errors", { operation: "Secrets.get" })).toBe(0)
 
-        // The warnings, as log records correlated with the operation's span (its ids as attributes).
+      // The warnings, as log records correlated with the operation's span (its ids as attributes).
       const records = logs.getFinishedLogRecords()
       const throttled = records.filter((r) => r.body === "the vault throttled a request")
       const retrying = records.filter((r) => r.body === "retrying a vault request")
