@@ -209,15 +209,15 @@ export const open = (
     const registryRef: { current?: VaultRegistry.VaultRegistry } = {}
     const clock = yield* EmulatorClock.make({
       startTime: options.startTime,
+      // With persistence, the new offset and the events the move published are written before the move returns.
       afterChange: Effect.asVoid(Effect.suspend(() =>
-        state === undefined || clockRef.current === undefined
+        state === undefined
           ? checkDue
           : Effect.zipRight(
-            Effect.map(clockRef.current.offsetMillis, (offset) => {
-              state.clockMoved(offset)
-              state.flush()
-            }),
-            checkDue
+            clockRef.current === undefined
+              ? Effect.void
+              : Effect.map(clockRef.current.offsetMillis, (offset) => state.clockMoved(offset)),
+            Effect.tap(checkDue, () => state.flush())
           )
       ))
     })
@@ -228,7 +228,9 @@ export const open = (
       provideClock: clock.provide,
       defaultVaultName: options.defaultVaultName ?? VaultRegistry.DEFAULT_VAULT_NAME,
       // Resolved lazily: the registry is built after Event Grid (its default vault reports to it).
-      vaultUrlFor: (vault, defaultVaultUrl) => registryRef.current?.urlFor(vault, defaultVaultUrl) ?? defaultVaultUrl
+      vaultUrlFor: (vault, defaultVaultUrl) => registryRef.current?.urlFor(vault, defaultVaultUrl) ?? defaultVaultUrl,
+      publishedBefore: state?.publishedEvents,
+      onPublished: state?.eventPublished
     })
     checkDue = eventGrid.checkDue
     const token = options.token === undefined
@@ -257,6 +259,7 @@ export const open = (
       faultSeed: options.seed,
       certificateIssuanceDelayMillis: options.certificateIssuanceDelayMillis,
       mapsFor: state?.mapsFor,
+      throttleChanged: state?.throttleChanged,
       // The token is checked once, in front of each vault's pipeline; the app behind it needs no second check.
       serve: (parts) => {
         const app = App.make({ engine: parts.engine, tenantId, resource: options.resource })
@@ -283,6 +286,11 @@ export const open = (
       state.restoring = true
       for (const saved of state.savedVaults) {
         yield* Effect.orDieWith(vaults.create(saved.name, saved.settings), (error) => new Error(error.message))
+      }
+      // A throttle changed at runtime comes back as it was last set (over the vault's creation settings).
+      for (const [name, settings] of state.savedThrottles) {
+        const vault = yield* Effect.option(vaults.get(name))
+        if (vault._tag === "Some") yield* Effect.orDie(vault.value.throttle.update(settings))
       }
       state.restoring = false
       if (state.clockOffsetMillis !== undefined) {

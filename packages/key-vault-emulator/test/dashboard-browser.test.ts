@@ -2,20 +2,25 @@
  * The dashboard in a real browser: headless Chromium (Debian's `chromium`, or `CHROMIUM_PATH`) driven by
  * playwright-core, against the emulator's HTTPS server, with the official SDK making the requests the page shows.
  * Runs when Chromium is found; otherwise reported as skipped with the reason, and a failure when `CI=true`.
+ * The server is the emulator's handler behind a switch that can end every open journal stream, as a server (or a
+ * proxy in front of it) that closes the connection mid-session.
  */
 import type { TokenCredential } from "@azure/core-auth"
 import { RestError } from "@azure/core-rest-pipeline"
 import { SecretClient } from "@azure/keyvault-secrets"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import type { Browser, Page } from "playwright-core"
 import { chromium } from "playwright-core"
 import * as Emulator from "../src/Emulator.js"
+import type { EmulatorHandler } from "../src/http/Protocol.js"
 import * as HttpsServer from "../src/server/HttpsServer.js"
 import * as Tls from "../src/server/Tls.js"
 
@@ -32,6 +37,20 @@ const ARGS = [
   "--disable-component-update",
   "--disable-sync"
 ]
+
+// Streamed responses end when `cutStreams` is called (each stream waits on the switch current when it started).
+let streamCut = Effect.runSync(Deferred.make<void>())
+const cutStreams = (): void => {
+  const cut = streamCut
+  streamCut = Effect.runSync(Deferred.make<void>())
+  Effect.runSync(Deferred.succeed(cut, undefined))
+}
+const cuttable = (handler: EmulatorHandler): EmulatorHandler => (request) =>
+  Effect.map(handler(request), (response) => {
+    if (response.stream === undefined) return response
+    const cut = streamCut
+    return { ...response, stream: Stream.interruptWhen(response.stream, Deferred.await(cut)) }
+  })
 
 const TOKEN = "dashboard-test-token"
 const VALUE = "s3cr3t-dashboard-value"
@@ -54,19 +73,21 @@ describe.skipIf(!found)(title, () => {
   let page: Page
   let origin: string
   let client: SecretClient
+  let emulator: Emulator.Emulator
   const requested: Array<string> = []
 
   beforeAll(async () => {
     const stateDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "kv-dashboard-"))
     const started = await Effect.runPromise(Effect.gen(function*() {
-      const emulator = yield* Emulator.make({ token: TOKEN })
+      const made = yield* Emulator.make({ token: TOKEN })
       const tls = yield* Tls.ensureTlsMaterial({ stateDir })
       const server = yield* Scope.extend(
-        HttpsServer.serve({ handler: emulator.handler, tls: { cert: tls.certPem, key: tls.keyPem } }),
+        HttpsServer.serve({ handler: cuttable(made.handler), tls: { cert: tls.certPem, key: tls.keyPem } }),
         scope
       )
-      return { url: server.url, ca: tls.caCertPem }
+      return { url: server.url, ca: tls.caCertPem, emulator: made }
     }))
+    emulator = started.emulator
     origin = started.url
     const credential: TokenCredential = {
       getToken: async () => ({ token: TOKEN, expiresOnTimestamp: Date.now() + 3_600_000 })
@@ -163,4 +184,57 @@ describe.skipIf(!found)(title, () => {
     await other.locator("#secrets-table tbody tr[data-secret='db-password']").waitFor()
     await fresh.close()
   }, 30_000)
+
+  it("reconnects with its last cursor when the server ends the journal stream: no entry missed, none twice", async () => {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true })
+    const live = await context.newPage()
+    const streams: Array<{ readonly url: URL; readonly lastEventId: string | undefined }> = []
+    live.on("request", (request) => {
+      const url = new URL(request.url())
+      if (url.pathname === "/admin/journal/stream") streams.push({ url, lastEventId: request.headers()["last-event-id"] })
+    })
+    const requestIdOf = async (): Promise<string> => {
+      let id: string | undefined
+      await client.getSecret("db-password", {
+        onResponse: (response) => {
+          id = response.request.headers.get("x-ms-client-request-id")
+        }
+      })
+      return id!
+    }
+    const rows = live.locator("#journal-table tbody tr")
+    const shownOnce = async (id: string): Promise<void> => {
+      await rows.filter({ hasText: id }).first().waitFor({ timeout: 10_000 })
+      expect(await rows.filter({ hasText: id }).count()).toBe(1)
+    }
+
+    await live.goto(`${origin}/admin/dashboard#token=${TOKEN}`)
+    await live.locator("#journal-status", { hasText: "live" }).waitFor()
+    const before = await requestIdOf()
+    await shownOnce(before)
+
+    // The server ends the stream; a request made while the page is away is read when it comes back.
+    cutStreams()
+    await live.locator("#journal-status", { hasText: "reconnecting" }).waitFor({ timeout: 10_000 })
+    const during = await requestIdOf()
+    const reconnected = live.waitForResponse((response) => new URL(response.url()).pathname === "/admin/journal/stream")
+    expect((await reconnected).status()).toBe(200)
+    await live.locator("#journal-status", { hasText: "live" }).waitFor()
+    const after = await requestIdOf()
+    await Promise.all([shownOnce(before), shownOnce(during), shownOnce(after)])
+
+    // The second stream resumed from the first one's last event id instead of asking for the backlog again.
+    expect(streams).toHaveLength(2)
+    expect(streams[0]!.url.searchParams.get("backlog")).toBe("100")
+    expect(streams[0]!.lastEventId).toBeUndefined()
+    expect(streams[1]!.url.searchParams.has("backlog")).toBe(false)
+    expect(streams[1]!.lastEventId).toMatch(/\S/)
+
+    // Every entry of the journal is on the page exactly once (sequence numbers, first column).
+    const journaled = await Effect.runPromise(emulator.journal.entries)
+    const sequences = await live.locator("#journal-table tbody tr td:first-child").allTextContents()
+    expect(new Set(sequences).size).toBe(sequences.length)
+    expect(sequences.length).toBe(journaled.length)
+    await context.close()
+  }, 60_000)
 })

@@ -240,7 +240,8 @@ export interface Admin {
     readonly status: (vault?: string) => Effect.Effect<ThrottleSettings, AdminError>
     /**
      * Switches throttling on or off and changes its settings (only the fields given); windows start afresh. Every
-     * vault has a throttle (off unless its settings turned it on), so this works for any vault.
+     * vault has a throttle (off unless its settings turned it on), so this works for any vault. With a state
+     * directory the new settings are kept: after a restart the vault's throttle is the one last set here.
      */
     readonly update: (change: ThrottleUpdate, vault?: string) => Effect.Effect<ThrottleSettings, AdminError>
   }
@@ -299,9 +300,9 @@ export interface AdminOptions {
   readonly vaults: VaultRegistry
   readonly clock: EmulatorClock
   /**
-   * Runs after every operation that changes vault state (vaults created, deleted or reset, seeding, clock moves),
-   * whether it succeeded or not: the emulator writes the change to its state directory there, at once rather than
-   * with the next request.
+   * Runs after every operation that changes vault state (vaults created, deleted or reset, seeding, clock moves,
+   * throttle changes), whether it succeeded or not: the emulator writes the change to its state directory there, at
+   * once rather than with the next request.
    */
   readonly persist?: Effect.Effect<void> | undefined
 }
@@ -454,7 +455,7 @@ export const make = (options: AdminOptions): Admin => {
       update: (change, name) =>
         Effect.flatMap(
           vaultOf(name),
-          (vault) => Effect.mapError(vault.throttle.update(change), (error) => badRequest(error.message))
+          (vault) => Effect.mapError(written(vault.throttle.update(change)), (error) => badRequest(error.message))
         )
     },
     clock: {

@@ -44,8 +44,9 @@ export interface VersionFacts {
 /**
  * A change an observer is told about. `NewVersion`: a version was created (set, create, import, rotate; a certificate
  * version once it is issued). `VersionChanged`: a version's attributes changed, or it came back with its object
- * (restore, recover). `ObjectDeleted`: an object went to the soft-delete bin with all its versions. Versions of the
- * key and secret behind a certificate are not reported (the certificate's are).
+ * (restore, recover), or it was there already when the engine was built over saved state (`maps` pre-filled).
+ * `ObjectDeleted`: an object went to the soft-delete bin with all its versions. Versions of the key and secret behind
+ * a certificate are not reported (the certificate's are).
  *
  * @since 0.1.0
  * @category models
@@ -229,6 +230,13 @@ const observed = <V extends ObservableVersion>(
     expires: version.expires,
     updated: version.updated
   })
+  // Versions loaded from saved state were reported before the restart, not to this observer: report them as they
+  // are now, so their expiry events are scheduled as after a write (an event published then is not published again).
+  for (const object of store.listActive()) {
+    for (const version of object.versions) {
+      if (reported(version)) observer.onChange({ _tag: "VersionChanged", facts: facts(object.name, version) })
+    }
+  }
   return ObjectStore.observe(store, (change) => {
     switch (change._tag) {
       case "Added":

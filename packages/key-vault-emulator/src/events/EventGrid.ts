@@ -11,7 +11,9 @@
  *   only `Expired`. Disabled versions and deleted objects get none (a recovered one gets what fell due meanwhile).
  *
  * Each (object, version, type) is published once; for expiry events, once per `exp` (a version whose expiry is
- * extended is reported again when it nears the new one). Event ids are random GUIDs, as Event Grid's.
+ * extended is reported again when it nears the new one). Event ids are random GUIDs, as Event Grid's. With a state
+ * directory, the expiry events of the versions a vault held at a restart are scheduled as after a write, and those
+ * already published before it (`publishedBefore`) are not published again.
  *
  * Every vault of the emulator publishes: each event names the vault it comes from (`VaultName`, the vault URL in
  * `Id`, the `topic`). The default vault's events use the configured `vaultUrl` or the origin of its latest request;
@@ -135,6 +137,10 @@ export interface EventGridOptions {
    * place of the first label of the host (`https://<vault>.vault.azure.net`).
    */
   readonly vaultUrlFor?: ((vault: string, defaultVaultUrl: string) => string) | undefined
+  /** The keys `onPublished` reported before a restart: those expiry events are not published again. */
+  readonly publishedBefore?: Iterable<string> | undefined
+  /** Told the key of every NearExpiry / Expired event as it is published (persistence keeps them). */
+  readonly onPublished?: ((key: string) => void) | undefined
 }
 
 /**
@@ -219,7 +225,7 @@ export const make = (options: EventGridOptions = {}): Effect.Effect<EventGrid> =
 
     // Live versions by object, as the observer reports them: enough to tell whether a due event still applies.
     const live = new Map<string, Map<string, VersionFacts>>()
-    const published = new Set<string>()
+    const published = new Set<string>(options.publishedBefore ?? [])
     const due = DueQueue.make()
     const recent: Array<KeyVaultEvent> = []
     const deliveries = new Map<string, Delivery.Delivery>()
@@ -288,6 +294,7 @@ export const make = (options: EventGridOptions = {}): Effect.Effect<EventGrid> =
         const key = factKey(entry.kind, entry.vault, facts)
         if (published.has(key)) continue
         published.add(key)
+        options.onPublished?.(key)
         publish(entry.kind, entry.vault, facts, now)
         count += 1
       }

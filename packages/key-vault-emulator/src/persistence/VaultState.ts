@@ -1,7 +1,8 @@
 /**
  * State that survives restarts: every vault's objects (versions, private key material, certificates, deleted bins,
- * policies, issuers, contacts), the list of vaults and their settings, and the clock offset, kept under
- * `<stateDir>/vaults/`.
+ * policies, issuers, contacts), the list of vaults and their settings, each vault's throttle as last changed at
+ * runtime, the Event Grid expiry events already published (so a restart does not publish them again), and the clock
+ * offset, kept under `<stateDir>/vaults/`.
  *
  * Every change to the engine's maps is recorded; the changes of one request go to the write-ahead log as one sealed
  * record (AES-256-GCM, its tag the record's checksum) before the response is sent. The log is appended with one
@@ -19,6 +20,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import type { MapFactory } from "../engine/ObjectStore.js"
+import type { ThrottleSettings } from "../faults/Throttle.js"
 import type { VaultSettings } from "../vaults/VaultRegistry.js"
 import * as Codec from "./internal/Codec.js"
 import * as Files from "./internal/StateFiles.js"
@@ -82,6 +84,13 @@ export interface VaultState {
   readonly savedVaults: ReadonlyArray<SavedVault>
   /** The saved clock offset, if the clock was moved. */
   readonly clockOffsetMillis: number | undefined
+  /**
+   * Each vault's throttle as it was last changed at runtime (`Throttle.update`, the admin API), by vault name (the
+   * default vault's included); apply them after the vaults are recreated, with `restoring` set.
+   */
+  readonly savedThrottles: ReadonlyMap<string, ThrottleSettings>
+  /** The keys of the Event Grid expiry events published before this start (`EventGrid`'s `publishedBefore`). */
+  readonly publishedEvents: ReadonlyArray<string>
   /** Whether anything was saved before this start. */
   readonly fresh: boolean
   /** The engine maps of a vault. */
@@ -89,6 +98,10 @@ export interface VaultState {
   readonly vaultCreated: (name: string, settings: VaultSettings) => void
   readonly vaultRemoved: (name: string) => void
   readonly clockMoved: (offsetMillis: number) => void
+  /** A vault's throttle was changed at runtime; these settings replace its creation settings' throttle at restart. */
+  readonly throttleChanged: (name: string, settings: ThrottleSettings) => void
+  /** An Event Grid expiry event was published (its key, as `EventGrid` reports it). */
+  readonly eventPublished: (key: string) => void
   /** While true, changes are not recorded (the saved state is being rebuilt). */
   restoring: boolean
   /** Writes the changes recorded so far as one log record; returns once written. */
@@ -104,6 +117,8 @@ type Op =
   | readonly ["create", string, unknown]
   | readonly ["remove", string]
   | readonly ["clock", number]
+  | readonly ["throttle", string, unknown]
+  | readonly ["event", string]
 
 type Loaded = Map<string, Map<string, Map<string, unknown>>>
 
@@ -111,6 +126,10 @@ interface Body {
   readonly vaults: ReadonlyArray<{ readonly name: string; readonly settings: unknown }>
   readonly maps: Record<string, Record<string, ReadonlyArray<readonly [string, unknown]>>>
   readonly clockOffsetMillis?: number | undefined
+  /** Absent in state written before throttles were kept. */
+  readonly throttles?: Record<string, unknown> | undefined
+  /** Absent in state written before published events were kept. */
+  readonly events?: ReadonlyArray<string> | undefined
 }
 
 const mapOf = <K, V>(outer: Map<K, V>, key: K, make: () => V): V => {
@@ -151,6 +170,9 @@ const openSync = (options: StateOptions): VaultState => {
   const vaults = new Map<string, unknown>()
   const loaded: Loaded = new Map()
   let clockOffsetMillis: number | undefined
+  // Encoded settings, by vault name.
+  const throttles = new Map<string, unknown>()
+  const events = new Set<string>()
   if (snapshot !== undefined) {
     const body = snapshot.body as Body
     for (const vault of body.vaults) vaults.set(vault.name, vault.settings)
@@ -161,6 +183,8 @@ const openSync = (options: StateOptions): VaultState => {
       }
     }
     clockOffsetMillis = body.clockOffsetMillis
+    for (const [name, settings] of Object.entries(body.throttles ?? {})) throttles.set(name, settings)
+    for (const key of body.events ?? []) events.add(key)
   }
   for (const record of log.records) {
     for (const op of record as ReadonlyArray<Op>) {
@@ -177,13 +201,21 @@ const openSync = (options: StateOptions): VaultState => {
         case "create":
           vaults.set(op[1], op[2])
           loaded.delete(op[1])
+          throttles.delete(op[1])
           break
         case "remove":
           vaults.delete(op[1])
           loaded.delete(op[1])
+          throttles.delete(op[1])
           break
         case "clock":
           clockOffsetMillis = op[1]
+          break
+        case "throttle":
+          throttles.set(op[1], op[2])
+          break
+        case "event":
+          events.add(op[1])
           break
       }
     }
@@ -214,7 +246,9 @@ const openSync = (options: StateOptions): VaultState => {
     return {
       vaults: [...settingsOf].map(([name, settings]) => ({ name, settings })),
       maps,
-      clockOffsetMillis
+      clockOffsetMillis,
+      throttles: Object.fromEntries(throttles),
+      events: [...events]
     }
   }
 
@@ -238,6 +272,10 @@ const openSync = (options: StateOptions): VaultState => {
   const state: VaultState = {
     savedVaults: [...vaults].map(([name, settings]) => ({ name, settings: Codec.decode(settings) as VaultSettings })),
     clockOffsetMillis,
+    savedThrottles: new Map(
+      [...throttles].map(([name, settings]) => [name, Codec.decode(settings) as ThrottleSettings] as const)
+    ),
+    publishedEvents: [...events],
     fresh,
     restoring: false,
     mapsFor: (vault) => <A>(id: string): Map<string, A> => {
@@ -251,17 +289,30 @@ const openSync = (options: StateOptions): VaultState => {
     vaultCreated: (name, settings) => {
       settingsOf.set(name, Codec.encode(settings))
       loaded.delete(name)
+      throttles.delete(name)
       record(["create", name, Codec.encode(settings)])
     },
     vaultRemoved: (name) => {
       settingsOf.delete(name)
       live.delete(name)
       loaded.delete(name)
+      throttles.delete(name)
       record(["remove", name])
     },
     clockMoved: (offsetMillis) => {
       clockOffsetMillis = offsetMillis
       record(["clock", offsetMillis])
+    },
+    throttleChanged: (name, settings) => {
+      if (state.restoring) return
+      const encoded = Codec.encode(settings)
+      throttles.set(name, encoded)
+      record(["throttle", name, encoded])
+    },
+    eventPublished: (key) => {
+      if (state.restoring || events.has(key)) return
+      events.add(key)
+      record(["event", key])
     },
     flush,
     close: () => {

@@ -207,6 +207,8 @@ export interface RegistryOptions {
   readonly mapsFor?: ((vault: string) => Engine.MapFactory) | undefined
   /** Builds a vault's request handler from its parts. */
   readonly serve: (parts: VaultParts) => EmulatorHandler
+  /** Told every runtime change of a vault's throttle (`throttle.update`), with the new settings (persistence). */
+  readonly throttleChanged?: ((vault: string, settings: Throttle.ThrottleSettings) => void) | undefined
 }
 
 /**
@@ -262,8 +264,11 @@ const validateSettings = (name: string, settings: VaultSettings): InvalidVaultSe
 const NOT_THROTTLED: Effect.Effect<Option.Option<never>> = Effect.succeedNone
 
 // The throttle as the request pipeline sees it: while it is off, a request costs no clock read and no window
-// bookkeeping (most vaults never switch it on).
-const skipWhenOff = (throttle: Throttle.Throttle): Throttle.Throttle => ({
+// bookkeeping (most vaults never switch it on). Every change of its settings is reported to `changed`.
+const skipWhenOff = (
+  throttle: Throttle.Throttle,
+  changed: ((settings: Throttle.ThrottleSettings) => void) | undefined
+): Throttle.Throttle => ({
   get limits() {
     return throttle.limits
   },
@@ -279,7 +284,9 @@ const skipWhenOff = (throttle: Throttle.Throttle): Throttle.Throttle => ({
   check: (request) => throttle.enabled ? throttle.check(request) : NOT_THROTTLED,
   reset: throttle.reset,
   settings: throttle.settings,
-  update: throttle.update
+  update: changed === undefined
+    ? throttle.update
+    : (change) => Effect.tap(throttle.update(change), (settings) => Effect.sync(() => changed(settings)))
 })
 
 /**
@@ -324,7 +331,11 @@ const makeVault = (
           )
         )
       )
-    const served = skipWhenOff(throttle)
+    const throttleChanged = options.throttleChanged
+    const served = skipWhenOff(
+      throttle,
+      throttleChanged === undefined ? undefined : (current) => throttleChanged(name, current)
+    )
     const engine = yield* Engine.make({
       recoverableDays: settings.recoverableDays,
       enforceValidityPeriod: settings.enforceValidityPeriod,
