@@ -62,7 +62,20 @@ export const loud = (tracer: Tracer.Tracer): Tracer.Tracer | undefined => loudOf
 export const withTracer = (
   services: Context.Context<DefaultServices.DefaultServices>,
   tracer: Tracer.Tracer
-): Context.Context<DefaultServices.DefaultServices> => Context.add(services, Tracer.Tracer, tracer)
+): Context.Context<DefaultServices.DefaultServices> => {
+  // A fiber's default services rarely change, and every traced operation swaps the tracer in them twice (quiet for
+  // the operation, the application's back for its exchange): the swapped contexts are made once per pair.
+  let byTracer = swapped.get(services)
+  if (byTracer === undefined) swapped.set(services, byTracer = new WeakMap())
+  let result = byTracer.get(tracer)
+  if (result === undefined) byTracer.set(tracer, result = Context.add(services, Tracer.Tracer, tracer))
+  return result
+}
+
+const swapped = new WeakMap<
+  Context.Context<DefaultServices.DefaultServices>,
+  WeakMap<Tracer.Tracer, Context.Context<DefaultServices.DefaultServices>>
+>()
 
 /**
  * Effect's built-in tracer, in place when the application installed none: its spans go nowhere, yet making one per
