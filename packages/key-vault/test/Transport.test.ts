@@ -4,6 +4,7 @@ import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
@@ -341,6 +342,38 @@ describe("Transport challenge flow", () => {
       expect(aborted).toBe(true)
       // The timer went with it: moving past the timeout reports nothing more.
       yield* TestClock.adjust("20 seconds")
+    }))
+
+  it.scoped("a vault call in a finalizer (uninterruptible) runs to its answer when the caller is interrupted", () =>
+    Effect.gen(function*() {
+      const body = JSON.stringify({ value: "cleaned-up", id: "https://myvault.vault.azure.net/secrets/x/0123456789abcdef0123456789abcdef" })
+      // A vault that says when a request arrives and answers when the test lets it.
+      const arrived = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const held = HttpClient.make((request) =>
+        Effect.zipRight(
+          Effect.zipRight(Deferred.succeed(arrived, undefined), Deferred.await(release)),
+          Effect.succeed(HttpClientResponse.fromWeb(request, new Response(body, { status: 200 })))
+        )
+      )
+      const layer = KeyVault.layer({ vaultUrl: "https://myvault.vault.azure.net", requestTimeout: "10 seconds", resilience: noResilience }).pipe(
+        Layer.provide(Layer.merge(Layer.succeed(HttpClient.HttpClient, held), TokenProvider.layerStatic()))
+      )
+      const secrets = Context.get(yield* Layer.build(layer), Secrets)
+      let answered: string | undefined
+      const cleanup = Effect.flatMap(
+        Effect.exit(secrets.get("x")),
+        (exit) => Effect.sync(() => void (answered = Exit.isSuccess(exit) ? Redacted.value(exit.value.value) : exit.cause._tag))
+      )
+      const started = yield* Deferred.make<void>()
+      const fiber = yield* Effect.fork(Effect.ensuring(Effect.zipRight(Deferred.succeed(started, undefined), Effect.never), cleanup))
+      yield* Deferred.await(started)
+      const interrupting = yield* Effect.fork(Fiber.interrupt(fiber))
+      yield* Deferred.await(arrived)
+      expect(answered).toBeUndefined()
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(interrupting)
+      expect(answered).toBe("cleaned-up")
     }))
 
   it.effect("never follows a nextLink off the vault's origin", () => {

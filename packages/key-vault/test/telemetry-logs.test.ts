@@ -6,6 +6,7 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Metric from "effect/Metric"
@@ -167,6 +168,30 @@ describe("defects", () => {
       }])
       expect(JSON.stringify(lines)).not.toContain(VALUE)
       expect(JSON.stringify(lines)).not.toContain(NAME)
+    }).pipe(Effect.provide(Layer.merge(layer, capturing(lines))))
+  })
+})
+
+describe("interruptions", () => {
+  it.effect("an interrupted operation is neither an error log nor an error metric, and is measured as interrupted", () => {
+    const lines: Array<Line> = []
+    const host = "interrupted.vault.azure.net"
+    const silent = HttpClient.make(() => Effect.never)
+    const layer = KeyVault.layer({ vaultUrl: `https://${host}`, cache: { enabled: false } }).pipe(
+      Layer.provide(Layer.merge(Layer.succeed(HttpClient.HttpClient, silent), TokenProvider.layerStatic()))
+    )
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      const fiber = yield* Effect.fork(secrets.get("x"))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.interrupt(fiber)
+      expect(lines.filter((line) => line.level === "ERROR")).toEqual([])
+      const pairs = yield* Metric.snapshot
+      const forHost = pairs.filter((pair) => pair.metricKey.tags.some((t) => t.key === "vault_host" && t.value === host))
+      expect(forHost.filter((pair) => pair.metricKey.name === "keyvault.errors")).toEqual([])
+      const outcomes = forHost.filter((pair) => pair.metricKey.name === "keyvault.operation.duration")
+        .map((pair) => pair.metricKey.tags.find((t) => t.key === "outcome")?.value)
+      expect(outcomes).toEqual(["interrupted"])
     }).pipe(Effect.provide(Layer.merge(layer, capturing(lines))))
   })
 })

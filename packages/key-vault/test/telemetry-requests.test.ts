@@ -15,6 +15,7 @@ import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as MetricState from "effect/MetricState"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Tracer from "effect/Tracer"
 import * as KeyVault from "../src/KeyVault.js"
 import * as TokenProvider from "../src/auth/TokenProvider.js"
@@ -125,12 +126,15 @@ describe("request ids and trace context", () => {
     // it, the exchange (where an HTTP client's instrumentation looks for its parent) keeps it.
     const spans: Array<Recorded> = []
     const recording = recordingTracer(spans)
-    const hookedUnderOperation = new Set<string>()
+    const hookedUnderOperation = new Map<string, number>()
     const application = Tracer.make({
       span: recording.span,
       context: (execution, fiber) => {
         const span = fiber.currentSpan
-        if (span?._tag === "Span" && span.name === "Secrets.get") hookedUnderOperation.add(idOf(fiber.id()))
+        if (span?._tag === "Span" && span.name === "Secrets.get") {
+          const id = idOf(fiber.id())
+          hookedUnderOperation.set(id, (hookedUnderOperation.get(id) ?? 0) + 1)
+        }
         return execution()
       }
     })
@@ -139,19 +143,46 @@ describe("request ids and trace context", () => {
       Effect.withFiberRuntime((fiber) => {
         const span = fiber.currentSpan
         exchanges.push({ fiber: idOf(fiber.id()), tracer: fiber.currentTracer, span: span?._tag === "Span" ? span.name : undefined })
+        if (request.headers["authorization"] === undefined) {
+          // The first contact: the vault's challenge, so the client asks its credential for a token.
+          return Effect.succeed(HttpClientResponse.fromWeb(request, new Response(null, {
+            status: 401,
+            headers: { "www-authenticate": 'Bearer authorization="https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000", resource="https://vault.azure.net"' }
+          })))
+        }
         const body = JSON.stringify({ value: "v", id: "https://hook.vault.azure.net/secrets/db/0123456789abcdef0123456789abcdef" })
         return Effect.succeed(HttpClientResponse.fromWeb(request, new Response(body, { status: 200 })))
       })
     )
+    // A credential: its own HTTP call (to Entra, say) must see the application's tracer too.
+    const tokenTracers: Array<Tracer.Tracer> = []
+    const tokens = Layer.succeed(TokenProvider.TokenProvider, {
+      getToken: () =>
+        Effect.withFiberRuntime((fiber) => {
+          tokenTracers.push(fiber.currentTracer)
+          return Effect.succeed({ token: Redacted.make("t"), expiresOnMillis: Date.now() + 3_600_000 })
+        })
+    })
     const layer = KeyVault.layer({ vaultUrl: "https://hook.vault.azure.net", cache: { enabled: false } }).pipe(
-      Layer.provide(Layer.merge(Layer.succeed(HttpClient.HttpClient, http), TokenProvider.layerStatic()))
+      Layer.provide(Layer.merge(Layer.succeed(HttpClient.HttpClient, http), tokens))
     )
     return Effect.gen(function*() {
       yield* (yield* Secrets).get("db")
-      expect(exchanges).toHaveLength(1)
-      expect(exchanges[0]!.tracer).toBe(application)
-      expect(exchanges[0]!.span).toBe("Secrets.get")
-      expect([...hookedUnderOperation]).toEqual([exchanges[0]!.fiber])
+      // The challenge probe and the authorised request, each in an exchange fiber of its own.
+      expect(exchanges).toHaveLength(2)
+      for (const exchange of exchanges) {
+        expect(exchange.tracer).toBe(application)
+        expect(exchange.span).toBe("Secrets.get")
+      }
+      // Under the operation's span, the hook ran in the exchange fibers and, in the operation's own fiber, only around
+      // the token acquisition (a dozen steps; the whole operation is about a hundred).
+      const exchangeFibers = new Set(exchanges.map((e) => e.fiber))
+      for (const fiber of exchangeFibers) expect(hookedUnderOperation.get(fiber)).toBeGreaterThan(0)
+      const elsewhere = [...hookedUnderOperation].filter(([fiber]) => !exchangeFibers.has(fiber))
+      expect(elsewhere.length).toBeLessThanOrEqual(1)
+      expect(elsewhere.reduce((total, [, calls]) => total + calls, 0)).toBeLessThanOrEqual(15)
+      expect(tokenTracers.length).toBeGreaterThan(0)
+      expect(tokenTracers.every((t) => t === application)).toBe(true)
       // One span: the operation's (its attempt is an event on it).
       expect(spans.map((s) => s.name)).toEqual(["Secrets.get"])
     }).pipe(Effect.provide(layer), Effect.withTracer(application))

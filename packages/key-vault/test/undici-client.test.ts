@@ -115,6 +115,42 @@ describe("UndiciHttpClient", () => {
       yield* Effect.promise(() => connectionClosed)
     }).pipe(Effect.provide(UndiciHttpClient.layer()), Effect.scoped))
 
+  it.live("a request interrupted while it waits for a connection is never sent", () =>
+    Effect.gen(function*() {
+      // One connection: a first request holds it (the server does not answer it until told), a second waits behind.
+      const seen: Array<string> = []
+      let answerFirst: () => void = () => {}
+      const firstArrived = new Promise<void>((resolve) => {
+        answerFirst = resolve
+      })
+      let respond: (() => void) | undefined
+      const server = yield* Effect.acquireRelease(
+        Effect.async<Http.Server>((resume) => {
+          const s = Http.createServer((request, response) => {
+            seen.push(`${request.method} ${request.url}`)
+            if (request.url === "/hold") {
+              respond = () => response.end("held")
+              answerFirst()
+            } else response.end("ok")
+          })
+          s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
+        }),
+        (s) => Effect.sync(() => s.close())
+      )
+      const origin = `http://127.0.0.1:${(server.address() as Net.AddressInfo).port}`
+      const http = yield* HttpClient.HttpClient
+      const first = yield* Effect.fork(Effect.flatMap(http.execute(HttpClientRequest.get(`${origin}/hold`)), (r) => r.text))
+      yield* Effect.promise(() => firstArrived)
+      const second = yield* Effect.fork(http.execute(HttpClientRequest.del(`${origin}/delete-me`)))
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(second)
+      respond!()
+      expect(yield* Fiber.join(first)).toBe("held")
+      // A third request on the same connection proves the queue moved on without the interrupted one.
+      yield* Effect.flatMap(http.execute(HttpClientRequest.get(`${origin}/after`)), (r) => r.text)
+      expect(seen).toEqual(["GET /hold", "GET /after"])
+    }).pipe(Effect.provide(UndiciHttpClient.layer({ connections: 1 })), Effect.scoped))
+
   it.effect("refuses a body it cannot send with a RequestError, before any request", () =>
     Effect.gen(function*() {
       const http = yield* HttpClient.HttpClient

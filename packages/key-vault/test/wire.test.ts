@@ -90,9 +90,9 @@ describe("Identifier", () => {
       if (!known.includes(lower) || !/^[0-9a-zA-Z-]{1,127}$/.test(name)) return undefined
       return { sourceId: id, vaultUrl: url.origin, collection: lower, name, version: version === undefined || version === "" ? undefined : version }
     }
-    // Every combination of these spellings (about 80,000 identifiers).
+    // Every combination of these spellings (about 100,000 identifiers).
     const schemes = ["https", "http", "HTTPS", "ftp"]
-    const hosts = ["v.vault.azure.net", "V.Vault.Azure.Net", "localhost", "127.0.0.1", "0x7f.1", "a-b.c", "xn--bcher-kva.example", "1.2.3", "my_vault.net"]
+    const hosts = ["v.vault.azure.net", "V.Vault.Azure.Net", "localhost", "127.0.0.1", "0x7f.1", "a-b.c", "xn--bcher-kva.example", "xn--", "xn--zz.example", "1.2.3", "my_vault.net"]
     const ports = ["", ":443", ":80", ":8443", ":0443", ":99999", ":0", ":65535"]
     const collections = ["secrets", "Secrets", "keys", "deletedcertificates", "unknown", ""]
     const names = ["name", "a-Z9", "bad_name", "with.dot", "pct%41", ""]
@@ -115,7 +115,7 @@ describe("Identifier", () => {
         }
       }
     }
-    expect(compared).toBe(4 * 9 * 8 * 6 * 6 * 8)
+    expect(compared).toBe(4 * 11 * 8 * 6 * 6 * 8)
   })
 
   it("formats the inverse of parse", () => {

@@ -12,7 +12,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import type * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
-import type * as Cause from "effect/Cause"
+import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import type * as MetricLabel from "effect/MetricLabel"
@@ -147,12 +147,16 @@ const instrument = (client: Client, name: string, options: Tracer.SpanOptions) =
     return labels
   }
   // The failure's tag (`Defect` for a defect), or `undefined` for an interruption.
+  // The cause of a failed operation is often composite (a failure with its finalizers' interruptions, `Sequential`):
+  // it is read for what it holds, not by its outer tag. An interruption only is no error; a typed failure is named by
+  // its tag; anything else is a defect.
   const recordFailure = (cause: Cause.Cause<unknown>, millis: number): string | undefined => {
-    if (cause._tag === "Interrupt") {
+    if (Cause.isInterruptedOnly(cause)) {
       KeyVaultMetrics.operationDuration.unsafeUpdate(millis, interrupted)
       return undefined
     }
-    const tag = cause._tag === "Fail" ? tagOf(cause.error) : "Defect"
+    const failed = Cause.failureOption(cause)
+    const tag = Option.isSome(failed) ? tagOf(failed.value) : "Defect"
     KeyVaultMetrics.operationDuration.unsafeUpdate(millis, failure)
     KeyVaultMetrics.errors.unsafeUpdate(1, errorLabelsOf(tag))
     return tag

@@ -16,6 +16,7 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
+import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as FiberRefs from "effect/FiberRefs"
 import type * as FiberId from "effect/FiberId"
@@ -129,3 +130,18 @@ const always = (): boolean => true
  */
 export const setServices = (services: Context.Context<DefaultServices.DefaultServices>) =>
   FiberRef.set(DefaultServices.currentServices, services)
+
+/**
+ * Runs `effect` with the application's tracer when the fiber runs a quiet twin: for the steps of an operation that
+ * may meet OpenTelemetry's own instrumentation besides the HTTP exchange (acquiring a token: a credential's HTTP call
+ * to Entra or the instance metadata service), and whose forked fibers (a credential's background refresh) outlive
+ * the operation. Unchanged, at no cost, for any other tracer.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const loudly = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.withFiberRuntime((fiber) => {
+    const application = loud(fiber.currentTracer)
+    return application === undefined ? effect : Effect.withTracer(effect, application)
+  })

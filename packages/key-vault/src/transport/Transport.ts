@@ -387,14 +387,16 @@ export const make: Effect.Effect<
   const learn = (response: TransportResponse) =>
     Effect.tap(verified(response), (challenge) => Ref.set(authState, { _tag: "Known", challenge }))
 
+  // With the application's tracer (see `QuietTracer.loudly`): a credential's own HTTP call and its background
+  // refresh fiber are not part of the operation's quiet steps.
   const tokenFor = (challenge: Challenge.Challenge, forceRefresh: boolean) =>
     Effect.map(
-      tokens.getToken({
+      QuietTracer.loudly(tokens.getToken({
         scopes: [challenge.scope],
         tenantId: challenge.tenantId,
         claims: challenge.claims,
         forceRefresh
-      }),
+      })),
       (t) => Option.some(t.token)
     )
 
@@ -699,8 +701,9 @@ const withTimeout = <A, E, E2>(
 ): Effect.Effect<A, E | E2> => {
   const exchange = Effect.interruptible(self)
   // Uninterruptible from the start of the exchange to the moment the caller waits on it, so an exchange is never
-  // left running unobserved; only the wait is interruptible.
-  return Effect.uninterruptible(Effect.withFiberRuntime<A, E | E2>((caller, status) => {
+  // left running unobserved; the wait is as interruptible as the caller was (`restore`): a caller that cannot be
+  // interrupted (a finalizer, an `uninterruptible` region) waits for its answer.
+  return Effect.uninterruptibleMask((restore) => Effect.withFiberRuntime<A, E | E2>((caller, status) => {
     // Inside an operation traced through an application tracer, the exchange gets that tracer back and no second
     // span of the HttpClient's (see `QuietTracer.exchangeFiberRefs`).
     const fiber = Runtime.runFork(
@@ -714,7 +717,7 @@ const withTimeout = <A, E, E2>(
     const done = fiber.unsafePoll()
     if (done !== null) return done
     const clock = Context.get(caller.currentDefaultServices, Clock.Clock)
-    return Effect.interruptible(Effect.async<A, E | E2>((resume) => {
+    return restore(Effect.async<A, E | E2>((resume) => {
       let settled = false
       const expire = (): void => {
         if (settled) return

@@ -172,6 +172,9 @@ export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient =>
         return Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
           let controller: Undici.Dispatcher.DispatchController | undefined
           let settled = false
+          // Interrupted while still queued (no connection free yet, or connecting): aborted as soon as undici starts
+          // it, so a request given up on is never sent.
+          let interrupted = false
           let status = 0
           let headers: RawHeaders = {}
           let started = false
@@ -191,6 +194,7 @@ export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient =>
             }, {
               onRequestStart: (c) => {
                 controller = c
+                if (interrupted) c.abort(new Error("the request was interrupted"))
               },
               onResponseStart: (_c, statusCode, responseHeaders) => {
                 started = true
@@ -223,6 +227,7 @@ export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient =>
           // Interrupted: the request is aborted (its connection closed); nothing it reports afterwards is delivered.
           return Effect.sync(() => {
             settled = true
+            interrupted = true
             controller?.abort(new Error("the request was interrupted"))
           })
         })

@@ -56,7 +56,8 @@ export const parse = (id: string): Option.Option<KeyVaultIdentifier> => {
   const canonical = CANONICAL.exec(id)
   if (canonical !== null) {
     const [, scheme, host, port, collection, name, version] = canonical
-    if (port === undefined || !isDefaultOrInvalidPort(scheme!, port)) {
+    // Punycode labels (`xn--`) go through `URL`, which checks them.
+    if ((port === undefined || !isDefaultOrInvalidPort(scheme!, port)) && !host!.includes("xn--")) {
       return collections.has(collection!) && NAME_PATTERN.test(name!)
         ? Option.some({
           sourceId: id,
