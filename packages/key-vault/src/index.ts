@@ -54,6 +54,13 @@ export * as Challenge from "./auth/Challenge.js"
 export * as Transport from "./transport/Transport.js"
 
 /**
+ * An `HttpClientResponse` over a body in memory (or a stream read whole on demand).
+ *
+ * @since 0.1.0
+ */
+export * as BufferedResponse from "./transport/BufferedResponse.js"
+
+/**
  * Per-vault state (challenge, circuit breaker, rate limiter) as a scoped service shared through the Layer graph.
  *
  * @since 0.1.0

@@ -5,21 +5,15 @@
  *
  * @since 0.1.0
  */
-import * as Cookies from "@effect/platform/Cookies"
-import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as UrlParams from "@effect/platform/UrlParams"
-import * as Chunk from "effect/Chunk"
+import * as BufferedResponse from "@effect-azure/key-vault/transport/BufferedResponse"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
 import type { Emulator, EmulatorOptions } from "../Emulator.js"
 import { EmulatorService, make as makeEmulator } from "../Emulator.js"
 import type { EmulatorRequest, EmulatorResponse } from "../http/Protocol.js"
@@ -37,7 +31,6 @@ export {
 const encoder = new TextEncoder()
 
 /** Statuses for which the Fetch `Response` constructor refuses a body. */
-const nullBodyStatuses: ReadonlySet<number> = new Set([101, 103, 204, 205, 304])
 
 const bodyBytes = (request: HttpClientRequest.HttpClientRequest): Either.Either<Uint8Array, string> => {
   const body = request.body
@@ -123,133 +116,18 @@ const serve = (emulator: Emulator) =>
     })
   }
 
-const decoder = new TextDecoder()
-
-/**
- * The response as `@effect/platform` sees it, read straight from the emulator's bytes. It behaves as
- * `HttpClientResponse.fromWeb(request, new Response(...))` did (same status, headers, text, JSON, stream and errors)
- * without a Web `Response`, a `Headers` object and a promise per body read: those cost more than the emulator's own
- * handling of a small GET.
- */
-class InProcessResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
-  readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
-  readonly [IncomingMessage.TypeId]: IncomingMessage.TypeId = IncomingMessage.TypeId
-  private cachedHeaders: Headers.Headers | undefined = undefined
-  private cachedCookies: Cookies.Cookies | undefined = undefined
-
-  constructor(
-    readonly request: HttpClientRequest.HttpClientRequest,
-    private readonly response: EmulatorResponse,
-    /** `null` for the statuses a Fetch `Response` has no body for (204, 304, ...). */
-    private readonly body: Uint8Array | null
-  ) {
-    super()
-  }
-
-  get status(): number {
-    return this.response.status
-  }
-
-  get headers(): Headers.Headers {
-    return this.cachedHeaders ??= Headers.fromInput(this.response.headers)
-  }
-
-  get cookies(): Cookies.Cookies {
-    const setCookie = this.response.headers["set-cookie"]
-    return this.cachedCookies ??= Cookies.fromSetCookie(setCookie === undefined ? [] : [setCookie])
-  }
-
-  get remoteAddress(): Option.Option<string> {
-    return Option.none()
-  }
-
-  get text(): Effect.Effect<string, HttpClientError.ResponseError> {
-    // Non-fatal UTF-8 with the BOM dropped, as `Response.text()` decodes.
-    return Effect.map(this.bytes, (body) => body === null ? "" : decoder.decode(body))
-  }
-
-  // The whole body: a streamed one is read to its end first (as `Response.text()` does; it waits for the end).
-  private get bytes(): Effect.Effect<Uint8Array | null> {
-    const stream = this.response.stream
-    if (stream === undefined || this.body === null) return Effect.succeed(this.body)
-    return Effect.map(Stream.runCollect(stream), (chunks) => {
-      const parts = Chunk.toReadonlyArray(chunks)
-      const all = new Uint8Array(parts.reduce((total, part) => total + part.byteLength, 0))
-      let at = 0
-      for (const part of parts) {
-        all.set(part, at)
-        at += part.byteLength
-      }
-      return all
-    })
-  }
-
-  get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
-    return Effect.flatMap(this.text, (text) =>
-      Effect.try({
-        try: () => text === "" ? null : JSON.parse(text) as unknown,
-        catch: (cause) => this.decodeError(cause)
-      }))
-  }
-
-  get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, HttpClientError.ResponseError> {
-    return Effect.flatMap(this.text, (text) =>
-      Effect.try({
-        try: () => UrlParams.fromInput(new URLSearchParams(text)),
-        catch: (cause) => this.decodeError(cause)
-      }))
-  }
-
-  get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
-    return Effect.map(this.bytes, (bytes) => {
-      const body = bytes ?? new Uint8Array(0)
-      const copy = new ArrayBuffer(body.byteLength)
-      new Uint8Array(copy).set(body)
-      return copy
-    })
-  }
-
-  get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
-    // The emulator answers JSON only; a Fetch `Response` fails the same way on a JSON body.
-    return Effect.fail(this.decodeError(new TypeError("the emulator's responses are not form data")))
-  }
-
-  get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
-    return this.body === null
-      ? Stream.fail(
-        new HttpClientError.ResponseError({
-          request: this.request,
-          response: this,
-          reason: "EmptyBody",
-          description: "can not create stream from empty body"
-        })
-      )
-      : this.response.stream !== undefined
-      // Chunks as the emulator produces them; interrupting the reader ends the emulator's stream too.
-      ? this.response.stream
-      : this.body.byteLength === 0
-      ? Stream.empty
-      : Stream.succeed(this.body)
-  }
-
-  toJSON(): unknown {
-    return IncomingMessage.inspect(this, {
-      _id: "@effect/platform/HttpClientResponse",
-      request: this.request.toJSON(),
-      status: this.status
-    })
-  }
-
-  private decodeError(cause: unknown): HttpClientError.ResponseError {
-    return new HttpClientError.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
-  }
-}
-
+// The emulator's answer as `@effect/platform` sees it (see `BufferedResponse`): its bytes, or its stream of chunks.
 const toClientResponse = (
   request: HttpClientRequest.HttpClientRequest,
   response: EmulatorResponse
 ): HttpClientResponse.HttpClientResponse =>
-  new InProcessResponse(request, response, nullBodyStatuses.has(response.status) ? null : response.body)
+  BufferedResponse.make({
+    request,
+    status: response.status,
+    headers: response.headers,
+    body: response.body,
+    stream: response.stream
+  })
 
 /**
  * A Layer providing an `HttpClient` served by `emulator`.

@@ -18,21 +18,16 @@
  *
  * @since 0.1.0
  */
-import * as Cookies from "@effect/platform/Cookies"
-import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
 import * as Undici from "undici"
+import * as BufferedResponse from "./BufferedResponse.js"
 
 /**
  * The undici dispatcher the client sends through (an `Agent`, a `Pool`, a `ProxyAgent`, a `MockAgent` in tests).
@@ -44,87 +39,6 @@ export class Dispatcher extends Context.Tag("@effect-azure/key-vault/transport/U
   Dispatcher,
   Undici.Dispatcher
 >() {}
-
-type RawHeaders = Record<string, string | ReadonlyArray<string> | undefined>
-
-const decoder = new TextDecoder()
-
-// A response whose body has been read in full: every accessor answers from memory.
-class CollectedResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
-  readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
-  readonly [IncomingMessage.TypeId]: IncomingMessage.TypeId = IncomingMessage.TypeId
-  private cachedHeaders: Headers.Headers | undefined = undefined
-  private cachedCookies: Cookies.Cookies | undefined = undefined
-
-  constructor(
-    readonly request: HttpClientRequest.HttpClientRequest,
-    readonly status: number,
-    private readonly rawHeaders: RawHeaders,
-    private readonly body: Uint8Array
-  ) {
-    super()
-  }
-
-  get headers(): Headers.Headers {
-    return this.cachedHeaders ??= Headers.fromInput(this.rawHeaders as Headers.Input)
-  }
-
-  get cookies(): Cookies.Cookies {
-    if (this.cachedCookies !== undefined) return this.cachedCookies
-    const header = this.rawHeaders["set-cookie"]
-    return this.cachedCookies = header === undefined
-      ? Cookies.empty
-      : Cookies.fromSetCookie(typeof header === "string" ? [header] : header)
-  }
-
-  get remoteAddress(): Option.Option<string> {
-    return Option.none()
-  }
-
-  get text(): Effect.Effect<string, HttpClientError.ResponseError> {
-    return Effect.sync(() => decoder.decode(this.body))
-  }
-
-  get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
-    return Effect.flatMap(this.text, (text) =>
-      Effect.try({ try: () => (text === "" ? null : JSON.parse(text) as unknown), catch: (cause) => this.decodeError(cause) }))
-  }
-
-  get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, HttpClientError.ResponseError> {
-    return Effect.flatMap(this.text, (text) =>
-      Effect.try({
-        try: () => UrlParams.fromInput(new URLSearchParams(text)),
-        catch: (cause) => this.decodeError(cause)
-      }))
-  }
-
-  get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
-    return Effect.tryPromise({
-      try: () => new Response(this.body, { headers: this.headers as Record<string, string> }).formData(),
-      catch: (cause) => this.decodeError(cause)
-    })
-  }
-
-  get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
-    return Effect.sync(() => this.body.slice().buffer as ArrayBuffer)
-  }
-
-  get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
-    return Stream.succeed(this.body)
-  }
-
-  private decodeError(cause: unknown): HttpClientError.ResponseError {
-    return new HttpClientError.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
-  }
-
-  override toJSON(): unknown {
-    return IncomingMessage.inspect(this, {
-      _id: "@effect/platform/HttpClientResponse",
-      request: this.request.toJSON(),
-      status: this.status
-    })
-  }
-}
 
 const bodyOf = (request: HttpClientRequest.HttpClientRequest): string | Uint8Array | null | undefined => {
   const body = request.body
@@ -176,7 +90,7 @@ export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient =>
           // it, so a request given up on is never sent.
           let interrupted = false
           let status = 0
-          let headers: RawHeaders = {}
+          let headers: BufferedResponse.RawHeaders = {}
           let started = false
           const chunks: Array<Uint8Array> = []
           const settle = (outcome: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>) => {
@@ -199,13 +113,13 @@ export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient =>
               onResponseStart: (_c, statusCode, responseHeaders) => {
                 started = true
                 status = statusCode
-                headers = responseHeaders as RawHeaders
+                headers = responseHeaders as BufferedResponse.RawHeaders
               },
               onResponseData: (_c, chunk) => {
                 chunks.push(chunk)
               },
               onResponseEnd: () => {
-                settle(Effect.succeed(new CollectedResponse(request, status, headers, concat(chunks))))
+                settle(Effect.succeed(BufferedResponse.make({ request, status, headers, body: concat(chunks) })))
               },
               onResponseError: (_c, cause) => {
                 // Once the status and headers arrived, a failure is the body's: the response it interrupted is named.
@@ -213,7 +127,7 @@ export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient =>
                   started
                     ? new HttpClientError.ResponseError({
                       request,
-                      response: new CollectedResponse(request, status, headers, concat(chunks)),
+                      response: BufferedResponse.make({ request, status, headers, body: concat(chunks) }),
                       reason: "Decode",
                       cause
                     })
