@@ -20,8 +20,10 @@ const tier = (label: string) =>
     const prefix = newPrefix(label)
     yield* cleanUp(yield* adminClient(), prefix)
     // Simulated time outruns real time: a window of traffic reaches Redis as one burst from one busy process, so a
-    // real-time command timeout would measure the test machine's load, not the tier.
-    return FleetCache.layer({ key: newKey(), prefix, url: REDIS_URL, commandTimeout: "30 seconds" })
+    // real-time command timeout would measure the test machine's load, not the tier. For the same reason the lease
+    // wait (on the simulated clock) is long: the lease holder's "filled" message travels in real time, and a loaded
+    // machine could otherwise see the simulated clock pass a short wait first and send a waiter to the vault.
+    return FleetCache.layer({ key: newKey(), prefix, url: REDIS_URL, commandTimeout: "30 seconds", leaseWait: "1 hour" })
   })
 
 describe.skipIf(skip)(`fleet replay with the shared tier (${skip ? `skipped: ${skipReason}` : REDIS_URL})`, () => {
