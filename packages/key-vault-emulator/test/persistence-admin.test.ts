@@ -12,6 +12,13 @@ import * as Emulator from "../src/Emulator.js"
 
 const tempDir = () => Fs.mkdtempSync(Path.join(Os.tmpdir(), "kv-emu-admin-state-"))
 
+/** Opens the state directory as a restart after a crash would: the earlier emulator's process (and so its lock) is gone. */
+const openAfterCrash = (stateDir: string) =>
+  Effect.suspend(() => {
+    Fs.rmSync(Path.join(stateDir, "vaults", "lock"), { force: true })
+    return Emulator.open({ stateDir })
+  })
+
 describe("persistence of in-process admin writes", () => {
   it.effect("a seed, vault create, reset and delete and a clock move survive a restart with no request between", () =>
     Effect.gen(function*() {
@@ -31,7 +38,7 @@ describe("persistence of in-process admin writes", () => {
       yield* first.admin.clock.advance("2 hours")
 
       // No request, no shutdown, no turn of the event loop: the second emulator reads the files as they are now.
-      const second = yield* Emulator.open({ stateDir })
+      const second = yield* openAfterCrash(stateDir)
       const names = (yield* second.admin.vaults.list).map((vault) => vault.name)
       expect(names).toEqual(["default", "billing", "scratch"])
       const billing = yield* second.admin.vaults.get("billing")
@@ -58,7 +65,7 @@ describe("persistence of in-process admin writes", () => {
       }))
       expect(failed.message).toContain("secrets[1]")
       expect(failed.message).not.toContain("kept")
-      const second = yield* Emulator.open({ stateDir })
+      const second = yield* openAfterCrash(stateDir)
       expect(Redacted.value((yield* second.admin.vaults.revealSecret("good")).value)).toBe("kept")
       yield* second.shutdown
       yield* first.shutdown

@@ -16,6 +16,13 @@ import { admin } from "./admin-support.js"
 import { call } from "./support.js"
 
 const tempDir = () => Fs.mkdtempSync(Path.join(Os.tmpdir(), "kv-emu-runtime-state-"))
+
+/** Opens the state directory as a restart after a crash would: the earlier emulator's process (and so its lock) is gone. */
+const openAfterCrash = (stateDir: string) =>
+  Effect.suspend(() => {
+    Fs.rmSync(Path.join(stateDir, "vaults", "lock"), { force: true })
+    return Emulator.open({ stateDir })
+  })
 const START = Date.parse("2030-01-01T00:00:00Z")
 const DAY = 24 * 60 * 60 * 1000
 const B = "https://team-b.vault.azure.net"
@@ -43,7 +50,7 @@ describe("persistence of runtime settings and scheduled events", () => {
       expect(changed.status).toBe(200)
       const defaultChanged = yield* first.admin.throttle.update({ enabled: true, windowMillis: 60_000 })
 
-      const second = yield* Emulator.open({ stateDir })
+      const second = yield* openAfterCrash(stateDir)
       const restored = yield* second.admin.throttle.status("team-b")
       expect(restored).toEqual(changed.json)
       expect(restored).toMatchObject({ enabled: true, retryAfter: true, limits: { secretCreate: 1 } })
@@ -60,7 +67,7 @@ describe("persistence of runtime settings and scheduled events", () => {
       yield* second.admin.throttle.update({ enabled: true }, "gone")
       yield* second.admin.vaults.delete("gone")
       yield* second.admin.vaults.create({ name: "gone", settings: { throttle: false } })
-      const third = yield* Emulator.open({ stateDir })
+      const third = yield* openAfterCrash(stateDir)
       expect((yield* third.admin.throttle.status("team-b")).enabled).toBe(false)
       expect((yield* third.admin.throttle.status("gone")).enabled).toBe(false)
       expect((yield* third.admin.throttle.status()).windowMillis).toBe(60_000)
@@ -83,7 +90,7 @@ describe("persistence of runtime settings and scheduled events", () => {
       })).status).toBe(200)
       expect(yield* expiryEvents(first)).toEqual([])
 
-      const second = yield* Emulator.open({ stateDir })
+      const second = yield* openAfterCrash(stateDir)
       // One second before the window: nothing; at exp - 30 days: both, published by the clock's move.
       yield* second.clock.advance(Duration.millis(10 * DAY - 1000))
       expect(yield* expiryEvents(second)).toEqual([])
@@ -99,7 +106,7 @@ describe("persistence of runtime settings and scheduled events", () => {
       expect((yield* expiryEvents(second)).length).toBe(2)
 
       // A restart after they were published does not publish them again; Expired still comes, once.
-      const third = yield* Emulator.open({ stateDir })
+      const third = yield* openAfterCrash(stateDir)
       yield* call(third, "GET", "/secrets/db/")
       yield* third.eventGrid.checkDue
       expect(yield* expiryEvents(third)).toEqual([])

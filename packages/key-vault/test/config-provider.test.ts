@@ -227,6 +227,32 @@ describe("VaultConfigProvider: values", () => {
     }))))
 })
 
+describe("VaultConfigProvider: what never falls through or shows", () => {
+  it.effect("a value check over several secrets that fails shows no part of any value", () =>
+    Effect.gen(function*() {
+      // `JSON.parse` quotes the first characters of what it refuses; the error is raised at no one secret's path.
+      const config = Config.all({ p: Config.string("DB_PASSWORD"), h: Config.string("DB_HOST") }).pipe(
+        Config.mapAttempt(({ p }) => JSON.parse(p) as unknown)
+      )
+      const { text } = yield* failure(config)
+      expect(text).not.toContain("XYZZYXYZZY")
+      expect(text).toContain("message withheld")
+    }).pipe(Effect.provide(setup({ secrets: { "db-password": "XYZZYXYZZY-not-json-at-all", "db-host": "h" } }))))
+
+  it.effect("lazy: a vault that cannot list its secrets fails a read of a map, never answers it from the environment", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(Effect.exit(Config.hashMap(Config.string(), "DB")))
+      const exit = yield* awaitOnTestClock(fiber)
+      expect(Exit.isFailure(exit)).toBe(true)
+    }).pipe(Effect.provide(setup({
+      secrets: { "db--host": "h", "db--password": "p" },
+      resilience: { retry: false, circuitBreaker: false },
+      faults: [{ operation: "listSecrets", fault: { _tag: "Status", status: 503 } }],
+      // Nothing in the environment: were the failed listing taken for "no secrets", the map would read as empty.
+      provider: { loading: "lazy", environment: ConfigProvider.fromMap(new Map()) }
+    }))))
+})
+
 describe("VaultConfigProvider: sources", () => {
   const secrets = { shared: "from-vault", "vault-only": "v" }
   const environment = ConfigProvider.fromMap(new Map([["SHARED", "from-env"], ["ENV_ONLY", "e"]]))

@@ -227,6 +227,14 @@ describe.skipIf(skip)(`fleet cache on Redis (${skip ? `skipped: ${skipReason}` :
         yield* rotated.secrets.set("db", "rotation-value-2")
         yield* until("the invalidation to reach the old instance", Effect.map(old.fleet.stats, (s) => s.invalidationsReceived >= 1))
         expect(yield* value(rotated, "db")).toBe("rotation-value-2")
+        // A change through the instance the rotation has not reached: it can only name the old key's location, and
+        // the rotated instance clears its own copy when the message arrives, so it never reads the old value again.
+        const received = (yield* rotated.fleet.stats).invalidationsReceived
+        yield* old.secrets.set("db", "rotation-value-3")
+        yield* until("the invalidation to reach the rotated instance", Effect.map(rotated.fleet.stats, (s) => s.invalidationsReceived > received))
+        yield* until("the rotated instance to read the change", Effect.map(Effect.orDie(value(rotated, "db")), (v) => v === "rotation-value-3"))
+        yield* old.secrets.set("db", "rotation-value-2")
+        yield* until("the old instance's second change to arrive", Effect.map(Effect.orDie(value(rotated, "db")), (v) => v === "rotation-value-2"))
         // New writes are under the new key only: an instance that knows only the old key cannot open them.
         const onlyNew = yield* instance(emulator, { key: newer, prefix: p, hashNames })
         const reads = yield* vaultReads(emulator, "db")

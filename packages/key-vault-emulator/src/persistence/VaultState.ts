@@ -11,6 +11,11 @@
  * write). At start the snapshot and the log are replayed, then written back as a new snapshot (write-then-rename)
  * and an empty log; the log is compacted the same way once it passes `COMPACT_BYTES`.
  *
+ * One process at a time: `open` takes `vaults/lock` (created exclusively, holding the pid) and `close` releases it; an
+ * open while another live process (or another open state in this one) holds it fails with `StateError`, and a lock
+ * left by a killed process is taken over. A record cut short at the end of the log (the process died writing it) is
+ * dropped with a warning (`droppedTornBytes`); a damaged record or length field anywhere stops the start.
+ *
  * Files are 0600 in a 0700 directory. Secret values and private keys are never written in the clear: every record
  * is encrypted under the operator's key (`key`) or one generated into `state.key` on first start.
  *
@@ -93,6 +98,8 @@ export interface VaultState {
   readonly publishedEvents: ReadonlyArray<string>
   /** Whether anything was saved before this start. */
   readonly fresh: boolean
+  /** Bytes dropped from the end of the log: a record cut short by the previous process's death (never acknowledged). */
+  readonly droppedTornBytes: number
   /** The engine maps of a vault. */
   readonly mapsFor: (vault: string) => MapFactory
   readonly vaultCreated: (name: string, settings: VaultSettings) => void
@@ -106,7 +113,7 @@ export interface VaultState {
   restoring: boolean
   /** Writes the changes recorded so far as one log record; returns once written. */
   readonly flush: () => void
-  /** Flushes and closes the log. */
+  /** Flushes and closes the log, and releases the directory's lock. */
   readonly close: () => void
 }
 
@@ -148,7 +155,8 @@ const mapOf = <K, V>(outer: Map<K, V>, key: K, make: () => V): V => {
  * @category constructors
  */
 export const open = (options: StateOptions): Effect.Effect<VaultState, StateError> =>
-  Effect.try({
+  Effect.tap(
+    Effect.try({
     try: () => openSync(options),
     catch: (cause) =>
       cause instanceof Files.StateFileError
@@ -157,10 +165,28 @@ export const open = (options: StateOptions): Effect.Effect<VaultState, StateErro
           file: options.stateDir,
           detail: cause instanceof Error ? `${cause.name}: ${(cause as NodeJS.ErrnoException).code ?? "unreadable"}` : "unreadable"
         })
-  })
+    }),
+    (state) =>
+      state.droppedTornBytes > 0
+        ? Effect.logWarning(
+          `emulator state ${Files.pathsFor(options.stateDir).wal}: dropped ${state.droppedTornBytes} bytes at its end, ` +
+            "a record cut short when the previous process stopped (never acknowledged)"
+        )
+        : Effect.void
+  )
 
 const openSync = (options: StateOptions): VaultState => {
   const paths = Files.pathsFor(options.stateDir)
+  const release = Files.acquireLock(paths)
+  try {
+    return openLocked(options, paths, release)
+  } catch (cause) {
+    release()
+    throw cause
+  }
+}
+
+const openLocked = (options: StateOptions, paths: Files.Paths, release: () => void): VaultState => {
   const key = Files.openDirectory(paths, options.key === undefined ? undefined : Redacted.value(options.key))
   const snapshot = Files.readSnapshot(paths, key)
   const generation = snapshot?.generation ?? 0
@@ -266,7 +292,8 @@ const openSync = (options: StateOptions): VaultState => {
     pending = []
     const encoded = ops.map((op) => op[0] === "set" ? [op[0], op[1], op[2], op[3], Codec.encode(op[4])] : op)
     const size = writer.append(encoded)
-    if (size > COMPACT_BYTES) compact()
+    // Too large for one record (`undefined`): the snapshot holds it instead (the maps already have the changes).
+    if (size === undefined || size > COMPACT_BYTES) compact()
   }
 
   const state: VaultState = {
@@ -277,6 +304,7 @@ const openSync = (options: StateOptions): VaultState => {
     ),
     publishedEvents: [...events],
     fresh,
+    droppedTornBytes: log.tornBytes,
     restoring: false,
     mapsFor: (vault) => <A>(id: string): Map<string, A> => {
       const byId = mapOf(live, vault, () => new Map())
@@ -316,9 +344,13 @@ const openSync = (options: StateOptions): VaultState => {
     },
     flush,
     close: () => {
-      flush()
-      writer?.close()
-      writer = undefined
+      try {
+        flush()
+      } finally {
+        writer?.close()
+        writer = undefined
+        release()
+      }
     }
   }
 

@@ -4,13 +4,16 @@
  * - `state.json`: the format marker and a check value of the state key (a wrong key is an error, not garbage);
  * - `state.key`: the AES-256 key, generated on first start when the operator supplies none (0600);
  * - `snapshot.bin`: the whole state as one sealed record, replaced by write-then-rename;
- * - `wal.bin`: the mutations since that snapshot, one sealed record per batch, appended.
+ * - `wal.bin`: the mutations since that snapshot, one sealed record per batch, appended;
+ * - `lock`: the pid of the process that has the directory open (created exclusively, removed at close).
  *
  * A record is `u32 length | 12-byte nonce | AES-256-GCM ciphertext | 16-byte tag`, its additional data binding it to
  * the log generation and its sequence number, so a record that is damaged, reordered or from another log fails its
  * tag. A record cut short at the end of the log (the process died while writing it, so it was never acknowledged) is
- * dropped; a bad record anywhere else, a foreign file or a wrong key stops the start with a message, and nothing is
- * rewritten.
+ * dropped and its bytes reported; it is taken as such only when its declared length is one the writer can produce
+ * (at most `MAX_RECORD_BYTES`) and runs past the end of the file. A length beyond that (a damaged length field, which
+ * would otherwise hide every record after it), a bad record anywhere, a foreign file or a wrong key stops the start
+ * with a message naming the file and offset, and nothing is rewritten.
  *
  * @internal
  */
@@ -34,9 +37,22 @@ export class StateFileError extends Error {
   }
 }
 
+/**
+ * The largest sealed record (the value of its length field: nonce, ciphertext and tag) the log writer appends. A
+ * batch that would seal larger is not appended: the state is compacted into a snapshot instead. So a length field
+ * above this is damage, never a record the process was writing when it died.
+ *
+ * @internal
+ */
+export const MAX_RECORD_BYTES = 1024 * 1024
+
+/** The smallest sealed record: nonce and tag around an empty ciphertext. */
+const MIN_RECORD_BYTES = 12 + 16
+
 /** @internal */
 export interface Paths {
   readonly dir: string
+  readonly lock: string
   readonly manifest: string
   readonly key: string
   readonly snapshot: string
@@ -48,6 +64,7 @@ export const pathsFor = (stateDir: string): Paths => {
   const dir = Path.join(stateDir, "vaults")
   return {
     dir,
+    lock: Path.join(dir, "lock"),
     manifest: Path.join(dir, "state.json"),
     key: Path.join(dir, "state.key"),
     snapshot: Path.join(dir, "snapshot.bin"),
@@ -59,6 +76,71 @@ const keyCheck = (key: Uint8Array): string =>
   NodeCrypto.createHmac("sha256", key).update("key-vault-emulator state key check").digest("base64")
 
 const exists = (path: string): boolean => Fs.existsSync(path)
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (cause) {
+    // EPERM: the process exists under another user.
+    return (cause as NodeJS.ErrnoException).code !== "ESRCH"
+  }
+}
+
+/**
+ * Takes the directory's lock: creates `lock` exclusively with this process's pid and a token. A lock whose pid is no
+ * longer alive (a killed process) is taken over; a live one fails with `StateFileError`. Returns the release, which
+ * removes the lock only while it is still this one.
+ *
+ * @internal
+ */
+export const acquireLock = (paths: Paths): () => void => {
+  Fs.mkdirSync(paths.dir, { recursive: true, mode: 0o700 })
+  const content = `${process.pid}\n${NodeCrypto.randomBytes(16).toString("hex")}\n`
+  let fd: number | undefined
+  for (let attempt = 0;; attempt++) {
+    try {
+      fd = Fs.openSync(paths.lock, "wx", 0o600)
+      break
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code !== "EEXIST") throw cause
+    }
+    let held: string
+    try {
+      held = Fs.readFileSync(paths.lock, "utf8")
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code !== "ENOENT") throw cause
+      held = ""
+    }
+    const pid = Number.parseInt(held.split("\n")[0] ?? "", 10)
+    if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
+      throw new StateFileError(
+        paths.lock,
+        `the state directory is in use by process ${pid}${
+          pid === process.pid ? " (this process: an emulator on it is still open)" : ""
+        }; stop it first, or use another --state-dir`
+      )
+    }
+    if (attempt >= 2) throw new StateFileError(paths.lock, "could not take the lock of a stopped emulator; remove it by hand")
+    // Left by a killed process (or one killed between creating and writing it): taken over.
+    Fs.rmSync(paths.lock, { force: true })
+  }
+  try {
+    Fs.writeSync(fd, content)
+  } finally {
+    Fs.closeSync(fd)
+  }
+  let released = false
+  return () => {
+    if (released) return
+    released = true
+    try {
+      if (Fs.readFileSync(paths.lock, "utf8") === content) Fs.rmSync(paths.lock, { force: true })
+    } catch {
+      // Already gone.
+    }
+  }
+}
 
 /** Writes a file 0600 by write-then-rename (fsync'ed), so a reader sees the old or the new file, never a mix. @internal */
 export const writeAtomic = (path: string, data: Uint8Array): void => {
@@ -222,7 +304,14 @@ export const readLog = (paths: Paths, key: Uint8Array, generation: number): LogC
   while (offset < data.byteLength) {
     if (offset + 4 > data.byteLength) return { records, tornBytes: data.byteLength - offset }
     const length = data.readUInt32BE(offset)
+    if (length > MAX_RECORD_BYTES || length < MIN_RECORD_BYTES) {
+      throw new StateFileError(
+        paths.wal,
+        `record ${records.length + 1} at byte ${offset} is corrupted (its length field reads ${length} bytes, outside the ${MIN_RECORD_BYTES}..${MAX_RECORD_BYTES} a record can have)`
+      )
+    }
     const end = offset + 4 + length
+    // Only the last append can be cut short: it ran past the end of the file.
     if (end > data.byteLength) return { records, tornBytes: data.byteLength - offset }
     const plain = open(key, data.subarray(offset + 4, end), aad("wal", generation, records.length))
     if (plain === undefined) {
@@ -236,7 +325,8 @@ export const readLog = (paths: Paths, key: Uint8Array, generation: number): LogC
 
 /** An open log, appending records. @internal */
 export interface LogWriter {
-  readonly append: (record: unknown) => number
+  /** Appends the record and returns the log's size, or `undefined` (nothing written) when it would seal larger than `MAX_RECORD_BYTES`. */
+  readonly append: (record: unknown) => number | undefined
   readonly size: () => number
   readonly close: () => void
 }
@@ -250,7 +340,9 @@ export const startLog = (paths: Paths, key: Uint8Array, generation: number, fsyn
   let closed = false
   return {
     append: (record) => {
-      const sealed = seal(key, Buffer.from(JSON.stringify(record), "utf8"), aad("wal", generation, sequence))
+      const plain = Buffer.from(JSON.stringify(record), "utf8")
+      if (plain.byteLength + MIN_RECORD_BYTES > MAX_RECORD_BYTES) return undefined
+      const sealed = seal(key, plain, aad("wal", generation, sequence))
       // One write call per record: a kill leaves the page cache intact, so a returned write is durable against it.
       let written = 0
       while (written < sealed.byteLength) written += Fs.writeSync(fd, sealed, written)

@@ -59,7 +59,8 @@ const patched = <A, E, R>(
 /**
  * `first`, and `second` where `first` has no value (a `MissingData` only). Unlike `ConfigProvider.orElse`, a value
  * that does not decode, or a source that cannot be read, is an error and never replaced by the other's value.
- * Children are the union of both (as `orElse`).
+ * Children are the union of both (as `orElse`); a source that cannot list its children (an outage, not a missing
+ * path) fails the listing rather than leaving its children out.
  */
 export const orElseMissing = (
   first: ConfigProvider.ConfigProvider.Flat,
@@ -80,10 +81,17 @@ export const orElseMissing = (
       Effect.zipWith(
         Effect.either(patched(first, path, first.enumerateChildren)),
         Effect.either(patched(second, path, second.enumerateChildren)),
-        (left, right) =>
-          Either.isLeft(left) && Either.isLeft(right)
+        (left, right) => {
+          const unreadable = [left, right].flatMap((side) =>
+            Either.isLeft(side) && !ConfigError.isMissingDataOnly(side.left) ? [side.left] : []
+          )
+          if (unreadable.length > 0) {
+            return Either.left(unreadable.length === 1 ? unreadable[0]! : ConfigError.And(unreadable[0]!, unreadable[1]!))
+          }
+          return Either.isLeft(left) && Either.isLeft(right)
             ? Either.left(ConfigError.And(left.left, right.left))
             : Either.right(HashSet.union(Either.getOrElse(left, HashSet.empty), Either.getOrElse(right, HashSet.empty)))
+        }
       ).pipe(Effect.flatten),
     patch: { _tag: "Empty" }
   })
@@ -150,8 +158,9 @@ const rebuild = (error: ConfigError.ConfigError, message: string): ConfigError.C
 /**
  * The error with every message that came from a secret's value rewritten: an invalid value at a path a secret
  * answered names the secret and what was expected (Effect's own mapped configs, `Config.duration` for one, quote the
- * value they refuse; `Config.redacted` hides which secret it was); any other message quoting a served value is
- * withheld.
+ * value they refuse; `Config.redacted` hides which secret it was); an invalid value anywhere else (a `mapAttempt` or
+ * validation over several values, whose message may quote part of one: `JSON.parse` quotes the first characters) is
+ * withheld whole once a secret answered the load; any other message quoting a served value is withheld.
  */
 export const scrub = (context: LoadContext) => (error: ConfigError.ConfigError): ConfigError.ConfigError => {
   if (context.served.size === 0) return error
@@ -169,6 +178,7 @@ export const scrub = (context: LoadContext) => (error: ConfigError.ConfigError):
           if (e.message.startsWith(own) && !texts.some((t) => e.message.includes(t))) return e
           return rebuild(e, invalidMessage(served, EXPECTED.exec(e.message)?.[1] ?? served.expected))
         }
+        if (e._op === "InvalidData") return rebuild(e, WITHHELD)
         return texts.some((t) => e.message.includes(t)) ? rebuild(e, WITHHELD) : e
       }
     }

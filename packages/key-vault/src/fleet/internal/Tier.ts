@@ -315,8 +315,32 @@ export const make = (settings: TierSettings): Effect.Effect<Tier, never, Scope.S
       const target = message.n !== undefined && message.h !== undefined && message.y !== undefined
         ? { vaultHost: message.h, objectType: message.y, name: message.n }
         : message.l.map((location) => known.get(location)).find((t) => t !== undefined)
-      if (target !== undefined) fork(invalidateListeners(target.vaultHost, target.objectType, target.name))
+      if (target === undefined) return
+      const dropLocal = invalidateListeners(target.vaultHost, target.objectType, target.name)
+      // Hashed names during a key rotation: the sender hashed the name with its keys only. An instance with a key the
+      // sender does not have yet (rotated first) may have filed the name under a location the sender cannot compute;
+      // that copy is cleared here, by the instance that can, before its memory lets go of the name, so its next miss
+      // cannot find the old value there.
+      const sent = new Set(message.l)
+      const unseen = settings.hashNames
+        ? locations(target.vaultHost, target.objectType, target.name).filter((l) => !sent.has(l))
+        : []
+      fork(unseen.length === 0 ? dropLocal : Effect.zipRight(Effect.ignore(clearLocations(unseen)), dropLocal))
     }
+
+    // Bumps the generation of, and deletes, these locations (as an invalidation does), without a message.
+    const clearLocations = (locs: ReadonlyArray<string>): Effect.Effect<void, void> =>
+      call(() => {
+        const pipeline = main.pipeline()
+        for (const location of locs) {
+          ;(pipeline as unknown as FleetPipeline).fleetInvalidate(location, invalidationGcMillis)
+        }
+        return pipeline.exec().then((results) => {
+          for (const [error] of results ?? []) if (error !== null) throw error
+        })
+      }).pipe(Effect.tap(() => Effect.sync(() => {
+        for (const location of locs) wakeLocation(location)
+      })))
 
     // --- invalidation --------------------------------------------------------------------------------------------
     const pending = new Map<string, { readonly vaultHost: string; readonly objectType: ObjectType; readonly name: string }>()
