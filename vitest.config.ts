@@ -31,7 +31,8 @@ const interop = [
   "packages/key-vault-emulator/test/server.test.ts",
   "packages/key-vault-emulator/test/throttle-switch-sdk.test.ts",
   "packages/key-vault-emulator/test/vaults-cli.test.ts",
-  "packages/key-vault-emulator/test/vaults-isolation.test.ts"
+  "packages/key-vault-emulator/test/vaults-isolation.test.ts",
+  "packages/key-vault-emulator/test/vaults-port-routing.test.ts"
 ]
 const tools = ["packages/key-vault/test/cli-help.test.ts"]
 const e2e = ["packages/key-vault/test/e2e.test.ts"]

@@ -316,7 +316,7 @@ export const open = (
       persist: state === undefined ? undefined : Effect.sync(() => state.flush())
     })
     const served = AdminRoutes.wrap((request) => {
-      const vault = vaults.unsafeResolve(request.url)
+      const vault = vaults.unsafeResolve(request.url, request.localPort)
       eventGrid.noteOrigin(request.url.origin, vault.name)
       return vault.handler(request)
     }, { clock, eventGrid, tenantId, resource: options.resource, verifyToken, vaults, admin })

@@ -20,6 +20,11 @@ export interface EmulatorRequest {
   readonly url: URL
   readonly headers: Readonly<Record<string, string>>
   readonly body: Uint8Array
+  /**
+   * The local port of the socket the request arrived on, set by a server (a vault bound to a port is chosen by it,
+   * never by the `Host` header, which a port-rewriting proxy changes and a client may forge); absent in process.
+   */
+  readonly localPort?: number | undefined
 }
 
 /**

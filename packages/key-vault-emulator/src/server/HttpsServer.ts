@@ -521,7 +521,8 @@ const handleRequest = (
           method: (req.method ?? "GET").toUpperCase(),
           url: requestUrl(req, scheme, fallbackAuthority),
           headers: requestHeaders(req),
-          body: body.bytes
+          body: body.bytes,
+          localPort: req.socket.localPort
         }
         return Effect.flatMap(handler(request), (response) => writeResponse(res, response, false))
       }

@@ -153,8 +153,8 @@ export interface VaultRegistry {
    * resolver that maps `*.localhost` to loopback), else the name in front of the origin's host.
    */
   readonly urlsFor: (name: string, origin: string) => ReadonlyArray<string>
-  /** The vault a request URL reaches (host label, then bound port, then the default vault). */
-  readonly unsafeResolve: (url: URL) => Vault
+  /** The vault a request reaches: by host label, then by the port it arrived on (`localPort`, from a server; else the URL's), then the default vault. */
+  readonly unsafeResolve: (url: URL, localPort?: number | undefined) => Vault
   /**
    * Binds a port to a named vault for this run (its settings are not changed): requests to that port reach it
    * whatever their host. A port it had before is released; a port another vault had is taken from it.
@@ -473,7 +473,7 @@ export const make = (options: RegistryOptions): Effect.Effect<VaultRegistry> =>
           )),
       urlFor: (name, origin) => urlsFor(name, origin)[0]!,
       urlsFor,
-      unsafeResolve: (url) => {
+      unsafeResolve: (url, localPort) => {
         if (vaults.size === 0) return defaultVault
         const hostname = url.hostname
         const dot = hostname.indexOf(".")
@@ -481,8 +481,10 @@ export const make = (options: RegistryOptions): Effect.Effect<VaultRegistry> =>
           const named = vaults.get(hostname.slice(0, dot).toLowerCase())
           if (named !== undefined) return named
         }
-        if (vaultsByPort.size > 0 && url.port !== "") {
-          const byPort = vaultsByPort.get(Number(url.port))
+        // By the port the request arrived on when a server says so (not the `Host` header's); in process, the URL's.
+        const port = localPort ?? (url.port === "" ? undefined : Number(url.port))
+        if (vaultsByPort.size > 0 && port !== undefined) {
+          const byPort = vaultsByPort.get(port)
           if (byPort !== undefined) return byPort
         }
         return defaultVault
