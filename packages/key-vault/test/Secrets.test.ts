@@ -11,11 +11,11 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import * as Tracer from "effect/Tracer"
 import * as KeyVault from "../src/KeyVault.js"
 import type { CacheOptions } from "../src/cache/CacheConfig.js"
 import * as TokenProvider from "../src/auth/TokenProvider.js"
 import { Secrets } from "../src/secrets/Secrets.js"
+import { type RecordedSpan, recordingTracer } from "./tracing-support.js"
 
 const VAULT = "https://myvault.vault.azure.net"
 
@@ -190,43 +190,7 @@ describe("Secrets over the in-process emulator", () => {
   })
 })
 
-interface Recorded {
-  readonly name: string
-  readonly attributes: Map<string, unknown>
-  ended: boolean
-}
-
-/** A tracer that keeps every span it is given, to check names and attributes. */
-const recordingTracer = (spans: Array<Recorded>): Tracer.Tracer =>
-  Tracer.make({
-    context: (f) => f(),
-    span: (name, parent, context, links, _startTime, kind) => {
-      const recorded: Recorded = { name, attributes: new Map(), ended: false }
-      spans.push(recorded)
-      const span: Tracer.Span = {
-        _tag: "Span",
-        name,
-        spanId: `span-${spans.length}`,
-        traceId: "trace",
-        parent,
-        context,
-        status: { _tag: "Started", startTime: 0n },
-        attributes: recorded.attributes,
-        links,
-        sampled: true,
-        kind,
-        end: () => {
-          recorded.ended = true
-        },
-        attribute: (key, value) => {
-          recorded.attributes.set(key, value)
-        },
-        event: () => {},
-        addLinks: () => {}
-      }
-      return span
-    }
-  })
+type Recorded = RecordedSpan
 
 describe("telemetry", () => {
   it.effect("keeps a value passed by mistake as the name out of spans and errors", () => {

@@ -6,11 +6,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
-import * as Tracer from "effect/Tracer"
 import * as Crypto from "node:crypto"
 import { Cryptography } from "../src/crypto/Cryptography.js"
 import { Keys } from "../src/keys/Keys.js"
 import { digestFor, keysClient, nodeDecrypt, nodeSign, stubVault } from "./crypto-support.js"
+import { type RecordedSpan, recordingTracer } from "./tracing-support.js"
 
 const VAULT = "https://myvault.vault.azure.net"
 const V1 = "0123456789abcdef0123456789abcdef"
@@ -203,38 +203,7 @@ describe("Cryptography: where the work happens", () => {
   })
 })
 
-interface Recorded {
-  readonly name: string
-  readonly attributes: Map<string, unknown>
-}
-
-const recordingTracer = (spans: Array<Recorded>): Tracer.Tracer =>
-  Tracer.make({
-    context: (f) => f(),
-    span: (name, parent, context, links, _startTime, kind) => {
-      const recorded: Recorded = { name, attributes: new Map() }
-      spans.push(recorded)
-      return {
-        _tag: "Span",
-        name,
-        spanId: `span-${spans.length}`,
-        traceId: "trace",
-        parent,
-        context,
-        status: { _tag: "Started", startTime: 0n },
-        attributes: recorded.attributes,
-        links,
-        sampled: true,
-        kind,
-        end: () => {},
-        attribute: (key, value) => {
-          recorded.attributes.set(key, value)
-        },
-        event: () => {},
-        addLinks: () => {}
-      }
-    }
-  })
+type Recorded = RecordedSpan
 
 describe("Cryptography: telemetry", () => {
   it.effect("spans name the key, operation, algorithm and location, never the data", () => {

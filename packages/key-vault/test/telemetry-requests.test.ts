@@ -14,7 +14,6 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as MetricState from "effect/MetricState"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Tracer from "effect/Tracer"
 import * as KeyVault from "../src/KeyVault.js"
@@ -22,6 +21,7 @@ import * as TokenProvider from "../src/auth/TokenProvider.js"
 import { Secrets } from "../src/secrets/Secrets.js"
 import * as KeyVaultMetrics from "../src/telemetry/KeyVaultMetrics.js"
 import { onTestClock } from "./test-clock-support.js"
+import { type RecordedSpan, recordingTracer } from "./tracing-support.js"
 
 const SECRET = "TELEMETRY-SECRET-VALUE"
 
@@ -31,55 +31,7 @@ const vault = (host: string) =>
     Layer.provideMerge(Layer.merge(Emulator.layerFresh(), TokenProvider.layerStatic()))
   )
 
-interface Recorded {
-  readonly name: string
-  readonly spanId: string
-  readonly traceId: string
-  readonly parentId: string | undefined
-  readonly attributes: Map<string, unknown>
-  readonly events: Array<{ readonly name: string; readonly attributes: Record<string, unknown> }>
-}
-
-const TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
-
-/** A tracer that keeps every span, with W3C-shaped ids, its parent, attributes and events. */
-const recordingTracer = (spans: Array<Recorded>): Tracer.Tracer =>
-  Tracer.make({
-    context: (f) => f(),
-    span: (name, parent, context, links, _startTime, kind) => {
-      const spanId = (spans.length + 1).toString(16).padStart(16, "0")
-      const recorded: Recorded = {
-        name,
-        spanId,
-        traceId: TRACE_ID,
-        parentId: Option.getOrUndefined(Option.map(parent, (p) => p.spanId)),
-        attributes: new Map(),
-        events: []
-      }
-      spans.push(recorded)
-      return {
-        _tag: "Span",
-        name,
-        spanId,
-        traceId: TRACE_ID,
-        parent,
-        context,
-        status: { _tag: "Started", startTime: 0n },
-        attributes: recorded.attributes,
-        links,
-        sampled: true,
-        kind,
-        end: () => {},
-        attribute: (key, value) => {
-          recorded.attributes.set(key, value)
-        },
-        event: (eventName, _time, attributes) => {
-          recorded.events.push({ name: eventName, attributes: attributes ?? {} })
-        },
-        addLinks: () => {}
-      }
-    }
-  })
+type Recorded = RecordedSpan
 
 const only = (spans: ReadonlyArray<Recorded>, name: string): Recorded => {
   const found = spans.filter((s) => s.name === name)

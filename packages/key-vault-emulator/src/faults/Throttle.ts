@@ -194,7 +194,13 @@ interface Window {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: ThrottleOptions & { readonly enabled?: boolean | undefined } = {}): Effect.Effect<Throttle> =>
+export const make = (
+  options: ThrottleOptions & {
+    readonly enabled?: boolean | undefined
+    /** Told of every change of the settings (`update`), once it is in force. */
+    readonly onChange?: ((settings: ThrottleSettings) => void) | undefined
+  } = {}
+): Effect.Effect<Throttle> =>
   Effect.suspend(() => {
     const initial = settingsOf(
       { enabled: true, limits: DEFAULT_LIMITS, windowMillis: DEFAULT_WINDOW_MILLIS, retryAfter: false },
@@ -235,7 +241,11 @@ export const make = (options: ThrottleOptions & { readonly enabled?: boolean | u
         return current.enabled
       },
       // The window check and the increment are one synchronous step: concurrent requests cannot both take the last slot.
-      check: (request) => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => checkAt(request, now))),
+      // While it is off, a request costs no clock read and no window bookkeeping (most vaults never switch it on).
+      check: (request) =>
+        current.enabled
+          ? Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => checkAt(request, now)))
+          : Effect.succeedNone,
       reset: Effect.sync(() => windows.clear()),
       settings: Effect.sync(() => current),
       update: (change) =>
@@ -246,6 +256,7 @@ export const make = (options: ThrottleOptions & { readonly enabled?: boolean | u
               Effect.sync(() => {
                 current = next
                 windows.clear()
+                options.onChange?.(next)
                 return next
               })
           })

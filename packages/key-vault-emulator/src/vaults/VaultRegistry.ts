@@ -13,7 +13,6 @@
  */
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import type * as Option from "effect/Option"
 import * as Engine from "../engine/VaultEngine.js"
 import * as Faults from "../faults/Faults.js"
 import type { FaultRule } from "../faults/FaultRule.js"
@@ -261,34 +260,6 @@ const validateSettings = (name: string, settings: VaultSettings): InvalidVaultSe
   return undefined
 }
 
-const NOT_THROTTLED: Effect.Effect<Option.Option<never>> = Effect.succeedNone
-
-// The throttle as the request pipeline sees it: while it is off, a request costs no clock read and no window
-// bookkeeping (most vaults never switch it on). Every change of its settings is reported to `changed`.
-const skipWhenOff = (
-  throttle: Throttle.Throttle,
-  changed: ((settings: Throttle.ThrottleSettings) => void) | undefined
-): Throttle.Throttle => ({
-  get limits() {
-    return throttle.limits
-  },
-  get windowMillis() {
-    return throttle.windowMillis
-  },
-  get retryAfter() {
-    return throttle.retryAfter
-  },
-  get enabled() {
-    return throttle.enabled
-  },
-  check: (request) => throttle.enabled ? throttle.check(request) : NOT_THROTTLED,
-  reset: throttle.reset,
-  settings: throttle.settings,
-  update: changed === undefined
-    ? throttle.update
-    : (change) => Effect.tap(throttle.update(change), (settings) => Effect.sync(() => changed(settings)))
-})
-
 /**
  * Builds one vault; invalid settings fail with `InvalidVaultSettings`.
  */
@@ -312,15 +283,20 @@ const makeVault = (
       )
     }
     const throttleOption = settings.throttle
+    const throttleChanged = options.throttleChanged
+    const onChange = throttleChanged === undefined
+      ? undefined
+      : (current: Throttle.ThrottleSettings) => throttleChanged(name, current)
     // Every vault has a throttle, switched off unless its settings ask for one, so the admin API can switch it on
     // at runtime.
-    const throttle = yield* Throttle.make(
-      throttleOption === undefined || throttleOption === false
+    const throttle = yield* Throttle.make({
+      ...(throttleOption === undefined || throttleOption === false
         ? { enabled: false }
         : throttleOption === true
         ? {}
-        : throttleOption
-    ).pipe(
+        : throttleOption),
+      onChange
+    }).pipe(
         Effect.catchAllDefect((defect) =>
           Effect.fail(
             new InvalidVaultSettings({
@@ -331,11 +307,6 @@ const makeVault = (
           )
         )
       )
-    const throttleChanged = options.throttleChanged
-    const served = skipWhenOff(
-      throttle,
-      throttleChanged === undefined ? undefined : (current) => throttleChanged(name, current)
-    )
     const engine = yield* Engine.make({
       recoverableDays: settings.recoverableDays,
       enforceValidityPeriod: settings.enforceValidityPeriod,
@@ -344,8 +315,8 @@ const makeVault = (
       observer: isDefault ? options.defaultObserver : options.observerFor?.(name),
       maps: options.mapsFor?.(name)
     })
-    const handler = options.serve({ name, engine, journal, faults, throttle: served })
-    return { name, settings, engine, journal, faults, throttle: served, handler, isDefault }
+    const handler = options.serve({ name, engine, journal, faults, throttle })
+    return { name, settings, engine, journal, faults, throttle, handler, isDefault }
   })
 
 /**

@@ -2,11 +2,10 @@
  * A lean `HttpClient` on undici for the vault's requests: each request is one undici `dispatch` whose response is
  * collected in memory and handed over whole, with one suspension of the calling fiber per request.
  *
- * Why not `@effect/platform-node`'s undici client: over loopback HTTPS it spent about 230 us of CPU per request more
- * than undici itself (an `AbortController` per request, a `FinalizationRegistry` entry per response, the body read
- * through `Effect.cached` and `Effect.runSync`, a URL built twice), which left an uncached `get` through our client
- * slower than the official SDK's. Measured with `npm run bench -- pipeline`; see the README's "Request path
- * performance".
+ * Why not `@effect/platform-node`'s undici client: per request it makes an `AbortController`, registers the response
+ * in a `FinalizationRegistry`, reads the body through `Effect.cached` and `Effect.runSync` and builds the URL twice;
+ * through it an uncached `get` stayed below the official SDK's throughput over loopback HTTPS, through this client it
+ * goes above (`npm run bench -- pipeline` measures both; see the README's "Request path performance").
  *
  * What it does not do, because the Key Vault transport does it (or a vault never needs it): no span of its own (the
  * transport records every attempt as an event on the operation's span and sends the `traceparent` itself), no

@@ -328,13 +328,15 @@ export const make = (settings: TierSettings): Effect.Effect<Tier, never, Scope.S
       fork(unseen.length === 0 ? dropLocal : Effect.zipRight(Effect.ignore(clearLocations(unseen)), dropLocal))
     }
 
-    // Bumps the generation of, and deletes, these locations (as an invalidation does), without a message.
-    const clearLocations = (locs: ReadonlyArray<string>): Effect.Effect<void, void> =>
+    // Bumps the generation of, and deletes, these locations in one pipeline, with the message that tells the other
+    // instances (none when this instance only clears its own copies), then wakes local waiters on them.
+    const clearLocations = (locs: ReadonlyArray<string>, message?: Message): Effect.Effect<void, void> =>
       call(() => {
         const pipeline = main.pipeline()
         for (const location of locs) {
           ;(pipeline as unknown as FleetPipeline).fleetInvalidate(location, invalidationGcMillis)
         }
+        if (message !== undefined) pipeline.publish(channel, JSON.stringify(message))
         return pipeline.exec().then((results) => {
           for (const [error] of results ?? []) if (error !== null) throw error
         })
@@ -352,21 +354,7 @@ export const make = (settings: TierSettings): Effect.Effect<Tier, never, Scope.S
         const message: Message = settings.hashNames
           ? { o: instanceId, t: "i", l: locs }
           : { o: instanceId, t: "i", l: locs, h: vaultHost, y: objectType, n: name }
-        return call(() => {
-          const pipeline = main.pipeline()
-          for (const location of locs) {
-            ;(pipeline as unknown as FleetPipeline).fleetInvalidate(location, invalidationGcMillis)
-          }
-          pipeline.publish(channel, JSON.stringify(message))
-          return pipeline.exec().then((results) => {
-            for (const [error] of results ?? []) if (error !== null) throw error
-          })
-        }).pipe(Effect.tap(() =>
-          Effect.sync(() => {
-            counts.invalidationsSent++
-            for (const location of locs) wakeLocation(location)
-          })
-        ))
+        return Effect.tap(clearLocations(locs, message), () => Effect.sync(() => void counts.invalidationsSent++))
       })
     const flushPending = Effect.suspend(() => {
       const batch = [...pending.values()]
