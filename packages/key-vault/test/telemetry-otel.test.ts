@@ -128,4 +128,62 @@ describe("OpenTelemetry export", () => {
       expect(everything).not.toContain(VALUE)
     }).pipe(Effect.provide(Layer.merge(vault, telemetry)))
   })
+  it.scoped("the circuit opening on a failed get is logged under that operation's span", () => {
+    const spans = new InMemorySpanExporter()
+    const logs = new InMemoryLogRecordExporter()
+    const telemetry = OpenTelemetry.layer({
+      serviceName: "otel-export-test",
+      spanProcessor: new SimpleSpanProcessor(spans),
+      logRecordProcessor: new SimpleLogRecordProcessor({ exporter: logs })
+    })
+    const vault = KeyVault.layer({
+      vaultUrl: `https://${HOST}`,
+      cache: { enabled: false },
+      resilience: { retry: false, circuitBreaker: { failureThreshold: 1 } }
+    }).pipe(Layer.provideMerge(Layer.merge(Emulator.layerFresh(), TokenProvider.layerStatic())))
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      const emulator = yield* Emulator.EmulatorService
+      yield* secrets.set("flaky", VALUE)
+      spans.reset()
+      yield* emulator.faults.add({ operation: "getSecret", times: 1, fault: { _tag: "Status", status: 503 } })
+      const failed = yield* Effect.flip(secrets.get("flaky"))
+      expect(failed._tag).toBe("ServiceError")
+
+      const get = spans.getFinishedSpans().find((s) => s.name === "Secrets.get")!
+      expect(get.attributes["error.type"]).toBe("ServiceError")
+      const opened = logs.getFinishedLogRecords().filter((r) => String(r.body).includes("Closed -> Open"))
+      expect(opened).toHaveLength(1)
+      expect(opened[0]!.attributes).toMatchObject({
+        "keyvault.vault_host": HOST,
+        spanId: get.spanContext().spanId,
+        traceId: get.spanContext().traceId
+      })
+    }).pipe(Effect.provide(Layer.merge(vault, telemetry)))
+  })
+  it.scoped("metrics only: no spans are made, so requests carry no trace context, and the metrics are exported", () => {
+    const metrics = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE)
+    const reader = new PeriodicExportingMetricReader({ exporter: metrics, exportIntervalMillis: 3_600_000 })
+    const telemetry = OpenTelemetry.layer({ serviceName: "otel-metrics-only", metricReader: reader })
+    const host = "otel-metrics-only.vault.azure.net"
+    const vault = KeyVault.layer({ vaultUrl: `https://${host}`, cache: { enabled: false } }).pipe(
+      Layer.provideMerge(Layer.merge(Emulator.layerFresh(), TokenProvider.layerStatic()))
+    )
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      const emulator = yield* Emulator.EmulatorService
+      yield* secrets.set("plain", VALUE)
+      yield* secrets.get("plain")
+      const received = yield* emulator.journal.query({ operation: "getSecret" })
+      expect(received).toHaveLength(1)
+      expect(received[0]!.traceparent).toBeUndefined()
+      expect(received[0]!.clientRequestId).toMatch(UUID)
+      yield* Effect.promise(() => reader.forceFlush())
+      const durations = metrics.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics))
+        .filter((m) => m.descriptor.name === "keyvault.operation.duration")
+        .flatMap((m) => m.dataPoints as ReadonlyArray<{ readonly attributes: Record<string, unknown> }>)
+        .filter((p) => p.attributes["vault_host"] === host && p.attributes["operation"] === "Secrets.get")
+      expect(durations).toHaveLength(1)
+    }).pipe(Effect.provide(Layer.merge(vault, telemetry)))
+  })
 })

@@ -335,6 +335,7 @@ export const make = (
             : undefined
         },
         sending: remote,
+        current: true,
         request: (prepared) => ({
           method: "POST",
           path: pathOf(prepared.target, publicOperation),
@@ -353,6 +354,7 @@ export const make = (
         validate: (ref: KeyReference, algorithm: SignatureAlgorithm, input: Uint8Array) =>
           Effect.map(prepare(publicOperation, "sign", ref, algorithm, input), named),
         sending: remote,
+        current: true,
         request: (prepared) => ({
           method: "POST",
           path: pathOf(prepared.target, "sign"),
@@ -388,6 +390,7 @@ export const make = (
           })
         },
         sending: remote,
+        current: true,
         request: (prepared) => ({
           method: "POST",
           path: pathOf(prepared.target, "verify"),

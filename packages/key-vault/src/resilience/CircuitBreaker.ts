@@ -16,6 +16,7 @@ import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Tracer from "effect/Tracer"
 import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
@@ -81,9 +82,14 @@ export interface CircuitBreaker {
   readonly guard: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E | CircuitOpenError>
   /**
    * Runs a whole request, retries included, through the breaker: `run` wraps each attempt in `admit` (so an attempt
-   * is refused once others have opened the circuit), and the request's final outcome is recorded once.
+   * is refused once others have opened the circuit), and the request's final outcome is recorded once. The
+   * transitions the request causes are logged under `span` when given (the operation's span, when the fiber does not
+   * hold it as its current span).
    */
-  readonly request: <A, E>(run: (admit: Admit) => Effect.Effect<A, E>) => Effect.Effect<A, E | CircuitOpenError>
+  readonly request: <A, E>(
+    run: (admit: Admit) => Effect.Effect<A, E>,
+    span?: Tracer.AnySpan | undefined
+  ) => Effect.Effect<A, E | CircuitOpenError>
 }
 
 /**
@@ -137,7 +143,7 @@ export const make = (
     transitionsMetric.unsafeUpdate(1, labels)
   }
 
-  const announce = (from: State["_tag"], to: State["_tag"]): Effect.Effect<void> =>
+  const announce = (from: State["_tag"], to: State["_tag"], span: Tracer.AnySpan | undefined): Effect.Effect<void> =>
     from === to ? Effect.void : Effect.zipRight(
       Effect.zipRight(
         Effect.sync(() => countTransition(from, to)),
@@ -145,16 +151,17 @@ export const make = (
       ),
       // Opening is what an operator must see; the way back (half-open, closed) is information.
       (to === "Open" ? Effect.logWarning : Effect.logInfo)(`circuit breaker for ${vaultHost}: ${from} -> ${to}`).pipe(
-        Effect.annotateLogs({ "keyvault.vault_host": vaultHost, "keyvault.circuit.from": from, "keyvault.circuit.to": to })
+        Effect.annotateLogs({ "keyvault.vault_host": vaultHost, "keyvault.circuit.from": from, "keyvault.circuit.to": to }),
+        (log) => span === undefined ? log : Effect.withParentSpan(log, span)
       )
     )
 
   // Every decision is one synchronous `modify`: atomic, so two fibers can never both take the probe.
-  const transition = (f: (current: State) => State): Effect.Effect<void> =>
+  const transition = (f: (current: State) => State, span?: Tracer.AnySpan): Effect.Effect<void> =>
     Effect.flatMap(modify((state) => {
       const next = f(state)
       return [[state._tag, next._tag] as const, next]
-    }), ([from, to]) => announce(from, to))
+    }), ([from, to]) => announce(from, to, span))
 
   const refused = (retryAfterMillis: number): CircuitOpenError =>
     new CircuitOpenError({
@@ -178,24 +185,29 @@ export const make = (
       }
     })
 
-  const record = (probe: boolean, exit: Exit.Exit<unknown, unknown>, now: number): Effect.Effect<void> => {
+  const record = (
+    probe: boolean,
+    exit: Exit.Exit<unknown, unknown>,
+    now: number,
+    span: Tracer.AnySpan | undefined
+  ): Effect.Effect<void> => {
     // An interrupted probe proves nothing: reopen with the timeout already elapsed, so the next caller probes.
     if (Exit.isInterrupted(exit)) {
-      return probe ? transition(() => ({ _tag: "Open", openedAt: now - options.resetTimeoutMillis })) : Effect.void
+      return probe ? transition(() => ({ _tag: "Open", openedAt: now - options.resetTimeoutMillis }), span) : Effect.void
     }
     const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
     // A defect proves nothing about the vault, but a probe that died must not leave the breaker half-open for ever.
     if (Exit.isFailure(exit) && Option.isNone(failure)) {
-      return probe ? transition(() => ({ _tag: "Open", openedAt: now })) : Effect.void
+      return probe ? transition(() => ({ _tag: "Open", openedAt: now }), span) : Effect.void
     }
     const failed = Option.isSome(failure) && countsAsFailure(failure.value)
-    if (probe) return transition(() => failed ? { _tag: "Open", openedAt: now } : { _tag: "Closed", failures: 0 })
+    if (probe) return transition(() => failed ? { _tag: "Open", openedAt: now } : { _tag: "Closed", failures: 0 }, span)
     return transition((current) => {
       if (current._tag !== "Closed") return current
       if (!failed) return current.failures === 0 ? current : { _tag: "Closed", failures: 0 }
       const failures = current.failures + 1
       return failures >= options.failureThreshold ? { _tag: "Open", openedAt: now } : { _tag: "Closed", failures }
-    })
+    }, span)
   }
 
   // Each attempt of a request, checked when it runs: the probe owns the half-open circuit and goes on; any other
@@ -210,14 +222,17 @@ export const make = (
 
   // The outcome of a request admitted while closed. A success on a circuit with no failures counted changes nothing,
   // so every request's usual path reads no clock and updates nothing.
-  const recordClosed = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
+  const recordClosed = (exit: Exit.Exit<unknown, unknown>, span: Tracer.AnySpan | undefined): Effect.Effect<void> =>
     exit._tag === "Success" && current._tag === "Closed" && current.failures === 0
       ? Effect.void
-      : Effect.flatMap(Clock.currentTimeMillis, (end) => record(false, exit, end))
+      : Effect.flatMap(Clock.currentTimeMillis, (end) => record(false, exit, end, span))
 
   // Admission and the recording of the outcome are one uninterruptible step around the (interruptible) request, so
   // an interruption can never leave a probe taken and its outcome unrecorded (the breaker stuck half-open).
-  const request = <A, E>(run: (admit: Admit) => Effect.Effect<A, E>): Effect.Effect<A, E | CircuitOpenError> =>
+  const request = <A, E>(
+    run: (admit: Admit) => Effect.Effect<A, E>,
+    span?: Tracer.AnySpan
+  ): Effect.Effect<A, E | CircuitOpenError> =>
     Effect.uninterruptibleMask((restore): Effect.Effect<A, E | CircuitOpenError> => {
       // Closed: admitted at once, without a clock read (only an open circuit's timeout needs the time).
       if (current._tag === "Closed") {
@@ -225,10 +240,10 @@ export const make = (
         // of every request.
         return Effect.matchCauseEffect(restore(Effect.suspend(() => run(admitWhileClosed))), {
           onSuccess: (a) => {
-            const recorded = recordClosed(Exit.succeed(a))
+            const recorded = recordClosed(Exit.succeed(a), span)
             return recorded === Effect.void ? Effect.succeed(a) : Effect.as(recorded, a)
           },
-          onFailure: (cause) => Effect.zipRight(recordClosed(Exit.failCause(cause)), Effect.failCause(cause))
+          onFailure: (cause) => Effect.zipRight(recordClosed(Exit.failCause(cause), span), Effect.failCause(cause))
         })
       }
       return Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -236,8 +251,8 @@ export const make = (
           if (admission._tag === "Refused") return Effect.fail(refused(admission.retryAfterMillis))
           const { probe } = admission
           const body = Effect.suspend(() => run(probe ? admitProbe : admitWhileClosed))
-          return restore(probe ? Effect.zipRight(announce(admission.from, "HalfOpen"), body) : body).pipe(
-            Effect.onExit((exit) => Effect.flatMap(Clock.currentTimeMillis, (end) => record(probe, exit, end)))
+          return restore(probe ? Effect.zipRight(announce(admission.from, "HalfOpen", span), body) : body).pipe(
+            Effect.onExit((exit) => Effect.flatMap(Clock.currentTimeMillis, (end) => record(probe, exit, end, span)))
           )
         }))
     })

@@ -41,6 +41,7 @@ import * as Layer from "effect/Layer"
 import * as Tracer from "effect/Tracer"
 import * as Logger from "effect/Logger"
 import type * as LogLevel from "effect/LogLevel"
+import * as QuietTracer from "../internal/QuietTracer.js"
 
 /**
  * Options of `layer`: the service's resource and where spans, metrics and log records go. Each signal is exported
@@ -130,15 +131,18 @@ const make = (
 // on every step: measured, the largest part of what wiring OpenTelemetry cost an uncached `get`. Then the hook is
 // skipped; spans are made exactly as before. Checked once, when the Layer is built: an application that registers
 // a context manager (an `AsyncLocalStorageContextManager`, for OpenTelemetry's HTTP instrumentation) does so first.
+// The wrapper is declared quiet (`QuietTracer.markQuiet`): operations run on it as they are. Without a span processor
+// the SDK installs no tracer: Effect's own stays, unwrapped, and operations make no spans (metrics or logs only).
 const idleContextSkipped: Layer.Layer<never> = Layer.unwrapEffect(
   Effect.map(Effect.tracer, (tracer) =>
-    contextPropagates()
+    tracer === QuietTracer.nativeTracer || contextPropagates()
       ? Layer.empty
-      : Layer.setTracer(Tracer.make({
+      : Layer.setTracer(QuietTracer.markQuiet(Tracer.make({
         span: (name, parent, context, links, startTime, kind, spanOptions) =>
           tracer.span(name, parent, context, links, startTime, kind, spanOptions),
-        context: (execution) => execution()
-      })))
+        // Effect's own hook (it runs the step): the same function at the run loop's call site, whichever tracer.
+        context: QuietTracer.nativeTracer.context
+      }))))
 )
 
 const probeKey = createContextKey("@effect-azure/key-vault/telemetry/probe")

@@ -28,7 +28,7 @@ import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Schedule from "effect/Schedule"
-import type * as Tracer from "effect/Tracer"
+import * as Tracer from "effect/Tracer"
 import * as Challenge from "../auth/Challenge.js"
 import * as QuietTracer from "../internal/QuietTracer.js"
 import type * as CircuitBreaker from "../resilience/CircuitBreaker.js"
@@ -83,6 +83,11 @@ export interface TransportRequest<E extends Expected = Expected> {
   readonly idempotent?: boolean | undefined
   /** Which rate limits the request counts against. Default `operation`; secret writes say `write`. */
   readonly rateClass?: RateClass | undefined
+  /**
+   * The span the request's exchanges are recorded on (request ids, status, an event per exchange) and whose context
+   * `traceparent` carries. Default: the fiber's current span, when an application tracer is installed.
+   */
+  readonly span?: Tracer.Span | undefined
 }
 
 /**
@@ -349,7 +354,7 @@ export const make: Effect.Effect<
           onSuccess: (text): TransportResponse => ({ status: response.status, headers: response.headers, text })
         })
       ),
-      (exchange) => withTimeout(exchange, timeout, onTimeout),
+      (exchange) => withTimeout(exchange, timeout, onTimeout, out.span),
       Effect.mapBoth({
         onFailure: (error) => {
           observe(out, clientRequestId, challenge, undefined, error)
@@ -466,15 +471,19 @@ export const make: Effect.Effect<
     )
     return error._tag === "ThrottledError"
       ? Effect.zipRight(
-        Effect.annotateLogs(
-          Effect.logWarning("the vault throttled a request"),
-          logAnnotations(out, {
-            [SpanKeys.retryAfter]: Option.match(error.retryAfter, { onNone: () => "none", onSome: Duration.toMillis })
-          })
-        ),
+        logged(out, Effect.logWarning("the vault throttled a request"), {
+          [SpanKeys.retryAfter]: Option.match(error.retryAfter, { onNone: () => "none", onSome: Duration.toMillis })
+        }),
         Effect.fail(error)
       )
       : Effect.fail(error)
+  }
+
+  // A log line of a request, under the operation's span (trace and span ids for the log record), whether or not the
+  // operation made it current.
+  const logged = (out: Outgoing, log: Effect.Effect<void>, extra?: Record<string, unknown>): Effect.Effect<void> => {
+    const annotated = Effect.annotateLogs(log, logAnnotations(out, extra))
+    return out.span === undefined ? annotated : Effect.withParentSpan(annotated, out.span)
   }
 
   // What every log line of a request carries: never a name, a value or a token.
@@ -541,10 +550,10 @@ export const make: Effect.Effect<
           KeyVaultMetrics.httpRetries.unsafeUpdate(1, retryLabels(out.labels, after))
           if (after === "ThrottledError") KeyVaultMetrics.retryAfter.unsafeUpdate(waited, hostLabels)
           return Effect.zipRight(
-            Effect.annotateLogs(
-              Effect.logWarning("retrying a vault request"),
-              logAnnotations(out, { [SpanKeys.retryDelay]: waited, [SpanKeys.errorType]: after })
-            ),
+            logged(out, Effect.logWarning("retrying a vault request"), {
+              [SpanKeys.retryDelay]: waited,
+              [SpanKeys.errorType]: after
+            }),
             Effect.mapError(once, failed)
           )
         })
@@ -560,7 +569,7 @@ export const make: Effect.Effect<
         )
       })
     }
-    return breaker === undefined ? retried((attempt) => attempt) : breaker.request(retried)
+    return breaker === undefined ? retried((attempt) => attempt) : breaker.request(retried, out.span)
   }
 
   const noParams: ReadonlyArray<readonly [string, string]> = [apiVersion]
@@ -596,12 +605,9 @@ export const make: Effect.Effect<
 
   const sendAny = (request: TransportRequest, absoluteUrl?: string): Effect.Effect<TransportResponse, SendError> =>
     Effect.withFiberRuntime((fiber) => {
-      // The operation's span, only with an application tracer: with Effect's built-in one, nothing below pays for
-      // spans.
-      const current = fiber.currentTracer !== QuietTracer.nativeTracer && fiber.getFiberRef(FiberRef.currentTracerEnabled)
-        ? fiber.currentSpan
-        : undefined
-      const span = current?._tag === "Span" ? current : undefined
+      // The operation's span, as the request names it, else the current one, only with an application tracer: with
+      // Effect's built-in one, nothing below pays for spans.
+      const span = request.span ?? currentSpanOf(fiber)
       if (span !== undefined) span.attribute(SpanKeys.method, request.method)
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
       const sent = sendOutgoing(request, absoluteUrl, span, clock)
@@ -609,14 +615,12 @@ export const make: Effect.Effect<
       return LogLevel.greaterThan(fiber.getFiberRef(FiberRef.currentMinimumLogLevel), LogLevel.Debug)
         ? sent.effect
         : Effect.onExit(sent.effect, (exit) =>
-          sent.out === undefined ? Effect.void : Effect.annotateLogs(
+          sent.out === undefined ? Effect.void : logged(
+            sent.out,
             exit._tag === "Success"
               ? Effect.logDebug("vault request completed")
               : Effect.logDebug("vault request failed"),
-            logAnnotations(
-              sent.out,
-              exit._tag === "Failure" && exit.cause._tag === "Fail" ? { [SpanKeys.errorType]: exit.cause.error._tag } : {}
-            )
+            exit._tag === "Failure" && exit.cause._tag === "Fail" ? { [SpanKeys.errorType]: exit.cause.error._tag } : {}
           ))
     })
 
@@ -685,6 +689,19 @@ export const make: Effect.Effect<
   return { config, send }
 })
 
+// The fiber's current span, only with an application tracer that is on.
+const currentSpanOf = (fiber: {
+  readonly currentTracer: Tracer.Tracer
+  readonly currentSpan: Tracer.AnySpan | undefined
+  getFiberRef<A>(fiberRef: FiberRef.FiberRef<A>): A
+}): Tracer.Span | undefined => {
+  if (fiber.currentTracer === QuietTracer.nativeTracer || !fiber.getFiberRef(FiberRef.currentTracerEnabled)) {
+    return undefined
+  }
+  const current = fiber.currentSpan
+  return current?._tag === "Span" ? current : undefined
+}
+
 // `Effect.timeoutFail` races two forked fibers, then joins the winner's fiber refs and waits for the loser's
 // interruption: about half of an uncached in-process get (1,200 -> 2,700 ops/s without it). Here the exchange runs in
 // one fiber of its own, started at once on the caller's context and fiber refs (as `Runtime.runFork` starts a fiber:
@@ -697,7 +714,8 @@ export const make: Effect.Effect<
 const withTimeout = <A, E, E2>(
   self: Effect.Effect<A, E>,
   duration: Duration.Duration,
-  onTimeout: () => E2
+  onTimeout: () => E2,
+  span: Tracer.Span | undefined
 ): Effect.Effect<A, E | E2> => {
   const exchange = Effect.interruptible(self)
   // Uninterruptible from the start of the exchange to the moment the caller waits on it, so an exchange is never
@@ -708,7 +726,11 @@ const withTimeout = <A, E, E2>(
     // span of the HttpClient's (see `QuietTracer.exchangeFiberRefs`).
     const fiber = Runtime.runFork(
       Runtime.make({
-        context: caller.currentContext,
+        // The operation's span is the exchange's parent (for an HttpClient's own spans and logs, and OpenTelemetry's
+        // HTTP instrumentation), whether or not the caller made it current.
+        context: span === undefined || caller.currentSpan === span
+          ? caller.currentContext
+          : Context.add(caller.currentContext, Tracer.ParentSpan, span),
         runtimeFlags: status.runtimeFlags,
         fiberRefs: QuietTracer.exchangeFiberRefs(caller.getFiberRefs(), caller.currentDefaultServices, caller.id())
       }),
