@@ -16,15 +16,18 @@
  * next to it in time: this machine's speed drifts within a run). Logging stays at Effect's default level (Info), as an
  * application's would.
  *
- * One more figure puts the in-process overhead in proportion: `spanNs`, what one span of the OpenTelemetry SDK costs
- * by itself (made through the same wiring, with an operation's attributes and one attempt event, then ended), in a
- * loop of nothing else.
+ * The uncached `get` has two more contenders that split the overhead: `own`, the client's instrumentation alone (a
+ * tracer whose spans record nothing and cost nothing to make, running each step with Effect's own hook as the
+ * OpenTelemetry Layer's tracer does), and `unsampled`, the SDK wired with a sampler that records no trace (spans made,
+ * ids drawn, nothing recorded). What `noop` costs beyond `unsampled` is the SDK recording the span. One more figure:
+ * `spanNs`, one span of the OpenTelemetry SDK by itself (made through the same wiring, with an operation's
+ * attributes and one attempt event, then ended), in a loop of nothing else.
  *
  *   npm run bench -- telemetry [--rounds 9] [--round-ms 400] [--hits 100000]
  *
  * The last line printed is one JSON object with every figure: `uncachedOffOpsPerSec` / `uncachedOnOpsPerSec` and
- * `uncachedOverheadPercent` are the uncached `get` over loopback HTTPS (the budget: at most 10 %, `withinBudget`);
- * `inProcess*` the same without a socket.
+ * `uncachedOverheadPercent` are the uncached `get` over loopback HTTPS (the budget: at most 10 %, `withinBudget`),
+ * with `uncachedOwnOverheadPercent` and `uncachedUnsampledOverheadPercent`; `inProcess*` the same without a socket.
  */
 import * as Emulator from "@effect-azure/key-vault-emulator/Emulator"
 import * as HttpsServer from "@effect-azure/key-vault-emulator/server/HttpsServer"
@@ -43,6 +46,7 @@ import {
   type PushMetricExporter
 } from "@opentelemetry/sdk-metrics"
 import {
+  AlwaysOffSampler,
   InMemorySpanExporter,
   SimpleSpanProcessor,
   type SpanExporter
@@ -54,6 +58,7 @@ import * as Option from "effect/Option"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
+import * as Tracer from "effect/Tracer"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -137,7 +142,7 @@ const noopLogExporter: LogRecordExporter = {
   shutdown: () => Promise.resolve()
 }
 
-type Mode = "off" | "noop" | "memory"
+type Mode = "off" | "own" | "unsampled" | "noop" | "memory"
 
 interface Telemetry {
   readonly layer: Layer.Layer<never>
@@ -151,6 +156,23 @@ const telemetry = (mode: Mode): Telemetry => {
   switch (mode) {
     case "off":
       return { layer: Layer.empty, clear: () => {}, exported: () => undefined }
+    case "own":
+      // The client's own instrumentation alone: a tracer (running each step with Effect's own hook, as the
+      // OpenTelemetry Layer's does) whose spans record nothing, are not sampled and cost nothing to make.
+      return { layer: Layer.setTracer(inertTracer), clear: () => {}, exported: () => undefined }
+    case "unsampled":
+      return {
+        layer: OpenTelemetry.layerExporters({
+          serviceName: "bench-telemetry",
+          spanExporter: noopSpanExporter,
+          metricExporter: noopMetricExporter,
+          metricExportIntervalMillis: 1_000,
+          logExporter: noopLogExporter,
+          sampler: new AlwaysOffSampler()
+        }),
+        clear: () => {},
+        exported: () => undefined
+      }
     case "noop":
       return {
         layer: OpenTelemetry.layerExporters({
@@ -184,6 +206,29 @@ const telemetry = (mode: Mode): Telemetry => {
     }
   }
 }
+
+const nativeContext = Effect.runSync(Effect.tracer).context
+
+const inertTracer = Tracer.make({
+  span: (name, parent, context, links, startTime, kind) => ({
+    _tag: "Span",
+    name,
+    spanId: "b7ad6b7169203331",
+    traceId: "0af7651916cd43dd8448eb211c80319c",
+    parent,
+    context,
+    status: { _tag: "Started", startTime },
+    attributes: new Map(),
+    links: [...links],
+    sampled: false,
+    kind,
+    end: () => {},
+    attribute: () => {},
+    event: () => {},
+    addLinks: () => {}
+  }),
+  context: nativeContext
+})
 
 /** Where a client sends its requests: the in-process emulator (no socket) or the HTTPS emulator of the parent. */
 interface Target {
@@ -332,7 +377,7 @@ const measure = async ({ httpsUrl, settings }: { readonly settings: Settings; re
   const inProcess: Target = { vaultUrl: VAULT, http: EmulatorHttp.layer(emulator), loopback: false }
   const https: Target = { vaultUrl: httpsUrl, http: UndiciHttpClient.layer(), loopback: true }
 
-  const modes: ReadonlyArray<Mode> = ["off", "noop", "memory"]
+  const modes: ReadonlyArray<Mode> = ["off", "own", "unsampled", "noop", "memory"]
   const clients = (target: Target, cache: CacheConfig.CacheOptions): Promise<Record<Mode, Client>> =>
     Promise.all(modes.map(async (mode) => [mode, await client(target, mode, cache)] as const)).then(
       (entries) => Object.fromEntries(entries) as Record<Mode, Client>
@@ -347,12 +392,16 @@ const measure = async ({ httpsUrl, settings }: { readonly settings: Settings; re
   log("uncached get, loopback HTTPS (ops/s, concurrency 1):")
   const httpsGet = await Stats.alternate({
     off: uncachedRound(overHttps.off, settings.roundMillis),
+    own: uncachedRound(overHttps.own, settings.roundMillis),
+    unsampled: uncachedRound(overHttps.unsampled, settings.roundMillis),
     noop: uncachedRound(overHttps.noop, settings.roundMillis),
     memory: uncachedRound(overHttps.memory, settings.roundMillis)
   }, { rounds: settings.rounds, log, unit: "ops/s" })
   log("uncached get, in process (ops/s, concurrency 1):")
   const get = await Stats.alternate({
     off: uncachedRound(uncached.off, settings.roundMillis),
+    own: uncachedRound(uncached.own, settings.roundMillis),
+    unsampled: uncachedRound(uncached.unsampled, settings.roundMillis),
     noop: uncachedRound(uncached.noop, settings.roundMillis),
     memory: uncachedRound(uncached.memory, settings.roundMillis)
   }, { rounds: settings.rounds, log, unit: "ops/s" })
@@ -392,16 +441,23 @@ const measure = async ({ httpsUrl, settings }: { readonly settings: Settings; re
     uncachedMemoryOpsPerSec: Stats.round(httpsGet.memory.median),
     uncachedOverheadPercent: overhead,
     uncachedMemoryOverheadPercent: overheadPercent(httpsGet.off, httpsGet.memory),
+    uncachedOwnOverheadPercent: overheadPercent(httpsGet.off, httpsGet.own),
+    uncachedUnsampledOverheadPercent: overheadPercent(httpsGet.off, httpsGet.unsampled),
     inProcessOffOpsPerSec: Stats.round(get.off.median),
     inProcessOnOpsPerSec: Stats.round(get.noop.median),
     inProcessMemoryOpsPerSec: Stats.round(get.memory.median),
     inProcessOverheadPercent: inProcessOverhead,
     inProcessMemoryOverheadPercent: overheadPercent(get.off, get.memory),
+    inProcessOwnOverheadPercent: overheadPercent(get.off, get.own),
+    inProcessUnsampledOverheadPercent: overheadPercent(get.off, get.unsampled),
     inProcessAddedUs: Stats.round(1e6 / get.noop.median - 1e6 / get.off.median, 1),
     spanNs: Stats.round(span.span.median),
     spanShareOfInProcessGetPercent: Stats.round((100 * span.span.median * get.off.median) / 1e9, 1),
     withinBudget: overhead <= 10
   }
+  log(`the client's own instrumentation costs ${result.uncachedOwnOverheadPercent}% of uncached throughput over ` +
+    `loopback HTTPS and ${result.inProcessOwnOverheadPercent}% in process; the SDK wired with spans not sampled ` +
+    `${result.uncachedUnsampledOverheadPercent}% and ${result.inProcessUnsampledOverheadPercent}%`)
   log(`telemetry on (no-op export) costs ${result.uncachedOverheadPercent}% of uncached throughput over loopback ` +
     `HTTPS (in-memory export ${result.uncachedMemoryOverheadPercent}%) and ${result.inProcessOverheadPercent}% in ` +
     `process (${result.inProcessAddedUs} us per get; in-memory export ${result.inProcessMemoryOverheadPercent}%), ` +

@@ -10,7 +10,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { SpanKind } from "@opentelemetry/api"
 import { InMemoryLogRecordExporter, SimpleLogRecordProcessor } from "@opentelemetry/sdk-logs"
 import { AggregationTemporality, InMemoryMetricExporter, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics"
-import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
+import { AlwaysOffSampler, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as KeyVault from "../src/KeyVault.js"
@@ -184,6 +184,38 @@ describe("OpenTelemetry export", () => {
         .flatMap((m) => m.dataPoints as ReadonlyArray<{ readonly attributes: Record<string, unknown> }>)
         .filter((p) => p.attributes["vault_host"] === host && p.attributes["operation"] === "Secrets.get")
       expect(durations).toHaveLength(1)
+    }).pipe(Effect.provide(Layer.merge(vault, telemetry)))
+  })
+  it.scoped("a sampler that drops the trace: nothing recorded, the traceparent flagged not sampled, metrics kept", () => {
+    const spans = new InMemorySpanExporter()
+    const metrics = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE)
+    const reader = new PeriodicExportingMetricReader({ exporter: metrics, exportIntervalMillis: 3_600_000 })
+    const telemetry = OpenTelemetry.layer({
+      serviceName: "otel-unsampled",
+      spanProcessor: new SimpleSpanProcessor(spans),
+      metricReader: reader,
+      sampler: new AlwaysOffSampler()
+    })
+    const host = "otel-unsampled.vault.azure.net"
+    const vault = KeyVault.layer({ vaultUrl: `https://${host}`, cache: { enabled: false } }).pipe(
+      Layer.provideMerge(Layer.merge(Emulator.layerFresh(), TokenProvider.layerStatic()))
+    )
+    return Effect.gen(function*() {
+      const secrets = yield* Secrets
+      const emulator = yield* Emulator.EmulatorService
+      yield* secrets.set("quiet", VALUE)
+      yield* emulator.faults.add({ operation: "getSecret", times: 1, fault: { _tag: "Status", status: 503 } })
+      yield* onTestClock(secrets.get("quiet"))
+      expect(spans.getFinishedSpans()).toEqual([])
+      const received = yield* emulator.journal.query({ operation: "getSecret" })
+      expect(received).toHaveLength(2)
+      for (const entry of received) expect(entry.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/)
+      yield* Effect.promise(() => reader.forceFlush())
+      const attempts = metrics.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics))
+        .filter((m) => m.descriptor.name === "keyvault.http.attempts")
+        .flatMap((m) => m.dataPoints as ReadonlyArray<{ readonly attributes: Record<string, unknown>; readonly value: number }>)
+        .filter((p) => p.attributes["vault_host"] === host && p.attributes["operation"] === "Secrets.get")
+      expect(attempts.reduce((total, p) => total + p.value, 0)).toBe(2)
     }).pipe(Effect.provide(Layer.merge(vault, telemetry)))
   })
 })

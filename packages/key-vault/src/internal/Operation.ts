@@ -189,6 +189,8 @@ const instrument = (client: Client, name: string, options: Tracer.SpanOptions, c
       kind,
       options
     )
+    // A span that is not sampled is not recorded: nothing to give it.
+    if (!span.sampled) return span
     const annotations = fiber.getFiberRef(FiberRef.currentTracerSpanAnnotations)
     if (HashMap.size(annotations) > 0) HashMap.forEach(annotations, (value, key) => span.attribute(key, value))
     for (const [key, value] of attributes) span.attribute(key, value)
@@ -224,7 +226,7 @@ const instrument = (client: Client, name: string, options: Tracer.SpanOptions, c
             },
             onFailure: (cause: Cause.Cause<E>) => {
               const tag = recordFailure(cause, millis())
-              if (span !== undefined && tag !== undefined) span.attribute(SpanKeys.errorType, tag)
+              if (span !== undefined && span.sampled && tag !== undefined) span.attribute(SpanKeys.errorType, tag)
               end(Exit.failCause(cause))
               const failed = leave === undefined ? Effect.failCause(cause) : Effect.zipRight(leave, Effect.failCause(cause))
               // A defect is a bug (ours or a layer's), never an answer of the vault's: logged at error level, without
@@ -288,7 +290,7 @@ const clockOf = (fiber: { readonly currentDefaultServices: Context.Context<Defau
  */
 export const annotate = (key: string, value: unknown): Effect.Effect<void> =>
   Effect.map(Effect.serviceOption(Tracer.ParentSpan), (span) => {
-    if (Option.isSome(span) && span.value._tag === "Span") span.value.attribute(key, value)
+    if (Option.isSome(span) && span.value._tag === "Span" && span.value.sampled) span.value.attribute(key, value)
   })
 
 // The name joins the span only once it has passed validation: a caller who swapped name and value must not find
@@ -359,7 +361,7 @@ export const operation = <Args extends ReadonlyArray<unknown>, V extends object,
       Effect.flatMap(spec.validate(...args), (input) => {
         // The name joins the span only once it has passed validation: a caller who swapped name and value must not
         // find the value in their traces.
-        if (span !== undefined) {
+        if (span !== undefined && span.sampled) {
           const validName = nameOf(input)
           if (validName !== undefined) span.attribute("keyvault.name", validName)
         }

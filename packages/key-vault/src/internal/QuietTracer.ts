@@ -24,30 +24,18 @@ import * as Tracer from "effect/Tracer"
 
 const quietOf = new WeakMap<Tracer.Tracer, Tracer.Tracer>()
 const loudOf = new WeakMap<Tracer.Tracer, Tracer.Tracer>()
-const quietAlready = new WeakSet<Tracer.Tracer>()
-
 /**
- * Declares that `tracer`'s per-step hook does nothing (it runs the step, as `telemetry/OpenTelemetry`'s tracer does
- * when no OpenTelemetry context manager is registered): an operation then runs on it as it is, with no twin to
- * switch to and back from (a switch costs the operation's fiber and its exchange fiber a change of their default
- * services each way, and the token acquisition one more: measured, about a sixth of an uncached in-process `get`).
- *
- * @since 0.1.0
- * @internal
- */
-export const markQuiet = <T extends Tracer.Tracer>(tracer: T): T => {
-  quietAlready.add(tracer)
-  return tracer
-}
-
-/**
- * The quiet twin of `tracer` (made once per tracer); a quiet tracer is its own twin.
+ * The quiet twin of `tracer` (made once per tracer); a quiet tracer is its own twin. A tracer whose per-step hook is
+ * Effect's own (it runs the step, as `telemetry/OpenTelemetry`'s tracer does when no OpenTelemetry context manager is
+ * registered) is quiet: an operation runs on it as it is, with no twin to switch to and back from (a switch costs the
+ * operation's fiber and its exchange fiber a change of their default services each way, and the token acquisition
+ * one more: measured, about a sixth of an uncached in-process `get`).
  *
  * @since 0.1.0
  * @internal
  */
 export const quiet = (tracer: Tracer.Tracer): Tracer.Tracer => {
-  if (loudOf.has(tracer) || quietAlready.has(tracer)) return tracer
+  if (tracer.context === nativeTracer.context || loudOf.has(tracer)) return tracer
   let twin = quietOf.get(tracer)
   if (twin === undefined) {
     twin = Tracer.make({

@@ -34,7 +34,7 @@ import {
   type PushMetricExporter,
   PeriodicExportingMetricReader
 } from "@opentelemetry/sdk-metrics"
-import { BatchSpanProcessor, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base"
+import { BatchSpanProcessor, type Sampler, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -75,6 +75,13 @@ export interface OpenTelemetryOptions {
   readonly minimumLogLevel?: LogLevel.LogLevel | undefined
   /** How long flushing and shutting down the providers may take when the Layer's scope closes. Default 3 seconds. */
   readonly shutdownTimeout?: Duration.DurationInput | undefined
+  /**
+   * Which traces are recorded, e.g. `new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.1) })` for one
+   * trace in ten (a trace an upstream service sampled stays sampled). An operation whose span is not sampled still
+   * sends its `traceparent` (flagged not sampled) and records its metrics, but sets no attributes and no events.
+   * Default: the SDK's (`OTEL_TRACES_SAMPLER`, else every trace whose parent is sampled or that has none).
+   */
+  readonly sampler?: Sampler | undefined
 }
 
 /**
@@ -115,6 +122,7 @@ const make = (
       ...(options.resourceAttributes === undefined ? {} : { attributes: options.resourceAttributes })
     },
     ...signals(),
+    ...(options.sampler === undefined ? {} : { tracerConfig: { sampler: options.sampler } }),
     shutdownTimeout: options.shutdownTimeout
   }))
   const logging = Layer.mergeAll(
@@ -131,18 +139,19 @@ const make = (
 // on every step: measured, the largest part of what wiring OpenTelemetry cost an uncached `get`. Then the hook is
 // skipped; spans are made exactly as before. Checked once, when the Layer is built: an application that registers
 // a context manager (an `AsyncLocalStorageContextManager`, for OpenTelemetry's HTTP instrumentation) does so first.
-// The wrapper is declared quiet (`QuietTracer.markQuiet`): operations run on it as they are. Without a span processor
-// the SDK installs no tracer: Effect's own stays, unwrapped, and operations make no spans (metrics or logs only).
+// The wrapper runs each step with Effect's own hook, so operations run on it as they are (see `QuietTracer.quiet`).
+// Without a span processor the SDK installs no tracer: Effect's own stays, unwrapped, and operations make no spans
+// (metrics or logs only).
 const idleContextSkipped: Layer.Layer<never> = Layer.unwrapEffect(
   Effect.map(Effect.tracer, (tracer) =>
     tracer === QuietTracer.nativeTracer || contextPropagates()
       ? Layer.empty
-      : Layer.setTracer(QuietTracer.markQuiet(Tracer.make({
+      : Layer.setTracer(Tracer.make({
         span: (name, parent, context, links, startTime, kind, spanOptions) =>
           tracer.span(name, parent, context, links, startTime, kind, spanOptions),
         // Effect's own hook (it runs the step): the same function at the run loop's call site, whichever tracer.
         context: QuietTracer.nativeTracer.context
-      }))))
+      })))
 )
 
 const probeKey = createContextKey("@effect-azure/key-vault/telemetry/probe")
