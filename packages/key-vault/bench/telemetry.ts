@@ -394,22 +394,19 @@ const measure = async ({ httpsUrl, settings }: { readonly settings: Settings; re
   // Warm-up beyond the one round `alternate` gives each contender: over HTTPS the first seconds run well below the
   // rest (JIT, TLS session, connection pool), which would drag the early rounds' pairs.
   for (const c of [...Object.values(overHttps), ...Object.values(uncached)]) await uncachedRound(c, 1_000)()
+  // Every mode's uncached rounds against one target, alternating.
+  const uncachedGets = (byMode: Record<Mode, Client>) =>
+    Stats.alternate(
+      Object.fromEntries(modes.map((mode) => [mode, uncachedRound(byMode[mode], settings.roundMillis)])) as Record<
+        Mode,
+        () => Promise<number>
+      >,
+      { rounds: settings.rounds, log, unit: "ops/s" }
+    )
   log("uncached get, loopback HTTPS (ops/s, concurrency 1):")
-  const httpsGet = await Stats.alternate({
-    off: uncachedRound(overHttps.off, settings.roundMillis),
-    own: uncachedRound(overHttps.own, settings.roundMillis),
-    unsampled: uncachedRound(overHttps.unsampled, settings.roundMillis),
-    noop: uncachedRound(overHttps.noop, settings.roundMillis),
-    memory: uncachedRound(overHttps.memory, settings.roundMillis)
-  }, { rounds: settings.rounds, log, unit: "ops/s" })
+  const httpsGet = await uncachedGets(overHttps)
   log("uncached get, in process (ops/s, concurrency 1):")
-  const get = await Stats.alternate({
-    off: uncachedRound(uncached.off, settings.roundMillis),
-    own: uncachedRound(uncached.own, settings.roundMillis),
-    unsampled: uncachedRound(uncached.unsampled, settings.roundMillis),
-    noop: uncachedRound(uncached.noop, settings.roundMillis),
-    memory: uncachedRound(uncached.memory, settings.roundMillis)
-  }, { rounds: settings.rounds, log, unit: "ops/s" })
+  const get = await uncachedGets(uncached)
   log("cache hit (ns per hit, median of batches):")
   const hit = await Stats.alternate({
     off: hitRound(cached.off, settings.hits),

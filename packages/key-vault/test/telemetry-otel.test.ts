@@ -23,6 +23,21 @@ const HOST = "otel-export.vault.azure.net"
 const VALUE = "OTEL-EXPORTED-SECRET-VALUE"
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
+type Point = { readonly attributes: Record<string, unknown>; readonly value: unknown }
+
+// The data points one metric exported for one vault.
+const pointsOf = (metrics: InMemoryMetricExporter, name: string, host: string): ReadonlyArray<Point> =>
+  metrics.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics))
+    .filter((m) => m.descriptor.name === name)
+    .flatMap((m) => m.dataPoints as ReadonlyArray<Point>)
+    .filter((p) => p.attributes["vault_host"] === host)
+
+// A client of a fresh in-process emulator, uncached.
+const vaultAt = (host: string, resilience?: KeyVault.KeyVaultClientOptions["resilience"]) =>
+  KeyVault.layer({ vaultUrl: `https://${host}`, cache: { enabled: false }, resilience }).pipe(
+    Layer.provideMerge(Layer.merge(Emulator.layerFresh(), TokenProvider.layerStatic()))
+  )
+
 describe("OpenTelemetry export", () => {
   it.scoped("a get throttled once: the exported span, attempts, traceparent, metrics and warnings", () => {
     const spans = new InMemorySpanExporter()
@@ -35,9 +50,7 @@ describe("OpenTelemetry export", () => {
       metricReader: reader,
       logRecordProcessor: new SimpleLogRecordProcessor({ exporter: logs })
     })
-    const vault = KeyVault.layer({ vaultUrl: `https://${HOST}`, cache: { enabled: false } }).pipe(
-      Layer.provideMerge(Layer.merge(Emulator.layerFresh(), TokenProvider.layerStatic()))
-    )
+    const vault = vaultAt(HOST)
     return Effect.gen(function*() {
       const secrets = yield* Secrets
       const emulator = yield* Emulator.EmulatorService
@@ -88,13 +101,8 @@ describe("OpenTelemetry export", () => {
 
       // The metrics, read through the SDK's reader: exact counts for this vault.
       yield* Effect.promise(() => reader.forceFlush())
-      const points = (name: string) =>
-        metrics.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics))
-          .filter((m) => m.descriptor.name === name)
-          .flatMap((m) => m.dataPoints as ReadonlyArray<{ readonly attributes: Record<string, unknown>; readonly value: unknown }>)
-          .filter((p) => p.attributes["vault_host"] === HOST)
       const count = (name: string, labels: Record<string, string> = {}) =>
-        points(name).filter((p) => Object.entries(labels).every(([k, v]) => p.attributes[k] === v))
+        pointsOf(metrics, name, HOST).filter((p) => Object.entries(labels).every(([k, v]) => p.attributes[k] === v))
           .reduce((total, p) => total + (typeof p.value === "number" ? p.value : (p.value as { count: number }).count), 0)
       expect(count("keyvault.http.attempts", { operation: "Secrets.get" })).toBe(2)
       expect(count("keyvault.http.retries", { operation: "Secrets.get" })).toBe(1)
@@ -128,6 +136,7 @@ describe("OpenTelemetry export", () => {
       expect(everything).not.toContain(VALUE)
     }).pipe(Effect.provide(Layer.merge(vault, telemetry)))
   })
+
   it.scoped("the circuit opening on a failed get is logged under that operation's span", () => {
     const spans = new InMemorySpanExporter()
     const logs = new InMemoryLogRecordExporter()
@@ -136,11 +145,7 @@ describe("OpenTelemetry export", () => {
       spanProcessor: new SimpleSpanProcessor(spans),
       logRecordProcessor: new SimpleLogRecordProcessor({ exporter: logs })
     })
-    const vault = KeyVault.layer({
-      vaultUrl: `https://${HOST}`,
-      cache: { enabled: false },
-      resilience: { retry: false, circuitBreaker: { failureThreshold: 1 } }
-    }).pipe(Layer.provideMerge(Layer.merge(Emulator.layerFresh(), TokenProvider.layerStatic())))
+    const vault = vaultAt(HOST, { retry: false, circuitBreaker: { failureThreshold: 1 } })
     return Effect.gen(function*() {
       const secrets = yield* Secrets
       const emulator = yield* Emulator.EmulatorService
@@ -161,14 +166,13 @@ describe("OpenTelemetry export", () => {
       })
     }).pipe(Effect.provide(Layer.merge(vault, telemetry)))
   })
+
   it.scoped("metrics only: no spans are made, so requests carry no trace context, and the metrics are exported", () => {
     const metrics = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE)
     const reader = new PeriodicExportingMetricReader({ exporter: metrics, exportIntervalMillis: 3_600_000 })
     const telemetry = OpenTelemetry.layer({ serviceName: "otel-metrics-only", metricReader: reader })
     const host = "otel-metrics-only.vault.azure.net"
-    const vault = KeyVault.layer({ vaultUrl: `https://${host}`, cache: { enabled: false } }).pipe(
-      Layer.provideMerge(Layer.merge(Emulator.layerFresh(), TokenProvider.layerStatic()))
-    )
+    const vault = vaultAt(host)
     return Effect.gen(function*() {
       const secrets = yield* Secrets
       const emulator = yield* Emulator.EmulatorService
@@ -179,13 +183,12 @@ describe("OpenTelemetry export", () => {
       expect(received[0]!.traceparent).toBeUndefined()
       expect(received[0]!.clientRequestId).toMatch(UUID)
       yield* Effect.promise(() => reader.forceFlush())
-      const durations = metrics.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics))
-        .filter((m) => m.descriptor.name === "keyvault.operation.duration")
-        .flatMap((m) => m.dataPoints as ReadonlyArray<{ readonly attributes: Record<string, unknown> }>)
-        .filter((p) => p.attributes["vault_host"] === host && p.attributes["operation"] === "Secrets.get")
+      const durations = pointsOf(metrics, "keyvault.operation.duration", host)
+        .filter((p) => p.attributes["operation"] === "Secrets.get")
       expect(durations).toHaveLength(1)
     }).pipe(Effect.provide(Layer.merge(vault, telemetry)))
   })
+
   it.scoped("a sampler that drops the trace: nothing recorded, the traceparent flagged not sampled, metrics kept", () => {
     const spans = new InMemorySpanExporter()
     const metrics = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE)
@@ -197,9 +200,7 @@ describe("OpenTelemetry export", () => {
       sampler: new AlwaysOffSampler()
     })
     const host = "otel-unsampled.vault.azure.net"
-    const vault = KeyVault.layer({ vaultUrl: `https://${host}`, cache: { enabled: false } }).pipe(
-      Layer.provideMerge(Layer.merge(Emulator.layerFresh(), TokenProvider.layerStatic()))
-    )
+    const vault = vaultAt(host)
     return Effect.gen(function*() {
       const secrets = yield* Secrets
       const emulator = yield* Emulator.EmulatorService
@@ -211,11 +212,9 @@ describe("OpenTelemetry export", () => {
       expect(received).toHaveLength(2)
       for (const entry of received) expect(entry.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/)
       yield* Effect.promise(() => reader.forceFlush())
-      const attempts = metrics.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics))
-        .filter((m) => m.descriptor.name === "keyvault.http.attempts")
-        .flatMap((m) => m.dataPoints as ReadonlyArray<{ readonly attributes: Record<string, unknown>; readonly value: number }>)
-        .filter((p) => p.attributes["vault_host"] === host && p.attributes["operation"] === "Secrets.get")
-      expect(attempts.reduce((total, p) => total + p.value, 0)).toBe(2)
+      const attempts = pointsOf(metrics, "keyvault.http.attempts", host)
+        .filter((p) => p.attributes["operation"] === "Secrets.get")
+      expect(attempts.reduce((total, p) => total + (p.value as number), 0)).toBe(2)
     }).pipe(Effect.provide(Layer.merge(vault, telemetry)))
   })
 })
