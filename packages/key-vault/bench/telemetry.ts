@@ -48,6 +48,7 @@ import {
 import {
   AlwaysOffSampler,
   InMemorySpanExporter,
+  type Sampler,
   SimpleSpanProcessor,
   type SpanExporter
 } from "@opentelemetry/sdk-trace-base"
@@ -157,6 +158,17 @@ interface Telemetry {
   readonly exported: () => number | undefined
 }
 
+// The SDK wired to exporters that drop everything, with the SDK's default sampler or `sampler`.
+const noopExport = (sampler: Sampler | undefined) =>
+  OpenTelemetry.layerExporters({
+    serviceName: "bench-telemetry",
+    spanExporter: noopSpanExporter,
+    metricExporter: noopMetricExporter,
+    metricExportIntervalMillis: 1_000,
+    logExporter: noopLogExporter,
+    sampler
+  })
+
 const telemetry = (mode: Mode): Telemetry => {
   switch (mode) {
     case "off":
@@ -166,30 +178,9 @@ const telemetry = (mode: Mode): Telemetry => {
       // OpenTelemetry Layer's does) whose spans record nothing, are not sampled and cost nothing to make.
       return { layer: Layer.setTracer(inertTracer), clear: () => {}, exported: () => undefined }
     case "unsampled":
-      return {
-        layer: OpenTelemetry.layerExporters({
-          serviceName: "bench-telemetry",
-          spanExporter: noopSpanExporter,
-          metricExporter: noopMetricExporter,
-          metricExportIntervalMillis: 1_000,
-          logExporter: noopLogExporter,
-          sampler: new AlwaysOffSampler()
-        }),
-        clear: () => {},
-        exported: () => undefined
-      }
+      return { layer: noopExport(new AlwaysOffSampler()), clear: () => {}, exported: () => undefined }
     case "noop":
-      return {
-        layer: OpenTelemetry.layerExporters({
-          serviceName: "bench-telemetry",
-          spanExporter: noopSpanExporter,
-          metricExporter: noopMetricExporter,
-          metricExportIntervalMillis: 1_000,
-          logExporter: noopLogExporter
-        }),
-        clear: () => {},
-        exported: () => undefined
-      }
+      return { layer: noopExport(undefined), clear: () => {}, exported: () => undefined }
     case "memory": {
       const spans = new InMemorySpanExporter()
       const metrics = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE)
