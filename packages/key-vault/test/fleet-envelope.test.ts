@@ -58,4 +58,17 @@ describe("fleet envelope", () => {
     expect(Structured.encode({ f: () => 1 })).toBeUndefined()
     expect(Structured.decode("{\"not\":\"a node\"}")).toBeUndefined()
   })
+
+  it("keeps a `__proto__` key as data: a tag of that name round-trips, a forged one gives no inherited fields", () => {
+    const tags = JSON.parse("{\"__proto__\":\"x\",\"constructor\":\"y\"}") as Record<string, string>
+    const back = Structured.decode(Structured.encode({ tags })!)!.value as { tags: Record<string, string> }
+    expect(Object.getPrototypeOf(back.tags)).toBe(Object.prototype)
+    expect(Object.keys(back.tags)).toEqual(["__proto__", "constructor"])
+    expect(Object.getOwnPropertyDescriptor(back.tags, "__proto__")?.value).toBe("x")
+
+    const forged = Structured.decode("[\"o\",{\"__proto__\":[\"o\",{\"polluted\":true}]}]")!.value as Record<string, unknown>
+    expect(Object.getPrototypeOf(forged)).toBe(Object.prototype)
+    expect(forged["polluted"]).toBeUndefined()
+    expect(Object.keys(forged)).toEqual(["__proto__"])
+  })
 })

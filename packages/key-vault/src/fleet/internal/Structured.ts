@@ -26,7 +26,7 @@ export const encode = (value: unknown): string | undefined => {
     const proto = Object.getPrototypeOf(v)
     if (proto !== Object.prototype && proto !== null) throw unsupported
     const out: Record<string, Node> = {}
-    for (const key of Object.keys(v)) out[key] = node((v as Record<string, unknown>)[key], depth + 1)
+    for (const key of Object.keys(v)) own(out, key, node((v as Record<string, unknown>)[key], depth + 1))
     return ["o", out]
   }
   try {
@@ -38,6 +38,12 @@ export const encode = (value: unknown): string | undefined => {
 }
 
 const unsupported = new Error("unsupported")
+
+// An own property, whatever its name: assigning `__proto__` would replace the object's prototype instead (a tag of
+// that name would be lost, and a forged value could give a decoded object inherited fields).
+const own = (target: Record<string, unknown>, key: string, value: unknown): void => {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
+}
 
 /** The value back from `encode`'s text; `undefined` for text that is not such a value. @internal */
 export const decode = (text: string): { readonly value: unknown } | undefined => {
@@ -64,7 +70,7 @@ export const decode = (text: string): { readonly value: unknown } | undefined =>
         const o = n[1]
         if (typeof o !== "object" || o === null || Array.isArray(o)) throw unsupported
         const out: Record<string, unknown> = {}
-        for (const key of Object.keys(o)) out[key] = value((o as Record<string, unknown>)[key])
+        for (const key of Object.keys(o)) own(out, key, value((o as Record<string, unknown>)[key]))
         return out
       }
       default:
