@@ -35,6 +35,7 @@ import {
   type TransportResponse
 } from "../transport/Transport.js"
 import * as Validation from "../validation/Validation.js"
+import * as ErrorTag from "./ErrorTag.js"
 import * as QuietTracer from "./QuietTracer.js"
 import type * as VersionWrites from "./VersionWrites.js"
 import type { ValidationError } from "../errors/KeyVaultError.js"
@@ -164,7 +165,7 @@ const instrument = (client: Client, name: string, options: Tracer.SpanOptions, c
       return undefined
     }
     const failed = Cause.failureOption(cause)
-    const tag = Option.isSome(failed) ? tagOf(failed.value) : "Defect"
+    const tag = Option.isSome(failed) ? ErrorTag.ofError(failed.value) : "Defect"
     KeyVaultMetrics.operationDuration.unsafeUpdate(millis, failure)
     KeyVaultMetrics.errors.unsafeUpdate(1, errorLabelsOf(tag))
     return tag
@@ -273,11 +274,6 @@ const propagated = (parent: Option.Option<Tracer.AnySpan>): Option.Option<Tracer
   const span = parent.value
   if (!Context.get(span.context, Tracer.DisablePropagation)) return parent
   return span._tag === "Span" ? propagated(span.parent) : Option.none()
-}
-
-const tagOf = (error: unknown): string => {
-  const tag = typeof error === "object" && error !== null ? (error as { readonly _tag?: unknown })._tag : undefined
-  return typeof tag === "string" ? tag : "Unknown"
 }
 
 const clockOf = (fiber: { readonly currentDefaultServices: Context.Context<DefaultServices.DefaultServices> }) =>

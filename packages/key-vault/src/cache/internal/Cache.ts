@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import * as Cause from "effect/Cause"
+import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -17,16 +17,10 @@ import type { CacheNamespace, CacheStats, EntryCodec, Loader, ObjectType, VaultC
 import { Counters, reportSize } from "./Counters.js"
 import { decode, Entry, HotRing, identity, type Table } from "./Entry.js"
 import { EntryStore } from "./EntryStore.js"
+import * as ErrorTag from "../../internal/ErrorTag.js"
 import { NegativeStore } from "./NegativeStore.js"
 import { classify, RefreshPolicy, StaleHolds } from "./RefreshPolicy.js"
 import { type Flight, SingleFlight } from "./SingleFlight.js"
-
-// The error's `_tag` (the package's errors all have one), else `Unknown`.
-const tagOf = (cause: Cause.Cause<unknown>): string => {
-  const error = Option.getOrUndefined(Cause.failureOption(cause))
-  const tag = typeof error === "object" && error !== null ? (error as { readonly _tag?: unknown })._tag : undefined
-  return typeof tag === "string" ? tag : "Unknown"
-}
 
 type Restore = <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>
 
@@ -143,7 +137,7 @@ export const make = (config: CacheConfig.ResolvedCacheConfig): Effect.Effect<Vau
       Effect.annotateLogs(Effect.logWarning("serving a stale cached value: reloading it failed"), {
         "keyvault.vault_host": table.vaultHost,
         "keyvault.object_type": table.objectType,
-        "error.type": tagOf(cause),
+        "error.type": ErrorTag.ofCause(cause),
         "keyvault.stale_for_ms": expiredForMillis,
         "keyvault.retry_hold_ms": policy.retryHoldMillis
       })
