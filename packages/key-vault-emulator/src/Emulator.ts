@@ -31,6 +31,7 @@ import type * as Throttle from "./faults/Throttle.js"
 import * as App from "./http/App.js"
 import * as Challenge from "./http/Challenge.js"
 import type { EmulatorHandler, EmulatorRequest, EmulatorResponse } from "./http/Protocol.js"
+import * as Responses from "./http/Responses.js"
 import * as Journal from "./journal/Journal.js"
 import { classify } from "./journal/Operation.js"
 import * as VaultState from "./persistence/VaultState.js"
@@ -302,7 +303,8 @@ export const open = (
       vaults.subscribe((change) => {
         if (change._tag === "Created") state.vaultCreated(change.vault.name, change.vault.settings)
         else if (change._tag === "Removed") state.vaultRemoved(change.name)
-        state.flush()
+        // A listener has nobody to tell of a failed write: the next flush (the request's, the admin's) reports it.
+        state.flushOrKeep()
       })
     }
     clockRef.current = clock
@@ -339,15 +341,30 @@ export const open = (
       handler: (request) =>
         Effect.clockWith((caller) => {
           const time = clock.unsafeClockFor(caller)
-          const answered = Effect.map(served(request), (response) => {
+          const answered = Effect.flatMap(served(request), (response) => {
             eventGrid.unsafeCheckDue(time.unsafeCurrentTimeMillis())
-            state?.flush()
-            return response
+            return state === undefined ? Effect.succeed(response) : saved(state, response)
           })
           return time === caller ? answered : Effect.withClock(answered, time)
         })
     }
   })
+
+// A change the state directory could not save is not acknowledged: the caller gets the service's 500 (which clients
+// retry) instead of the response, and the emulator goes on; the change is written with the next one. The log names
+// the state file and the errno code, never a value.
+const saved = (state: VaultState.VaultState, response: EmulatorResponse): Effect.Effect<EmulatorResponse> => {
+  try {
+    state.flush()
+    return Effect.succeed(response)
+  } catch (cause) {
+    if (!(cause instanceof VaultState.StateWriteError)) return Effect.die(cause)
+    return Effect.as(
+      Effect.logError(`key-vault-emulator: ${cause.message}`),
+      Responses.error(500, "InternalServerError", "The emulator could not save the change to its state directory.")
+    )
+  }
+}
 
 // A wrong token is answered before the fault rules and the throttle, like a missing one: an unauthenticated caller
 // must not use up a rule's `times` or the throttle's budget. It gets the service's 401 for an invalid token, and the

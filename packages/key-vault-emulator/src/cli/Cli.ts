@@ -24,6 +24,7 @@ import * as Emulator from "../Emulator.js"
 import type * as EventGrid from "../events/EventGrid.js"
 import * as FaultRule from "../faults/FaultRule.js"
 import * as Challenge from "../http/Challenge.js"
+import * as StateFiles from "../persistence/internal/StateFiles.js"
 import * as HttpsServer from "../server/HttpsServer.js"
 import * as Tls from "../server/Tls.js"
 import * as VaultListeners from "../server/VaultListeners.js"
@@ -488,10 +489,16 @@ const readJsonFile = (flag: string, path: string): Effect.Effect<unknown, UsageE
       })
   })
 
+// Read as the state directory's own key is: refused when group or others have access to it (never quoting it).
 const readStateKeyFile = (path: string): Effect.Effect<Redacted.Redacted<Uint8Array>, UsageError> =>
   Effect.try({
-    try: () => Fs.readFileSync(path),
-    catch: () => new UsageError({ message: `--state-key-file ${path}: cannot read it` })
+    try: () => StateFiles.readPrivateFile(path),
+    catch: (cause) =>
+      new UsageError({
+        message: cause instanceof StateFiles.StateFileError
+          ? `--state-key-file ${path}: ${cause.detail}`
+          : `--state-key-file ${path}: cannot read it`
+      })
   }).pipe(
     Effect.flatMap((raw) => {
       const text = raw.toString("latin1").trim()

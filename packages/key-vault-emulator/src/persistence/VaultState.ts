@@ -16,8 +16,14 @@
  * left by a killed process is taken over. A record cut short at the end of the log (the process died writing it) is
  * dropped with a warning (`droppedTornBytes`); a damaged record or length field anywhere stops the start.
  *
- * Files are 0600 in a 0700 directory. Secret values and private keys are never written in the clear: every record
- * is encrypted under the operator's key (`key`) or one generated into `state.key` on first start.
+ * A write that fails (a full disk, an I/O error) leaves the files as they were: the log is cut back to its last
+ * whole record (or, when even that fails, replaced through a new snapshot with the next change), `flush` throws
+ * `StateWriteError`, and the emulator goes on. The failed change stays in memory and is written with the next one.
+ * With `fsync`, the directory is fsync'ed after every rename and new file too, so they survive a power loss.
+ *
+ * Files are 0600 in a 0700 directory; a `state.key` that group or others can access stops the start (`StateError`
+ * naming its mode), as ssh refuses such a private key. Secret values and private keys are never written in the
+ * clear: every record is encrypted under the operator's key (`key`) or one generated into `state.key` on first start.
  *
  * @since 0.1.0
  */
@@ -44,6 +50,22 @@ export class StateError extends Data.TaggedError("StateError")<{ readonly file: 
 }
 
 /**
+ * A change could not be written (a full disk, an I/O error). The files are as they were before it: what was
+ * acknowledged before is kept. The change stays in memory and is written with the next one.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StateWriteError extends Data.TaggedError("StateWriteError")<{
+  readonly file: string
+  readonly detail: string
+}> {
+  override get message(): string {
+    return `emulator state ${this.file}: ${this.detail}; the change is not saved yet (it is written with the next one)`
+  }
+}
+
+/**
  * Where and how state is kept.
  *
  * @since 0.1.0
@@ -54,7 +76,10 @@ export interface StateOptions {
   readonly stateDir: string
   /** The AES-256 key (32 bytes); default one generated into `vaults/state.key` on first start. */
   readonly key?: Redacted.Redacted<Uint8Array> | undefined
-  /** fsync every log record (survives power loss, not just a killed process). Default false. */
+  /**
+   * fsync every log record, and the directory after every rename and new file (survives power loss, not just a
+   * killed process). Default false.
+   */
   readonly fsync?: boolean | undefined
 }
 
@@ -111,9 +136,17 @@ export interface VaultState {
   readonly eventPublished: (key: string) => void
   /** While true, changes are not recorded (the saved state is being rebuilt). */
   restoring: boolean
-  /** Writes the changes recorded so far as one log record; returns once written. */
+  /**
+   * Writes the changes recorded so far as one log record; returns once written. Throws `StateWriteError` when the
+   * write fails (the files as they were; the changes are written with the next ones).
+   */
   readonly flush: () => void
-  /** Flushes and closes the log, and releases the directory's lock. */
+  /**
+   * Writes as `flush` does, for a caller with nobody to tell of a failure: it throws nothing, and the changes are
+   * kept, so the next `flush`, whoever calls it, writes them again and throws if that fails too.
+   */
+  readonly flushOrKeep: () => void
+  /** Flushes (a change a failed write left unsaved too) and closes the log, and releases the directory's lock. */
   readonly close: () => void
 }
 
@@ -187,7 +220,8 @@ const openSync = (options: StateOptions): VaultState => {
 }
 
 const openLocked = (options: StateOptions, paths: Files.Paths, release: () => void): VaultState => {
-  const key = Files.openDirectory(paths, options.key === undefined ? undefined : Redacted.value(options.key))
+  const fsync = options.fsync === true
+  const key = Files.openDirectory(paths, options.key === undefined ? undefined : Redacted.value(options.key), fsync)
   const snapshot = Files.readSnapshot(paths, key)
   const generation = snapshot?.generation ?? 0
   const log = Files.readLog(paths, key, generation)
@@ -251,8 +285,15 @@ const openLocked = (options: StateOptions, paths: Files.Paths, release: () => vo
   const live = new Map<string, Map<string, Map<string, unknown>>>()
   const settingsOf = new Map<string, unknown>(vaults)
   let pending: Array<Op> = []
+  // The changes of a failed append (the log cut back without them), written again with the next ones.
+  let failed: Array<Op> = []
+  // A write failed with nobody to tell (a flush on its own turn): the next flush writes again, and reports.
+  let unreported = false
   let flushQueued = false
+  // `undefined` while no log takes records (before the first compaction, after a failed one or a write that could
+  // not be undone): the next flush compacts instead, its snapshot taking every change in memory.
   let writer: Files.LogWriter | undefined
+  let closed = false
   let currentGeneration = generation
 
   const bodyNow = (): Body => {
@@ -279,21 +320,83 @@ const openLocked = (options: StateOptions, paths: Files.Paths, release: () => vo
   }
 
   const compact = (): void => {
+    // The old log takes no more records, even if this fails: the new snapshot may be on disk already (a failure after
+    // its rename), and a start takes it over an older log, which it reads as empty.
     const next = currentGeneration + 1
-    Files.writeSnapshot(paths, key, next, bodyNow())
-    writer?.close()
-    writer = Files.startLog(paths, key, next, options.fsync === true)
     currentGeneration = next
+    const old = writer
+    writer = undefined
+    old?.close()
+    Files.writeSnapshot(paths, key, next, bodyNow(), fsync)
+    writer = Files.startLog(paths, key, next, fsync)
   }
 
-  const flush = (): void => {
-    if (pending.length === 0 || writer === undefined) return
-    const ops = pending
+  const writeError = (cause: unknown): StateWriteError =>
+    cause instanceof Files.StateFileError
+      ? new StateWriteError({ file: cause.file, detail: cause.detail })
+      : new StateWriteError({ file: paths.dir, detail: `could not write a new snapshot and log (${Files.failureCode(cause)})` })
+
+  // `unsaved`: also when no new change was recorded, write what a failed write left (at close). Otherwise a flush with
+  // nothing new returns at once: a read is not failed for an earlier write's trouble, once that was reported.
+  const flushWith = (unsaved: boolean): void => {
+    if (closed) return
+    if (pending.length === 0 && !unreported && !(unsaved && (failed.length > 0 || writer === undefined))) return
+    unreported = false
+    if (writer === undefined) {
+      pending = []
+      failed = []
+      try {
+        compact()
+      } catch (cause) {
+        throw writeError(cause)
+      }
+      return
+    }
+    const ops = failed.length === 0 ? pending : [...failed, ...pending]
     pending = []
+    failed = []
     const encoded = ops.map((op) => op[0] === "set" ? [op[0], op[1], op[2], op[3], Codec.encode(op[4])] : op)
-    const size = writer.append(encoded)
-    // Too large for one record (`undefined`): the snapshot holds it instead (the maps already have the changes).
-    if (size === undefined || size > COMPACT_BYTES) compact()
+    let size: number | undefined
+    try {
+      size = writer.append(encoded)
+    } catch (cause) {
+      if (writer.damaged()) {
+        // The log may end in a partial record: no record goes after it; the next flush writes a snapshot instead.
+        const damaged = writer
+        writer = undefined
+        try {
+          damaged.close()
+        } catch {
+          // Already unusable.
+        }
+      } else {
+        failed = ops
+      }
+      throw writeError(cause)
+    }
+    if (size === undefined) {
+      // Too large for one record: the snapshot holds it instead (the maps already have the changes).
+      try {
+        compact()
+      } catch (cause) {
+        throw writeError(cause)
+      }
+    } else if (size > COMPACT_BYTES) {
+      try {
+        compact()
+      } catch {
+        // The record is in the log: nothing is lost, and the next change tries the compaction again.
+      }
+    }
+  }
+  const flush = (): void => flushWith(false)
+  const flushOrKeep = (): void => {
+    try {
+      flush()
+    } catch {
+      // An uncaught throw here could stop the process (a flush on its own turn): the next flush reports it instead.
+      unreported = true
+    }
   }
 
   const state: VaultState = {
@@ -343,10 +446,12 @@ const openLocked = (options: StateOptions, paths: Files.Paths, release: () => vo
       record(["event", key])
     },
     flush,
+    flushOrKeep,
     close: () => {
       try {
-        flush()
+        flushWith(true)
       } finally {
+        closed = true
         writer?.close()
         writer = undefined
         release()
@@ -355,14 +460,15 @@ const openLocked = (options: StateOptions, paths: Files.Paths, release: () => vo
   }
 
   const record = (op: Op): void => {
-    if (state.restoring || writer === undefined) return
+    if (state.restoring || closed) return
     pending.push(op)
     // Changes outside a request (direct engine calls, admin operations) are written on the next turn at the latest.
     if (!flushQueued) {
       flushQueued = true
+      // Nobody to answer there: a failure is reported by the next flush (the request that made them may be next).
       queueMicrotask(() => {
         flushQueued = false
-        flush()
+        flushOrKeep()
       })
     }
   }

@@ -15,6 +15,11 @@
  * would otherwise hide every record after it), a bad record anywhere, a foreign file or a wrong key stops the start
  * with a message naming the file and offset, and nothing is rewritten.
  *
+ * A failed append (a full disk, an I/O error, a short write then an error) cuts the log back to its length before
+ * the append, so the log never holds a partial record while the process goes on; with `fsync`, a rename or a new
+ * file is followed by an fsync of its directory, so the new name survives a power loss too. `state.key` is refused
+ * when group or others have any permission on it (as ssh refuses a private key), naming the mode, never the key.
+ *
  * @internal
  */
 import * as NodeCrypto from "node:crypto"
@@ -29,11 +34,84 @@ export const FORMAT_VERSION = 1
 const WAL_MAGIC = Buffer.from("KVEMUWAL1\n", "latin1")
 const SNAPSHOT_MAGIC = Buffer.from("KVEMUSNP1\n", "latin1")
 
-/** A start-time state problem, with the file it is about. @internal */
+/** A state file problem (at start, or a failed write), with the file it is about. @internal */
 export class StateFileError extends Error {
   constructor(readonly file: string, readonly detail: string) {
     super(`${file}: ${detail}`)
     this.name = "StateFileError"
+  }
+}
+
+/**
+ * The file-system calls that write state, in one object so a test can make one fail (a full disk, an I/O error, a
+ * short write) or see an fsync happen. Internal only: nothing outside the tests replaces them.
+ *
+ * @internal
+ */
+export const io = {
+  open: (path: string, flags: string, mode?: number): number => Fs.openSync(path, flags, mode),
+  /** Writes `data` from `offset` on; returns how many bytes were written (possibly fewer). */
+  write: (fd: number, data: Uint8Array, offset: number): number => Fs.writeSync(fd, data, offset),
+  fsync: (fd: number): void => Fs.fsyncSync(fd),
+  truncate: (fd: number, length: number): void => Fs.ftruncateSync(fd, length),
+  close: (fd: number): void => Fs.closeSync(fd),
+  rename: (from: string, to: string): void => Fs.renameSync(from, to)
+}
+
+/** Writes all of `data`, however many calls it takes; a call that writes nothing is an error, not a loop. */
+const writeAll = (fd: number, data: Uint8Array): void => {
+  let written = 0
+  while (written < data.byteLength) {
+    const count = io.write(fd, data, written)
+    if (count <= 0) throw Object.assign(new Error("short write"), { code: "EIO" })
+    written += count
+  }
+}
+
+/** The errno code of a failed call (never its message, which could name more than the code). @internal */
+export const failureCode = (cause: unknown): string =>
+  (cause as NodeJS.ErrnoException | undefined)?.code ?? (cause instanceof Error ? cause.name : "unknown error")
+
+/**
+ * Fsyncs a directory, so a rename or a new file in it survives a power loss. Windows cannot open a directory for
+ * this (and its file systems journal names themselves), so it is skipped there.
+ *
+ * @internal
+ */
+export const fsyncDirectory = (dir: string): void => {
+  if (process.platform === "win32") return
+  const fd = io.open(dir, "r")
+  try {
+    io.fsync(fd)
+  } finally {
+    io.close(fd)
+  }
+}
+
+const modeText = (mode: number): string => `0${(mode & 0o777).toString(8).padStart(3, "0")}`
+
+/**
+ * Reads a file holding key material, refusing it (`StateFileError` naming the path and the mode) when group or
+ * others have any permission on it: a key others can read is a key others have, one they can write is one they can
+ * swap. Checked on the open file, so the file checked is the file read. POSIX only: Windows has ACLs, not mode bits.
+ *
+ * @internal
+ */
+export const readPrivateFile = (path: string): Buffer => {
+  const fd = Fs.openSync(path, "r")
+  try {
+    const stat = Fs.fstatSync(fd)
+    if (!stat.isFile()) throw new StateFileError(path, "not a regular file")
+    if (process.platform !== "win32" && (stat.mode & 0o077) !== 0) {
+      throw new StateFileError(
+        path,
+        `it holds the state key and other users have access to it (mode ${modeText(stat.mode)}, 0600 expected); ` +
+          "refusing to use it. Run chmod 600 on it, and if others could read it, consider the key exposed"
+      )
+    }
+    return Fs.readFileSync(fd)
+  } finally {
+    Fs.closeSync(fd)
   }
 }
 
@@ -142,28 +220,48 @@ export const acquireLock = (paths: Paths): () => void => {
   }
 }
 
-/** Writes a file 0600 by write-then-rename (fsync'ed), so a reader sees the old or the new file, never a mix. @internal */
-export const writeAtomic = (path: string, data: Uint8Array): void => {
+/**
+ * Writes a file 0600 by write-then-rename (the file fsync'ed), so a reader sees the old or the new file, never a mix;
+ * with `syncDirectory`, the directory is fsync'ed after the rename, so the new name survives a power loss. A failed
+ * write leaves the old file and no temporary one.
+ *
+ * @internal
+ */
+export const writeAtomic = (path: string, data: Uint8Array, syncDirectory: boolean): void => {
   const temporary = `${path}.tmp-${process.pid}`
-  const fd = Fs.openSync(temporary, "w", 0o600)
+  // Created afresh: one left by a killed process with this pid would keep its own mode through a plain open.
+  Fs.rmSync(temporary, { force: true })
   try {
-    Fs.writeSync(fd, data)
-    Fs.fsyncSync(fd)
-  } finally {
-    Fs.closeSync(fd)
+    const fd = io.open(temporary, "wx", 0o600)
+    try {
+      writeAll(fd, data)
+      io.fsync(fd)
+    } finally {
+      io.close(fd)
+    }
+    io.rename(temporary, path)
+  } catch (cause) {
+    try {
+      Fs.rmSync(temporary, { force: true })
+    } catch {
+      // The write's failure is the one to report.
+    }
+    throw cause
   }
-  Fs.renameSync(temporary, path)
+  if (syncDirectory) fsyncDirectory(Path.dirname(path))
 }
 
 /**
  * Opens the directory: creates it (0700) when needed, reads or creates the key and the manifest. Fails with
- * `StateFileError` for a foreign manifest, a missing or wrong key.
+ * `StateFileError` for a foreign manifest, a missing or wrong key, a key file others can access. With `fsync`, the
+ * state directory is fsync'ed too (so a new `vaults/` folder survives a power loss), and every file written here.
  *
  * @internal
  */
-export const openDirectory = (paths: Paths, providedKey: Uint8Array | undefined): Uint8Array => {
+export const openDirectory = (paths: Paths, providedKey: Uint8Array | undefined, fsync: boolean): Uint8Array => {
   Fs.mkdirSync(paths.dir, { recursive: true, mode: 0o700 })
   Fs.chmodSync(paths.dir, 0o700)
+  if (fsync) fsyncDirectory(Path.dirname(paths.dir))
   const hasState = exists(paths.manifest) || exists(paths.snapshot) || exists(paths.wal)
   // The manifest first: a foreign directory is named as such, not as a missing key.
   let savedCheck: unknown
@@ -186,13 +284,13 @@ export const openDirectory = (paths: Paths, providedKey: Uint8Array | undefined)
   let key = providedKey
   if (key === undefined) {
     if (exists(paths.key)) {
-      key = new Uint8Array(Fs.readFileSync(paths.key))
+      key = new Uint8Array(readPrivateFile(paths.key))
       if (key.byteLength !== 32) throw new StateFileError(paths.key, "the state key must be 32 bytes")
     } else if (hasState) {
       throw new StateFileError(paths.key, "missing: the state here was written under a key that is not available")
     } else {
       key = new Uint8Array(NodeCrypto.randomBytes(32))
-      writeAtomic(paths.key, key)
+      writeAtomic(paths.key, key, fsync)
     }
   } else if (key.byteLength !== 32) {
     throw new StateFileError("state key", "the state key must be 32 bytes")
@@ -206,7 +304,8 @@ export const openDirectory = (paths: Paths, providedKey: Uint8Array | undefined)
   } else {
     writeAtomic(
       paths.manifest,
-      Buffer.from(JSON.stringify({ format: FORMAT, version: FORMAT_VERSION, keyCheck: keyCheck(key) }) + "\n")
+      Buffer.from(JSON.stringify({ format: FORMAT, version: FORMAT_VERSION, keyCheck: keyCheck(key) }) + "\n"),
+      fsync
     )
   }
   return key
@@ -269,12 +368,13 @@ export const readSnapshot = (paths: Paths, key: Uint8Array): Snapshot | undefine
   return { generation, body: JSON.parse(plain.toString("utf8")) }
 }
 
-/** Writes a snapshot of `generation` by write-then-rename. @internal */
-export const writeSnapshot = (paths: Paths, key: Uint8Array, generation: number, body: unknown): void => {
+/** Writes a snapshot of `generation` by write-then-rename (with `fsync`, the directory fsync'ed after). @internal */
+export const writeSnapshot = (paths: Paths, key: Uint8Array, generation: number, body: unknown, fsync: boolean): void => {
   const plain = Buffer.from(JSON.stringify(body), "utf8")
   writeAtomic(
     paths.snapshot,
-    Buffer.concat([headerOf(SNAPSHOT_MAGIC, generation), seal(key, plain, aad("snapshot", generation, 0))])
+    Buffer.concat([headerOf(SNAPSHOT_MAGIC, generation), seal(key, plain, aad("snapshot", generation, 0))]),
+    fsync
   )
 }
 
@@ -325,37 +425,63 @@ export const readLog = (paths: Paths, key: Uint8Array, generation: number): LogC
 
 /** An open log, appending records. @internal */
 export interface LogWriter {
-  /** Appends the record and returns the log's size, or `undefined` (nothing written) when it would seal larger than `MAX_RECORD_BYTES`. */
+  /**
+   * Appends the record and returns the log's size, or `undefined` (nothing written) when it would seal larger than
+   * `MAX_RECORD_BYTES`. A failed write throws `StateFileError` with the log cut back to its size before the append
+   * (the record can be appended again); when even that fails, `damaged` is true and the log must be replaced.
+   */
   readonly append: (record: unknown) => number | undefined
+  /** A failed append could not be undone: the log may end in a partial record, and nothing more is appended. */
+  readonly damaged: () => boolean
   readonly size: () => number
   readonly close: () => void
 }
 
-/** Starts a new, empty log of `generation` (write-then-rename) and opens it for appending. @internal */
+/**
+ * Starts a new, empty log of `generation` (write-then-rename; with `fsync`, the directory fsync'ed after, so the new
+ * log replaces the old one across a power loss) and opens it for appending.
+ *
+ * @internal
+ */
 export const startLog = (paths: Paths, key: Uint8Array, generation: number, fsync: boolean): LogWriter => {
-  writeAtomic(paths.wal, headerOf(WAL_MAGIC, generation))
-  const fd = Fs.openSync(paths.wal, "a", 0o600)
+  writeAtomic(paths.wal, headerOf(WAL_MAGIC, generation), fsync)
+  const fd = io.open(paths.wal, "a", 0o600)
   let sequence = 0
   let size = WAL_MAGIC.byteLength + 8
   let closed = false
+  let damaged = false
   return {
     append: (record) => {
+      if (damaged) throw new StateFileError(paths.wal, "a failed write could not be undone; the log must be replaced")
       const plain = Buffer.from(JSON.stringify(record), "utf8")
       if (plain.byteLength + MIN_RECORD_BYTES > MAX_RECORD_BYTES) return undefined
       const sealed = seal(key, plain, aad("wal", generation, sequence))
       // One write call per record: a kill leaves the page cache intact, so a returned write is durable against it.
-      let written = 0
-      while (written < sealed.byteLength) written += Fs.writeSync(fd, sealed, written)
-      if (fsync) Fs.fsyncSync(fd)
+      try {
+        writeAll(fd, sealed)
+        if (fsync) io.fsync(fd)
+      } catch (cause) {
+        // Part of the record may be in the file: left there, the next start would refuse the log as corrupted (or,
+        // with records appended after it, read them as its body). Cut back to the last whole record; the file is
+        // opened for appending, so the next record lands right there.
+        try {
+          io.truncate(fd, size)
+          if (fsync) io.fsync(fd)
+        } catch {
+          damaged = true
+        }
+        throw new StateFileError(paths.wal, `could not append a record (${failureCode(cause)})`)
+      }
       sequence++
       size += sealed.byteLength
       return size
     },
+    damaged: () => damaged,
     size: () => size,
     close: () => {
       if (!closed) {
         closed = true
-        Fs.closeSync(fd)
+        io.close(fd)
       }
     }
   }
