@@ -13,6 +13,9 @@
  *   deterministic, as the single-instance replay). A tier talks to a real server in real time: operations then overlap
  *   for up to `settleMillis` of simulated time (as calls over a network would), and the clock waits for every started
  *   operation, and every shared-store call, at the end of each such window and before a restart.
+ * - With a tier, a vault read also waits until no shared-store call is in flight (see `gate`): a real vault answers
+ *   far slower than Redis, but the in-process one answers in zero simulated time and, on a loaded machine, in less
+ *   real time than the Redis round trips of the other instances, which would let their order decide the counts.
  *
  * @internal
  */
@@ -138,16 +141,74 @@ export const run = <E>(
           }
         })
 
+      const instances: Array<Instance> = []
+      const inFlight = (): Effect.Effect<number> =>
+        Effect.reduce(instances, 0, (n, instance) =>
+          instance.tier?.stats === undefined ? Effect.succeed(n) : Effect.map(instance.tier.stats, (s) => n + s.inFlight))
+      const nextTurn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+
+      // The gate in front of the vault's reads, with a tier. A real vault read takes far longer than a Redis round
+      // trip; here it takes no simulated time, and in real time the in-process vault can beat the Redis round trips of
+      // the other instances (one process plays them all; a loaded machine makes it worse). A cold start then goes
+      // wrong: instance B's lookup misses, A (the lease holder) reads the vault, fills the entry and releases its
+      // lease, and only then does B's lease request reach Redis, win the free lease and read the vault again. So a
+      // vault read waits until no shared-store call is in flight and every fiber has moved on from its answer (B has
+      // asked for the lease and is waiting for A's fill); `settled` lets the waiting reads go, all at the same
+      // simulated instant, and does not return (so the clock does not move) before they have. Writes do not wait:
+      // the tier's generation check orders a write against loads whatever the timing, and holding a write would only
+      // move its recorded time to the end of the settle window.
+      let releases: Array<() => void> = []
+      let gated = 0
+      const gate: Effect.Effect<void> = Effect.suspend(() => {
+        gated++
+        return Effect.ensuring(
+          Effect.async<void>((resume) => {
+            const release = (): void => resume(Effect.void)
+            releases.push(release)
+            return Effect.sync(() => {
+              releases = releases.filter((r) => r !== release)
+            })
+          }),
+          // Counted down when the read runs on (or is interrupted), not when it is let go: until then it is pending.
+          Effect.sync(() => {
+            gated--
+          })
+        )
+      })
+      const releaseGate = (): void => {
+        const waiting = releases
+        releases = []
+        for (const release of waiting) release()
+      }
+      // Settled: every fiber started is done or asleep on the clock, no shared-store call awaits its answer, and no
+      // vault read waits at the gate (nor has been let go without having run on yet).
+      const settled: Effect.Effect<void> = options.tier === undefined ? tracker.settled : Effect.gen(function*() {
+        for (;;) {
+          yield* tracker.settled
+          if (tracker.live === 0) return
+          if ((yield* inFlight()) === 0) {
+            if (gated === 0) return
+            releaseGate()
+          }
+          yield* nextTurn
+        }
+      })
+
       // Each instance has an `HttpClient` object of its own: the transport keeps its per-vault state (challenge,
       // limiter) per object, as separate processes would.
       const build = Effect.gen(function*() {
         const scope = yield* Scope.make()
-        const http = HttpClient.tapRequest(baseClient, (request) =>
-          Effect.map(Clock.currentTimeMillis, (now) => {
-            if (!recorder.on || request.headers["authorization"] === undefined) return
+        const http = HttpClient.tapRequest(baseClient, (request) => {
+          const authenticated = request.headers["authorization"] !== undefined
+          const record = Effect.map(Clock.currentTimeMillis, (now) => {
+            if (!recorder.on || !authenticated) return
             if (request.method === "GET") recorder.reads.push(now - start)
             else recorder.writes.push(now - start)
-          }))
+          })
+          // Only authenticated reads: the challenge probe before a new instance's first request is not a read of a
+          // secret, and waiting twice would only slow the replay down.
+          return options.tier !== undefined && authenticated && request.method === "GET" ? Effect.zipRight(gate, record) : record
+        })
         const tierContext = options.tier === undefined
           ? Context.empty() as Context.Context<never>
           : yield* Effect.onError(Layer.buildWithScope(options.tier, scope), (exit) => Scope.close(scope, Exit.failCause(exit)))
@@ -168,23 +229,11 @@ export const run = <E>(
           tier: tier._tag === "Some" ? tier.value : undefined
         } satisfies Instance
       })
-      const instances: Array<Instance> = []
       for (let i = 0; i < options.instances; i++) instances.push(yield* build)
       yield* Effect.addFinalizer(() =>
         Effect.forEach(instances, (instance) => Scope.close(instance.scope, Exit.void), { discard: true })
       )
 
-      const inFlight = (): Effect.Effect<number> =>
-        Effect.reduce(instances, 0, (n, instance) =>
-          instance.tier?.stats === undefined ? Effect.succeed(n) : Effect.map(instance.tier.stats, (s) => n + s.inFlight))
-      // Settled: every fiber started is done or asleep on the clock, and no shared-store call awaits its answer.
-      const settled: Effect.Effect<void> = options.tier === undefined ? tracker.settled : Effect.gen(function*() {
-        for (;;) {
-          yield* tracker.settled
-          if (tracker.live === 0 || (yield* inFlight()) === 0) return
-          yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-        }
-      })
       const moveTo = (target: number): Effect.Effect<void> =>
         Effect.suspend(() => {
           const deadline = virtual.nextDeadline()
