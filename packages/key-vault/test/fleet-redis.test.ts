@@ -6,9 +6,11 @@
 import * as Emulator from "@effect-azure/key-vault-emulator/Emulator"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import type { Redis } from "ioredis"
+import * as Net from "node:net"
 import * as FleetCache from "../src/fleet/FleetCache.js"
 import {
   adminClient,
@@ -41,6 +43,63 @@ const until = (what: string, check: Effect.Effect<boolean>, turns = 400): Effect
   })
 
 const value = (i: Instance, name: string) => Effect.map(i.secrets.get(name), (s) => Redacted.value(s.value))
+
+/**
+ * A TCP proxy to Redis that, once armed, holds the first chunk a client sends carrying a Lua call (`evalsha` /
+ * `eval`: the tier's lease request) until released, so a test can order another instance's commands before it.
+ */
+const holdingProxy = (target: string) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const upstreamUrl = new URL(target)
+      const sockets = new Set<Net.Socket>()
+      let armed = false
+      let resume: (() => void) | undefined
+      let signal: () => void = () => {}
+      const held = new Promise<void>((resolve) => {
+        signal = resolve
+      })
+      const server = Net.createServer((client) => {
+        const upstream = Net.connect(Number(upstreamUrl.port || 6379), upstreamUrl.hostname)
+        for (const socket of [client, upstream]) {
+          sockets.add(socket)
+          socket.on("error", () => {})
+          socket.on("close", () => sockets.delete(socket))
+        }
+        client.on("close", () => upstream.destroy())
+        upstream.on("close", () => client.destroy())
+        upstream.on("data", (chunk) => client.write(chunk))
+        client.on("data", (chunk) => {
+          if (armed && resume === undefined && /\beval(sha)?\b/i.test(chunk.toString("latin1"))) {
+            client.pause()
+            resume = () => {
+              upstream.write(chunk)
+              client.resume()
+            }
+            signal()
+            return
+          }
+          upstream.write(chunk)
+        })
+      })
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+      const port = (server.address() as Net.AddressInfo).port
+      return {
+        url: `redis://127.0.0.1:${port}`,
+        arm: () => {
+          armed = true
+        },
+        held,
+        release: () => resume?.(),
+        close: () =>
+          new Promise<void>((resolve) => {
+            for (const socket of sockets) socket.destroy()
+            server.close(() => resolve())
+          })
+      }
+    }),
+    (proxy) => Effect.promise(proxy.close)
+  )
 
 /** The emulator, an admin Redis client and a prefix of this test's own, cleaned up afterwards. */
 const setup = (label: string) =>
@@ -140,6 +199,27 @@ describe.skipIf(skip)(`fleet cache on Redis (${skip ? `skipped: ${skipReason}` :
       expect(calls).toBeLessThanOrEqual(2)
       const stats = yield* Effect.forEach(fleet, (i) => i.fleet.stats)
       expect(stats.reduce((n, s) => n + s.hits + s.coalesced, 0)).toBeGreaterThanOrEqual(18)
+    }))
+
+  it.scoped("a lease won after another instance filled and released it: the entry is read, not the vault", () =>
+    Effect.gen(function*() {
+      const { emulator, prefix } = yield* setup("late-lease")
+      yield* seed(emulator, "late", "late-value")
+      const key = newKey()
+      const proxy = yield* holdingProxy(REDIS_URL)
+      const a = yield* instance(emulator, { key, prefix })
+      const b = yield* instance(emulator, { key, prefix, url: proxy.url })
+      const before = yield* vaultReads(emulator, "late")
+      proxy.arm()
+      const late = yield* Effect.fork(value(b, "late"))
+      // b looked (a miss) and its lease request is held on the way to Redis; meanwhile a takes the free lease, reads
+      // the vault, fills the entry and releases the lease; then b's request arrives and wins the free lease.
+      yield* Effect.promise(() => proxy.held)
+      expect(yield* value(a, "late")).toBe("late-value")
+      proxy.release()
+      expect(yield* Fiber.join(late)).toBe("late-value")
+      expect((yield* vaultReads(emulator, "late")) - before).toBe(1)
+      expect((yield* b.fleet.stats).coalesced).toBe(1)
     }))
 
   it.scoped("a lease holder that never answers does not block the fleet: the bounded wait ends in a vault call", () =>

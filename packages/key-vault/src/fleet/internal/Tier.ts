@@ -568,7 +568,21 @@ export const make = (settings: TierSettings): Effect.Effect<Tier, never, Scope.S
                   onSuccess: (won) => {
                     if (won === 1) {
                       unregister(key, filled)
-                      return loadAndShare(read, location, field, gen, lease, load)
+                      // The lease may be free because another process held it, filled the entry and released it
+                      // between this lookup and this lease request: one more look before reading the vault again.
+                      return Effect.flatMap(Effect.option(lookup(read, locs, field)), (again) => {
+                        const at = clock.unsafeCurrentTimeMillis()
+                        const next = again._tag === "Some" ? again.value.entry : undefined
+                        if (next === undefined || next.expiresAt <= at || (fresh !== undefined && next.expiresAt <= fresh.expiresAt)) {
+                          return loadAndShare(read, location, field, gen, lease, load)
+                        }
+                        counts.coalesced++
+                        FleetMetrics.coalesced.unsafeUpdate(1, [])
+                        return Effect.zipRight(
+                          Effect.ignore(call(() => commands.fleetRelease(`${location}:~lease:${field}`, lease))),
+                          answer<A, E>(next)
+                        )
+                      })
                     }
                     // Another process is loading it: wait (bounded) for its answer, then read it.
                     return Deferred.await(filled).pipe(
