@@ -37,7 +37,7 @@ describe("a request whose change cannot be saved", () => {
       write.mockRestore()
 
       expect((yield* call(first, "PUT", "/secrets/after", { body: { value: "3" } })).status).toBe(200)
-      Fs.rmSync(Path.join(stateDir, "vaults", "lock"))
+      Fs.rmSync(Files.pathsFor(stateDir).lock)
       const second = yield* Emulator.open({ stateDir })
       for (const [name, value] of [["before", "1"], ["after", "3"]]) {
         const read = yield* call(second, "GET", `/secrets/${name}`)

@@ -14,22 +14,12 @@ import * as Files from "../src/persistence/internal/StateFiles.js"
 import * as VaultState from "../src/persistence/VaultState.js"
 
 const tempDir = () => Fs.mkdtempSync(Path.join(Os.tmpdir(), "kv-emu-failing-state-"))
-const filesOf = (stateDir: string) => {
-  const dir = Path.join(stateDir, "vaults")
-  return {
-    dir,
-    lock: Path.join(dir, "lock"),
-    key: Path.join(dir, "state.key"),
-    wal: Path.join(dir, "wal.bin"),
-    snapshot: Path.join(dir, "snapshot.bin")
-  }
-}
 const errno = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: injected`), { code })
 
 /** Reopens the state as a restart after a crash would: the first process (and so its lock) is gone. */
 const reopenAfterCrash = (stateDir: string) =>
   Effect.suspend(() => {
-    Fs.rmSync(filesOf(stateDir).lock, { force: true })
+    Fs.rmSync(Files.pathsFor(stateDir).lock, { force: true })
     return VaultState.open({ stateDir })
   })
 
@@ -53,7 +43,7 @@ describe("state writes that fail", () => {
   it.effect("an append that fails partway leaves the log as it was, is reported, and loses nothing acknowledged", () =>
     Effect.gen(function*() {
       const stateDir = tempDir()
-      const files = filesOf(stateDir)
+      const files = Files.pathsFor(stateDir)
       const state = yield* VaultState.open({ stateDir })
       const secrets = state.mapsFor("team")<string>("secrets")
       secrets.set("acknowledged", "first-value")
@@ -181,7 +171,7 @@ describe("state fsync", () => {
   it.effect("with stateFsync, every rename (snapshot, log, key, manifest) is followed by an fsync of the directory", () =>
     Effect.gen(function*() {
       const stateDir = tempDir()
-      const files = filesOf(stateDir)
+      const files = Files.pathsFor(stateDir)
       const events = watchDirectorySyncs()
       const state = yield* VaultState.open({ stateDir, fsync: true })
       const syncDir = `fsync ${files.dir}`
@@ -222,7 +212,7 @@ describe.skipIf(process.platform === "win32")("state key permissions", () => {
   it.effect("a state.key group or others can access stops the start, naming the path and the mode, never the key", () =>
     Effect.gen(function*() {
       const stateDir = tempDir()
-      const files = filesOf(stateDir)
+      const files = Files.pathsFor(stateDir)
       const first = yield* VaultState.open({ stateDir })
       first.close()
       const key = Fs.readFileSync(files.key)
@@ -252,7 +242,7 @@ describe.skipIf(process.platform === "win32")("state key permissions", () => {
   it.effect("the files the emulator writes are 0600, even over a temporary file a killed process left", () =>
     Effect.gen(function*() {
       const stateDir = tempDir()
-      const files = filesOf(stateDir)
+      const files = Files.pathsFor(stateDir)
       Fs.mkdirSync(files.dir, { mode: 0o700 })
       // A killed process with this pid was writing the key: its temporary file is world-readable.
       const leftover = `${files.key}.tmp-${process.pid}`

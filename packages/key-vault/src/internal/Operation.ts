@@ -137,9 +137,9 @@ const spanOptions = (client: Client, name: string, extra?: Readonly<Record<strin
 //   array, so an update is a WeakMap lookup and a histogram bucket);
 // - with only Effect's built-in tracer installed (its spans go nowhere): tracing off for the operation, so neither it
 //   nor the HTTP client makes spans, put back when it ends; fibers it forks inherit the setting;
-// - with an application tracer: the operation's client span, made here, current for the body (`Tracer.ParentSpan`),
-//   given `error.type` on failure and ended with the operation's exit; and the tracer's quiet twin for the operation's
-//   own steps (see `QuietTracer`).
+// - with an application tracer: the operation's client span, made here and handed to the body (current for it,
+//   `Tracer.ParentSpan`, only when the operation asks: `current`), given `error.type` on failure and ended with the
+//   operation's exit; and, when the tracer needs one, its quiet twin for the operation's own steps (see `QuietTracer`).
 const instrument = (client: Client, name: string, options: Tracer.SpanOptions, current: boolean) => {
   const host = client.transport.config.vaultHost
   const outcome = (value: string) => KeyVaultMetrics.labels({ operation: name, outcome: value, vault_host: host })
@@ -213,9 +213,9 @@ const instrument = (client: Client, name: string, options: Tracer.SpanOptions, c
         const millis = (): number => Number(clock.unsafeCurrentTimeNanos() - start) / 1e6
         const settle = (
           span: Tracer.Span | undefined,
+          timing: boolean,
           leave: Effect.Effect<void> | undefined
         ): Effect.Effect<A, E> => {
-          const timing = span !== undefined && fiber.getFiberRef(FiberRef.currentTracerTimingEnabled)
           const end = (exit: Exit.Exit<A, E>): void => {
             if (span !== undefined) span.end(timing ? clock.unsafeCurrentTimeNanos() : BigInt(0), exit)
           }
@@ -240,28 +240,30 @@ const instrument = (client: Client, name: string, options: Tracer.SpanOptions, c
         // Effect's tracer only, or tracing turned off: no span, and nothing to change on the fiber (the HTTP
         // exchange, in a fiber of its own, then runs with tracing off: see `QuietTracer.exchangeFiberRefs`).
         if (tracer === QuietTracer.nativeTracer || !fiber.getFiberRef(FiberRef.currentTracerEnabled)) {
-          return settle(undefined, undefined)
+          return settle(undefined, false, undefined)
         }
-        const context = fiber.currentContext
-        const services = fiber.currentDefaultServices
+        const timing = fiber.getFiberRef(FiberRef.currentTracerTimingEnabled)
+        const span = makeSpan(fiber, tracer, clock, timing)
+        // What changes on the fiber for the body, each undone on the way out, in reverse: the quiet twin first, then
+        // the span current, so no step of the operation runs through the application tracer's hook with the
+        // operation's span current.
+        let enter: Effect.Effect<void> | undefined
+        let leave: Effect.Effect<void> | undefined
         const twin = QuietTracer.quiet(tracer)
-        const quieted = twin === tracer ? undefined : QuietTracer.withTracer(services, twin)
-        const span = makeSpan(fiber, tracer, clock, fiber.getFiberRef(FiberRef.currentTracerTimingEnabled))
-        if (!current) {
-          return quieted === undefined
-            ? settle(span, undefined)
-            : Effect.zipRight(QuietTracer.setServices(quieted), settle(span, QuietTracer.setServices(services)))
+        if (twin !== tracer) {
+          const services = fiber.currentDefaultServices
+          enter = QuietTracer.setServices(QuietTracer.withTracer(services, twin))
+          leave = QuietTracer.setServices(services)
         }
-        const enter = FiberRef.set(FiberRef.currentContext, Context.add(context, Tracer.ParentSpan, span))
-        const back = FiberRef.set(FiberRef.currentContext, context)
-        return quieted === undefined
-          ? Effect.zipRight(enter, settle(span, back))
-          // Quiet first, then the span current; on the way out the span first, then the tracer back: no step of
-          // the operation runs through the application tracer's hook with the operation's span current.
-          : Effect.zipRight(
-            Effect.zipRight(QuietTracer.setServices(quieted), enter),
-            settle(span, Effect.zipRight(back, QuietTracer.setServices(services)))
-          )
+        if (current) {
+          const context = fiber.currentContext
+          const made = FiberRef.set(FiberRef.currentContext, Context.add(context, Tracer.ParentSpan, span))
+          const back = FiberRef.set(FiberRef.currentContext, context)
+          enter = enter === undefined ? made : Effect.zipRight(enter, made)
+          leave = leave === undefined ? back : Effect.zipRight(back, leave)
+        }
+        const settled = settle(span, timing, leave)
+        return enter === undefined ? settled : Effect.zipRight(enter, settled)
       })
     )
 }

@@ -19,6 +19,7 @@ import * as Effect from "effect/Effect"
 import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as Bytes from "../crypto/Bytes.js"
 
 /**
  * Response headers: names lower-case, a repeated header as an array.
@@ -89,16 +90,7 @@ class BufferedResponse extends Inspectable.Class implements HttpClientResponse.H
   private get bytes(): Effect.Effect<Uint8Array | null> {
     const chunks = this.chunks
     if (chunks === undefined || this.body === null) return Effect.succeed(this.body)
-    return Effect.map(Stream.runCollect(chunks), (collected) => {
-      const parts = Chunk.toReadonlyArray(collected)
-      const all = new Uint8Array(parts.reduce((total, part) => total + part.byteLength, 0))
-      let at = 0
-      for (const part of parts) {
-        all.set(part, at)
-        at += part.byteLength
-      }
-      return all
-    })
+    return Effect.map(Stream.runCollect(chunks), (collected) => Bytes.concat(...Chunk.toReadonlyArray(collected)))
   }
 
   get text(): Effect.Effect<string, HttpClientError.ResponseError> {

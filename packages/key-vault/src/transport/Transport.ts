@@ -28,7 +28,7 @@ import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Schedule from "effect/Schedule"
-import * as Tracer from "effect/Tracer"
+import type * as Tracer from "effect/Tracer"
 import * as Challenge from "../auth/Challenge.js"
 import * as QuietTracer from "../internal/QuietTracer.js"
 import type * as CircuitBreaker from "../resilience/CircuitBreaker.js"
@@ -727,14 +727,7 @@ const withTimeout = <A, E, E2>(
     // span of the HttpClient's (see `QuietTracer.exchangeFiberRefs`).
     const fiber = Runtime.runFork(
       Runtime.make({
-        // The operation's span is the exchange's current span when the caller made it current, and otherwise when
-        // OpenTelemetry's context propagates (the exchange runs with the application's tracer: see `QuietTracer`),
-        // for OpenTelemetry's HTTP instrumentation. Otherwise only an HttpClient's own Effect logs and spans could
-        // see it, and they take the operation's parent: adding it copied the fiber's whole context per request
-        // (about 2.5 kB, measured).
-        context: span === undefined || caller.currentSpan === span || QuietTracer.loud(caller.currentTracer) === undefined
-          ? caller.currentContext
-          : Context.add(caller.currentContext, Tracer.ParentSpan, span),
+        context: QuietTracer.exchangeContext(caller.currentContext, caller.currentTracer, span),
         runtimeFlags: status.runtimeFlags,
         fiberRefs: QuietTracer.exchangeFiberRefs(caller.getFiberRefs(), caller.currentDefaultServices, caller.id())
       }),
